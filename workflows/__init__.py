@@ -1,0 +1,1 @@
+"""Temporal workflows of onewindow, and (in ``domain``) the pure rules they orchestrate."""

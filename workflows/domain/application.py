@@ -1,0 +1,645 @@
+"""One application's rules: the transition table, ``decide`` (rules) and ``evolve`` (the fold).
+
+``decide(state, command, now)`` either refuses with a ``OneWindowError`` or returns the events the command
+causes; ``evolve`` applies one event and never raises. The state is always ``replay(events)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from functools import reduce
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from workflows.domain.catalogue import ApprovalMode, DeficiencyMode, Importance, Matter
+from workflows.domain.clock import StatutoryClock, Suspension
+from workflows.domain.commands import (
+    AbandonApplication,
+    AcceptApplication,
+    AcceptWithDeficiencies,
+    ApplicationCommand,
+    DeemAccepted,
+    ExtendDeadline,
+    IssueLicence,
+    RecordApproval,
+    ReferElsewhere,
+    RejectApplication,
+    RequestCorrection,
+    ResumeClock,
+    RevokeLicence,
+    SubmitApplication,
+    SupplementMaterials,
+    SuspendClock,
+    WithdrawApplication,
+)
+from workflows.domain.errors import (
+    CorrectionNotOneTime,
+    DeadlineOutOfRange,
+    DeficiencyNotTolerable,
+    InvalidCommand,
+    MaterialsIncomplete,
+    NotAllowed,
+    NotAuthorised,
+    SeparationOfDuties,
+)
+from workflows.domain.events import (
+    AcceptedWithDeficiencies,
+    Actor,
+    Applicant,
+    ApplicationAbandoned,
+    ApplicationAccepted,
+    ApplicationApproved,
+    ApplicationDenied,
+    ApplicationEvent,
+    ApplicationNotAccepted,
+    ApplicationReferred,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    ApprovalRecorded,
+    Channel,
+    ClockResumed,
+    ClockSuspended,
+    CorrectionRequested,
+    DeadlineExtended,
+    Event,
+    LicenceIssued,
+    LicenceRevoked,
+    MaterialsSupplemented,
+    Role,
+)
+
+# R-XK-42a / R-XK-42b: the one extension and who may grant it.
+EXTENSION_BY_DEPARTMENT_HEAD = 10
+EXTENSION_BY_GOVERNMENT_LEADER = 15
+
+
+class Status(StrEnum):
+    """Where an application stands."""
+
+    RECEIVED = "received"
+    CORRECTION_REQUESTED = "correction_requested"
+    UNDER_REVIEW = "under_review"
+    SUSPENDED = "suspended"
+    APPROVED = "approved"
+    ISSUED = "issued"
+    NOT_ACCEPTED = "not_accepted"
+    REFERRED = "referred"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    ABANDONED = "abandoned"
+    REVOKED = "revoked"
+
+
+_BEFORE_ACCEPTANCE = frozenset(
+    {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
+)
+
+# The allowed transitions, as data a policy officer can review: status -> commands it admits.
+# A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
+TRANSITIONS: Mapping[Status, frozenset[str]] = {
+    Status.RECEIVED: _BEFORE_ACCEPTANCE
+    | {"request_correction", "deem_accepted", "supplement_materials", "withdraw_application"},
+    # R-XK-32: once a correction notice is given, silence no longer deems acceptance.
+    Status.CORRECTION_REQUESTED: _BEFORE_ACCEPTANCE
+    | {"request_correction", "supplement_materials", "withdraw_application"},
+    Status.UNDER_REVIEW: frozenset(
+        {
+            "record_approval",
+            "suspend_clock",
+            "extend_deadline",
+            "supplement_materials",
+            "withdraw_application",
+            "abandon_application",
+        }
+    ),
+    Status.SUSPENDED: frozenset(
+        {
+            "resume_clock",
+            "extend_deadline",
+            "supplement_materials",
+            "withdraw_application",
+            "abandon_application",
+        }
+    ),
+    Status.APPROVED: frozenset({"issue_licence", "supplement_materials", "abandon_application"}),
+    Status.ISSUED: frozenset({"supplement_materials", "revoke_licence"}),
+    Status.NOT_ACCEPTED: frozenset(),
+    Status.REFERRED: frozenset(),
+    Status.DENIED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+    Status.ABANDONED: frozenset(),
+    Status.REVOKED: frozenset(),
+}
+
+# Who may ask for what (DESIGN.md section 1); identity and department are checked per command.
+AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
+    "submit_application": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER, Role.SYSTEM}),
+    "request_correction": frozenset({Role.WINDOW_OFFICER}),
+    "accept_application": frozenset({Role.WINDOW_OFFICER}),
+    "accept_with_deficiencies": frozenset({Role.WINDOW_OFFICER}),
+    "reject_application": frozenset({Role.WINDOW_OFFICER}),
+    "refer_elsewhere": frozenset({Role.WINDOW_OFFICER}),
+    "deem_accepted": frozenset({Role.SYSTEM}),
+    "supplement_materials": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER}),
+    "record_approval": frozenset({Role.APPROVER}),
+    "suspend_clock": frozenset({Role.APPROVER}),
+    "resume_clock": frozenset({Role.APPROVER}),
+    "extend_deadline": frozenset({Role.DEPARTMENT_HEAD, Role.GOVERNMENT_LEADER}),
+    "issue_licence": frozenset({Role.WINDOW_OFFICER, Role.SYSTEM}),
+    "withdraw_application": frozenset({Role.APPLICANT, Role.STEWARD}),
+    "abandon_application": frozenset({Role.SYSTEM}),
+    "revoke_licence": frozenset({Role.SYSTEM}),
+}
+
+
+class ApprovalStep(BaseModel):
+    """One decision a department owes: a department (single, countersign, sequential) or a stage's matter."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    department: str
+
+
+def approval_rounds(matter: Matter) -> tuple[tuple[ApprovalStep, ...], ...]:
+    """The approval plan: rounds in order, the steps of a round decided in parallel."""
+    by_department = tuple(ApprovalStep(code=d, department=d) for d in matter.departments)
+    match matter.approval:
+        case ApprovalMode.SINGLE:
+            return (by_department[:1],)
+        case ApprovalMode.COUNTERSIGN:
+            return (by_department,)
+        case ApprovalMode.SEQUENTIAL:
+            return tuple((step,) for step in by_department)
+        case ApprovalMode.STAGED:
+            return tuple(
+                tuple(ApprovalStep(code=m.code, department=m.department) for m in stage.matters)
+                for stage in matter.stages
+            )
+
+
+class ApplicationState(BaseModel):
+    """The fold of an application's events; never stored, always derived."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    applicant: Applicant
+    matter: Matter
+    catalogue_version: str
+    channel: Channel
+    received_at: AwareDatetime
+    green_channel: bool
+    steward: Actor | None
+    status: Status
+    version: int
+    provided: frozenset[str]
+    correction_items: tuple[str, ...] = ()
+    outstanding: tuple[str, ...] = ()
+    supplement_within: int | None = None
+    acceptance_decided_by: str | None = None
+    window_officers: frozenset[str] = frozenset()
+    decisions: tuple[ApprovalRecorded, ...] = ()
+    clock: StatutoryClock | None = None
+    licence_number: str | None = None
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Materials the matter asks for that have not been provided, in catalogue order."""
+        return tuple(m.code for m in self.matter.materials if m.code not in self.provided)
+
+    @property
+    def pending_steps(self) -> tuple[ApprovalStep, ...]:
+        """The approval steps awaiting a decision now (empty once decided or before acceptance)."""
+        if self.status not in (Status.UNDER_REVIEW, Status.SUSPENDED):
+            return ()
+        decided = {d.step for d in self.decisions}
+        for round_ in approval_rounds(self.matter):
+            open_steps = tuple(s for s in round_ if s.code not in decided)
+            if open_steps:
+                return open_steps
+        return ()
+
+
+def start(event: ApplicationSubmitted) -> ApplicationState:
+    """The state opened by the first event."""
+    return ApplicationState(
+        application_id=event.application_id,
+        applicant=event.applicant,
+        matter=event.matter,
+        catalogue_version=event.catalogue_version,
+        channel=event.channel,
+        received_at=event.received_at,
+        green_channel=event.green_channel,
+        steward=event.steward,
+        status=Status.RECEIVED,
+        version=1,
+        provided=frozenset(event.materials),
+        window_officers=frozenset({event.actor.id} if event.actor.role is Role.WINDOW_OFFICER else ()),
+    )
+
+
+def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState:  # noqa: PLR0912 - a case per event
+    """Apply one event. Never raises: every rule was checked by ``decide`` before the event existed."""
+    changes: dict[str, Any] = {"version": state.version + 1}
+    if event.actor.role is Role.WINDOW_OFFICER:
+        changes["window_officers"] = state.window_officers | {event.actor.id}
+    match event:
+        case CorrectionRequested():
+            changes |= {
+                "status": Status.CORRECTION_REQUESTED,
+                "correction_items": state.correction_items or event.missing,
+            }
+        case MaterialsSupplemented():
+            changes |= {
+                "provided": state.provided | set(event.materials),
+                "outstanding": tuple(m for m in state.outstanding if m not in event.materials),
+            }
+        case ApplicationAccepted():
+            changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
+        case AcceptedWithDeficiencies():
+            changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
+            changes |= {"outstanding": event.missing, "supplement_within": event.supplement_within}
+        case ApplicationNotAccepted():
+            changes |= {"status": Status.NOT_ACCEPTED, "acceptance_decided_by": event.actor.id}
+        case ApplicationReferred():
+            changes |= {"status": Status.REFERRED, "acceptance_decided_by": event.actor.id}
+        case ApprovalRecorded():
+            changes["decisions"] = (*state.decisions, event)
+        case ApplicationApproved():
+            changes["status"] = Status.APPROVED
+        case ApplicationDenied():
+            changes["status"] = Status.DENIED
+        case ClockSuspended() if state.clock is not None:
+            suspension = Suspension(
+                reason=event.pause, started_at=event.at, expected_working_days=event.expected_working_days
+            )
+            changes |= {"status": Status.SUSPENDED, "clock": state.clock.suspend(suspension)}
+        case ClockResumed() if state.clock is not None:
+            changes |= {"status": Status.UNDER_REVIEW, "clock": state.clock.resume(event.at)}
+        case DeadlineExtended() if state.clock is not None:
+            changes["clock"] = state.clock.extend(event.working_days)
+        case LicenceIssued():
+            changes |= {"status": Status.ISSUED, "licence_number": event.licence_number}
+        case LicenceRevoked():
+            changes["status"] = Status.REVOKED
+        case ApplicationWithdrawn():
+            changes["status"] = Status.WITHDRAWN
+        case ApplicationAbandoned():
+            changes["status"] = Status.ABANDONED
+    return state.model_copy(update=changes)
+
+
+def _accepted(state: ApplicationState, event: Event, as_of: datetime, budget: int) -> dict[str, Any]:
+    decided_by = event.actor.id if event.actor.role is not Role.SYSTEM else None
+    return {
+        "status": Status.UNDER_REVIEW,
+        "acceptance_decided_by": decided_by,
+        "clock": StatutoryClock(started_at=as_of, budget=budget),
+    }
+
+
+def replay(events: Iterable[ApplicationEvent]) -> ApplicationState:
+    """The current state: the fold of the whole event log."""
+    iterator = iter(events)
+    first = next(iterator, None)
+    if not isinstance(first, ApplicationSubmitted):
+        raise ValueError("an application's log starts with ApplicationSubmitted")
+    return reduce(evolve, iterator, start(first))
+
+
+# --- decide --------------------------------------------------------------------------------------------
+
+
+def decide(
+    state: ApplicationState | None, command: ApplicationCommand, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """The events ``command`` causes at ``now``, or a ``OneWindowError`` saying why it is refused.
+
+    Checks run in a fixed order: status (the transition table), role, identity/department, then the
+    command's own rules, so a caller always learns the most basic reason first.
+    """
+    if isinstance(command, SubmitApplication):
+        if state is not None:
+            raise NotAllowed(command.kind, state.status.value)
+        _require_role(command.actor, command.kind)
+        return (_submit(command, now),)
+    if state is None:
+        raise NotAllowed(command.kind, "not submitted")
+    if command.kind not in TRANSITIONS[state.status]:
+        raise NotAllowed(command.kind, state.status.value)
+    _require_role(command.actor, command.kind)
+    handler: Callable[[ApplicationState, Any, datetime], tuple[ApplicationEvent, ...]]
+    handler = _HANDLERS[type(command)]
+    return handler(state, command, now)
+
+
+def _require_role(actor: Actor, kind: str) -> None:
+    allowed = AUTHORISED_ROLES[kind]
+    if actor.role not in allowed:
+        roles = ", ".join(sorted(r.value for r in allowed))
+        raise NotAuthorised(actor.id, f"{kind} needs the role {roles}, not {actor.role.value}")
+
+
+def _require_acts_for_applicant(state: ApplicationState, actor: Actor) -> None:
+    """An applicant acts only on their own case; a steward only on the green-channel case assigned."""
+    if actor.role is Role.APPLICANT and actor.id != state.applicant.id_number:
+        raise NotAuthorised(actor.id, "an applicant acts only on their own application")
+    if actor.role is Role.STEWARD and (state.steward is None or state.steward.id != actor.id):
+        raise NotAuthorised(actor.id, "a steward acts only on the green-channel cases assigned to them")
+
+
+def _require_department(state: ApplicationState, actor: Actor) -> None:
+    if actor.department not in state.matter.departments:
+        raise NotAuthorised(actor.id, f"department {actor.department!r} is not responsible for this matter")
+
+
+def _unknown_materials(matter: Matter, codes: Iterable[str]) -> None:
+    unknown = sorted(set(codes) - {m.code for m in matter.materials})
+    if unknown:
+        raise InvalidCommand(f"matter {matter.code} asks for no material {', '.join(unknown)}")
+
+
+def _notice_number(state: ApplicationState) -> str:
+    """R-XK-32b: written notices carry a number; the event sequence makes it unique and replay-stable."""
+    return f"{state.application_id}-{state.version + 1:03d}"
+
+
+def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
+    _unknown_materials(command.matter, command.materials)
+    if command.steward is not None:
+        if not command.green_channel:
+            raise InvalidCommand("a steward is assigned only to green-channel cases")
+        if command.steward.role is not Role.STEWARD:
+            raise InvalidCommand(f"the assigned steward has role {command.steward.role.value}, not steward")
+    return ApplicationSubmitted(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        application_id=command.application_id,
+        applicant=command.applicant,
+        matter=command.matter,
+        catalogue_version=command.catalogue_version,
+        materials=command.materials,
+        channel=command.channel,
+        received_at=command.received_at,
+        green_channel=command.green_channel,
+        steward=command.steward,
+    )
+
+
+def _request_correction(
+    state: ApplicationState, command: RequestCorrection, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    _unknown_materials(state.matter, command.missing)
+    if state.correction_items:
+        new_items = tuple(m for m in command.missing if m not in state.correction_items)
+        if new_items:
+            raise CorrectionNotOneTime(new_items)  # R-XK-32: 一次性告知
+    already = sorted(set(command.missing) & state.provided)
+    if already:
+        raise InvalidCommand(f"already provided, cannot be requested: {', '.join(already)}")
+    event = CorrectionRequested(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        missing=command.missing,
+        notice_number=_notice_number(state),
+    )
+    return (event,)
+
+
+def _accept(
+    state: ApplicationState, command: AcceptApplication, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if state.missing:
+        raise MaterialsIncomplete(state.missing)
+    event = ApplicationAccepted(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        basis="decided",
+        as_of=now,
+        notice_number=_notice_number(state),
+    )
+    return (event,)
+
+
+def _accept_with_deficiencies(
+    state: ApplicationState, command: AcceptWithDeficiencies, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    matter = state.matter
+    if matter.deficiency_mode is DeficiencyMode.NOT_ALLOWED:
+        raise DeficiencyNotTolerable(f"matter {matter.code} does not allow 容缺受理")
+    if not state.missing:
+        raise InvalidCommand("nothing is missing: accept the application instead")
+    if set(command.missing) != set(state.missing):
+        raise InvalidCommand(
+            f"the 容缺 notice must list every missing item at once: {', '.join(state.missing)}"
+        )
+    core = [code for code in state.missing if _importance(matter, code) is Importance.CORE]
+    if core:
+        raise DeficiencyNotTolerable(f"core materials are missing: {', '.join(core)}")
+    if command.supplement_within > matter.limit:
+        raise DeadlineOutOfRange(
+            "supplement deadline (working days)", command.supplement_within, matter.limit
+        )
+    if command.credit is None:
+        raise InvalidCommand("容缺 needs the applicant's credit check, which has not been made")
+    if not command.credit.eligible:
+        raise DeficiencyNotTolerable(f"applicant not eligible for 容缺: {command.credit.detail}")
+    event = AcceptedWithDeficiencies(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        as_of=now,
+        missing=state.missing,
+        supplement_within=command.supplement_within,
+        commitment=command.commitment,
+        notice_number=_notice_number(state),
+    )
+    return (event,)
+
+
+def _importance(matter: Matter, code: str) -> Importance:
+    material = matter.material(code)
+    return material.importance if material else Importance.CORE
+
+
+def _reject(
+    state: ApplicationState, command: RejectApplication, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if not command.reason.strip():
+        raise InvalidCommand("a decision not to accept must state its reason (R-XK-32b)")
+    event = ApplicationNotAccepted(
+        at=now, actor=command.actor, reason=command.reason, notice_number=_notice_number(state)
+    )
+    return (event,)
+
+
+def _refer(state: ApplicationState, command: ReferElsewhere, now: datetime) -> tuple[ApplicationEvent, ...]:
+    event = ApplicationReferred(
+        at=now, actor=command.actor, reason=command.reason, competent_organ=command.competent_organ
+    )
+    return (event,)
+
+
+def _deem_accepted(
+    state: ApplicationState, command: DeemAccepted, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    event = ApplicationAccepted(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or "R-XK-32: no notice within 5 working days of receipt",
+        basis="deemed_by_silence",
+        as_of=state.received_at,
+        notice_number=_notice_number(state),
+    )
+    return (event,)
+
+
+def _supplement(
+    state: ApplicationState, command: SupplementMaterials, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    _require_acts_for_applicant(state, command.actor)
+    _unknown_materials(state.matter, command.materials)
+    accepted = state.status not in (Status.RECEIVED, Status.CORRECTION_REQUESTED)
+    if accepted and not set(command.materials) & set(state.outstanding):
+        raise InvalidCommand("no promised material is among those supplied; nothing is outstanding for them")
+    event = MaterialsSupplemented(
+        at=now, actor=command.actor, reason=command.reason, materials=command.materials
+    )
+    return (event,)
+
+
+def _record_approval(
+    state: ApplicationState, command: RecordApproval, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    actor = command.actor
+    if actor.id == state.acceptance_decided_by or actor.id in state.window_officers:
+        raise SeparationOfDuties(actor.id, "受审分离: who accepted, or acted at the window, may not approve")
+    step = next((s for s in state.pending_steps if s.code == command.step), None)
+    if step is None:
+        pending = ", ".join(s.code for s in state.pending_steps) or "none"
+        raise InvalidCommand(f"step {command.step!r} is not awaiting a decision (pending: {pending})")
+    if actor.department != step.department:
+        raise NotAuthorised(actor.id, f"step {step.code} belongs to department {step.department}")
+    if not command.approved and not command.reason.strip():
+        raise InvalidCommand("a refusal must state its reason")
+    recorded = ApprovalRecorded(
+        at=now,
+        actor=actor,
+        reason=command.reason,
+        step=step.code,
+        department=step.department,
+        approved=command.approved,
+    )
+    if not command.approved:
+        return (recorded, ApplicationDenied(at=now, actor=actor, reason=command.reason, step=step.code))
+    after = evolve(state, recorded)
+    if not after.pending_steps:
+        return (recorded, ApplicationApproved(at=now, actor=actor, reason=command.reason))
+    return (recorded,)
+
+
+def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> tuple[ApplicationEvent, ...]:
+    _require_department(state, command.actor)
+    if command.pause not in state.matter.pause_reasons:
+        allowed = ", ".join(state.matter.pause_reasons)
+        raise InvalidCommand(f"R-XK-45: {command.pause!r} does not stop the clock on this matter ({allowed})")
+    event = ClockSuspended(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        pause=command.pause,
+        expected_working_days=command.expected_working_days,
+    )
+    return (event,)
+
+
+def _resume(state: ApplicationState, command: ResumeClock, now: datetime) -> tuple[ApplicationEvent, ...]:
+    _require_department(state, command.actor)
+    return (ClockResumed(at=now, actor=command.actor, reason=command.reason),)
+
+
+def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> tuple[ApplicationEvent, ...]:
+    actor = command.actor
+    if state.clock is not None and state.clock.extensions:
+        raise InvalidCommand("the deadline has already been extended once (R-XK-42)")
+    if state.matter.joint_handling:
+        authority, limit = Role.GOVERNMENT_LEADER, EXTENSION_BY_GOVERNMENT_LEADER  # R-XK-42b
+    else:
+        authority, limit = Role.DEPARTMENT_HEAD, EXTENSION_BY_DEPARTMENT_HEAD  # R-XK-42a
+        _require_department(state, actor)
+    if actor.role is not authority:
+        raise NotAuthorised(actor.id, f"this matter's extension is granted by a {authority.value}")
+    if command.working_days > limit:
+        raise DeadlineOutOfRange("extension (working days)", command.working_days, limit)
+    if not command.reason.strip():
+        raise InvalidCommand("an extension must give the reason told to the applicant")
+    event = DeadlineExtended(at=now, actor=actor, reason=command.reason, working_days=command.working_days)
+    return (event,)
+
+
+def _issue(state: ApplicationState, command: IssueLicence, now: datetime) -> tuple[ApplicationEvent, ...]:
+    if state.outstanding and state.matter.deficiency_mode is DeficiencyMode.DEFER_ISSUANCE:
+        raise InvalidCommand(f"issuance waits for the promised materials: {', '.join(state.outstanding)}")
+    event = LicenceIssued(
+        at=now, actor=command.actor, reason=command.reason, licence_number=command.licence_number
+    )
+    return (event,)
+
+
+def _withdraw(
+    state: ApplicationState, command: WithdrawApplication, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    _require_acts_for_applicant(state, command.actor)
+    return (ApplicationWithdrawn(at=now, actor=command.actor, reason=command.reason),)
+
+
+def _abandon(
+    state: ApplicationState, command: AbandonApplication, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if not state.outstanding:
+        raise InvalidCommand("no promised material is outstanding; nothing was broken")
+    event = ApplicationAbandoned(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or "容缺 commitment broken: materials not supplied in time",
+        missing=state.outstanding,
+    )
+    return (event,)
+
+
+def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> tuple[ApplicationEvent, ...]:
+    if not state.outstanding or state.matter.deficiency_mode is not DeficiencyMode.ISSUE_THEN_SUPPLEMENT:
+        raise InvalidCommand("a licence is revoked here only for an unkept issue-then-supplement promise")
+    event = LicenceRevoked(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or "容缺 commitment broken after issuance",
+        missing=state.outstanding,
+    )
+    return (event,)
+
+
+_HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[ApplicationEvent, ...]]] = {
+    RequestCorrection: _request_correction,
+    AcceptApplication: _accept,
+    AcceptWithDeficiencies: _accept_with_deficiencies,
+    RejectApplication: _reject,
+    ReferElsewhere: _refer,
+    DeemAccepted: _deem_accepted,
+    SupplementMaterials: _supplement,
+    RecordApproval: _record_approval,
+    SuspendClock: _suspend,
+    ResumeClock: _resume,
+    ExtendDeadline: _extend,
+    IssueLicence: _issue,
+    WithdrawApplication: _withdraw,
+    AbandonApplication: _abandon,
+    RevokeLicence: _revoke,
+}

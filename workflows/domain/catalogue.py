@@ -1,0 +1,270 @@
+"""The matter catalogue (事项目录): what each administrative matter needs and how fast it must be decided.
+
+The catalogue is data (``workflows/data/catalogue.toml``) validated here at load, so a policy officer can
+change a limit or a material without touching code, and a malformed entry stops start-up with a message
+naming the entry and the field. A running case keeps the copy of its entry taken at submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from workflows.domain.errors import CatalogueInvalid, UnknownMatter
+
+_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+
+# R-XK-45: time for exactly these activities does not count towards the decision period.
+STATUTORY_PAUSES: Mapping[str, str] = {
+    "hearing": "听证",
+    "tender": "招标",
+    "auction": "拍卖",
+    "inspection": "检验",
+    "testing": "检测",
+    "quarantine": "检疫",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+}
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Importance(StrEnum):
+    """容缺 is possible only when every core material is present and only secondary ones are missing."""
+
+    CORE = "core"
+    SECONDARY = "secondary"
+
+
+class ApprovalMode(StrEnum):
+    """How the responsible departments decide (R-XK-42b: several departments means joint handling)."""
+
+    SINGLE = "single"
+    COUNTERSIGN = "countersign"  # all departments in parallel; one rejection rejects
+    SEQUENTIAL = "sequential"  # departments one after another, in catalogue order
+    STAGED = "staged"  # composite matter: stages in order, parallel approvals inside each
+
+
+class AcceptanceMode(StrEnum):
+    """How acceptance is decided at the window."""
+
+    NOTICE_WITHIN_FIVE_DAYS = "notice_within_5_days"  # R-XK-32: silence for 5 working days = accepted
+    ON_THE_SPOT = "on_the_spot"  # 不动产登记暂行条例 第17条: not refused in writing on the spot = accepted
+
+
+class DeficiencyMode(StrEnum):
+    """容缺受理: whether allowed and how issuance relates to the supplement (DESIGN.md section 3)."""
+
+    NOT_ALLOWED = "not_allowed"
+    DEFER_ISSUANCE = "defer_issuance"  # Liaoning default: review proceeds, the licence waits
+    ISSUE_THEN_SUPPLEMENT = "issue_then_supplement"  # 证照分离 matters, 国发〔2021〕7号
+
+
+class Material(_Entry):
+    """One document the applicant provides."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    importance: Importance
+
+
+class ClockPause(_Entry):
+    """A matter-specific period that does not count (beyond R-XK-45), with the law that says so."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+
+
+class StageMatter(_Entry):
+    """One approval inside a stage of a composite matter."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    department: str = Field(min_length=1)
+    administrative: bool = Field(
+        default=True, description="False for services tracked but not decided by an organ (a bank account)."
+    )
+
+
+class Stage(_Entry):
+    """A stage of a composite matter: one lead department, parallel approvals inside (一家牵头、并联审批)."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    lead_department: str = Field(min_length=1)
+    working_days: PositiveInt | None = Field(
+        default=None, description="This stage's share of the matter's limit; omitted when one clock runs."
+    )
+    matters: tuple[StageMatter, ...] = Field(min_length=1)
+
+
+class Variant(_Entry):
+    """A type of a matter with its own limit (e.g. the real-estate registration types)."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    promised_limit: NonNegativeInt = Field(description="Working days; 0 means decided on the spot.")
+    statutory_limit: PositiveInt | None = None
+
+
+class Matter(_Entry):
+    """One catalogue entry. Limits are in working days (R-XK-82)."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)?$")
+    name: str = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+    departments: tuple[str, ...] = Field(min_length=1)
+    approval: ApprovalMode = ApprovalMode.SINGLE
+    statutory_limit: PositiveInt = Field(default=20, description="R-XK-42a: 20 unless the matter's law says.")
+    promised_limit: NonNegativeInt | None = Field(
+        default=None, description="The reform's promise, what the engine enforces; defaults to statutory."
+    )
+    acceptance: AcceptanceMode = AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS
+    materials: tuple[Material, ...] = Field(min_length=1)
+    deficiency_mode: DeficiencyMode = DeficiencyMode.NOT_ALLOWED
+    commitment_allowed: bool = Field(default=False, description="告知承诺制 allowed (国办发〔2020〕42号).")
+    clock_pauses: tuple[ClockPause, ...] = ()
+    stages: tuple[Stage, ...] = ()
+    variants: tuple[Variant, ...] = ()
+
+    @property
+    def limit(self) -> int:
+        """The working days the engine enforces: the promised limit, else the statutory one."""
+        return self.statutory_limit if self.promised_limit is None else self.promised_limit
+
+    @property
+    def joint_handling(self) -> bool:
+        """R-XK-42b: several departments deciding together (extension by a government leader)."""
+        return self.approval is not ApprovalMode.SINGLE and len(self.departments) > 1
+
+    @property
+    def pause_reasons(self) -> Mapping[str, str]:
+        """Every reason the clock may stop for on this matter: R-XK-45 plus the entry's own pauses."""
+        return {**STATUTORY_PAUSES, **{p.code: p.name for p in self.clock_pauses}}
+
+    def material(self, code: str) -> Material | None:
+        """The material with this code, if the matter asks for it."""
+        return next((m for m in self.materials if m.code == code), None)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.promised_limit is not None and self.promised_limit > self.statutory_limit:
+            raise ValueError(
+                f"promised_limit {self.promised_limit} exceeds statutory_limit {self.statutory_limit}"
+            )
+        _require_unique("materials", [m.code for m in self.materials])
+        _require_unique("departments", list(self.departments))
+        _require_unique("clock_pauses", [p.code for p in self.clock_pauses])
+        _require_unique("variants", [v.code for v in self.variants])
+        _require_unique("stages", [s.code for s in self.stages])
+        shadowed = sorted({p.code for p in self.clock_pauses} & STATUTORY_PAUSES.keys())
+        if shadowed:
+            raise ValueError(f"clock_pauses repeat R-XK-45 reasons already built in: {', '.join(shadowed)}")
+        if self.deficiency_mode is not DeficiencyMode.NOT_ALLOWED and not any(
+            m.importance is Importance.SECONDARY for m in self.materials
+        ):
+            raise ValueError(f"deficiency_mode {self.deficiency_mode.value} needs a secondary material")
+        if self.approval in (ApprovalMode.COUNTERSIGN, ApprovalMode.SEQUENTIAL) and len(self.departments) < 2:
+            raise ValueError(f"approval {self.approval.value} needs at least two departments")
+        if (self.approval is ApprovalMode.STAGED) != bool(self.stages):
+            raise ValueError("stages are given exactly when approval is 'staged'")
+        self._check_stages()
+        for variant in self.variants:
+            statutory = variant.statutory_limit or self.statutory_limit
+            if variant.promised_limit > statutory:
+                raise ValueError(
+                    f"variants: {variant.code} promised_limit {variant.promised_limit} exceeds {statutory}"
+                )
+        return self
+
+    def _check_stages(self) -> None:
+        for stage in self.stages:
+            named = {stage.lead_department, *(m.department for m in stage.matters)}
+            unknown = sorted(named - set(self.departments))
+            if unknown:
+                raise ValueError(f"stages: {stage.code} names departments not in departments: {unknown}")
+        budgets = [s.working_days for s in self.stages]
+        if any(b is not None for b in budgets):
+            if None in budgets:
+                raise ValueError("stages: give working_days for every stage or for none")
+            total = sum(b for b in budgets if b is not None)
+            if total != self.limit:
+                raise ValueError(
+                    f"stages: working_days add up to {total}, not the matter's limit {self.limit}"
+                )
+
+    def variant(self, code: str) -> Matter:
+        """The concrete matter for one of its variants, with the variant's limits."""
+        chosen = next((v for v in self.variants if v.code == code), None)
+        if chosen is None:
+            raise UnknownMatter(f"{self.code}.{code}")
+        return self.model_copy(
+            update={
+                "code": f"{self.code}.{chosen.code}",
+                "name": f"{self.name}（{chosen.name}）",
+                "statutory_limit": chosen.statutory_limit or self.statutory_limit,
+                "promised_limit": chosen.promised_limit,
+                "variants": (),
+            }
+        )
+
+
+def _require_unique(field_name: str, codes: list[str]) -> None:
+    repeated = sorted({c for c in codes if codes.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{field_name}: codes repeated: {', '.join(repeated)}")
+
+
+class Catalogue(_Entry):
+    """The catalogue in force; its version is copied into each case with the entry."""
+
+    version: str = Field(min_length=1)
+    matters: tuple[Matter, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _codes_are_unique(self) -> Self:
+        _require_unique("matters", [m.code for m in self.matters])
+        return self
+
+    def matter(self, code: str) -> Matter:
+        """The entry for ``CODE`` or, for a matter with types, ``CODE.VARIANT``."""
+        base_code, _, variant = code.partition(".")
+        entry = next((m for m in self.matters if m.code == base_code), None)
+        if entry is None:
+            raise UnknownMatter(code)
+        if entry.variants and not variant:
+            raise UnknownMatter(f"{code} (choose a type: {', '.join(v.code for v in entry.variants)})")
+        return entry.variant(variant) if variant else entry
+
+
+def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
+    """Validate raw catalogue data; errors name the entry (by code and position) and the field."""
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(data, e["loc"], e["msg"]) for e in error.errors()]
+        raise CatalogueInvalid("matter catalogue is invalid:\n  " + "\n  ".join(problems)) from error
+
+
+def _describe(data: Mapping[str, Any], loc: tuple[int | str, ...], message: str) -> str:
+    if len(loc) >= 2 and loc[0] == "matters" and isinstance(loc[1], int):
+        matters = data.get("matters") or []
+        raw = matters[loc[1]] if loc[1] < len(matters) else {}
+        code = raw.get("code", "?") if isinstance(raw, Mapping) else "?"
+        field = ".".join(str(part) for part in loc[2:]) or "(entry)"
+        return f"matter {code!r} (matters[{loc[1]}]) field {field}: {message}"
+    return f"field {'.'.join(str(p) for p in loc) or '(root)'}: {message}"

@@ -1,0 +1,170 @@
+"""Commands: what a person or system asks of an application, named in the imperative.
+
+Each is one typed, plain-JSON message; ``application.decide`` turns it into events or refuses it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
+
+from workflows.domain.catalogue import Matter
+from workflows.domain.events import Actor, Applicant, Channel
+
+
+class Command(BaseModel):
+    """Every command names who asks and may say why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+    reason: str = ""
+
+
+class SubmitApplication(Command):
+    """Open a case at the one window with the catalogue entry in force."""
+
+    kind: Literal["submit_application"] = "submit_application"
+    application_id: str = Field(min_length=1)
+    applicant: Applicant
+    matter: Matter
+    catalogue_version: str = Field(min_length=1)
+    materials: tuple[str, ...] = ()
+    channel: Channel
+    received_at: AwareDatetime
+    green_channel: bool = False
+    steward: Actor | None = None
+
+
+class RequestCorrection(Command):
+    """Tell the applicant, at once, every item that is missing (R-XK-32)."""
+
+    kind: Literal["request_correction"] = "request_correction"
+    missing: tuple[str, ...] = Field(min_length=1)
+
+
+class AcceptApplication(Command):
+    """Accept: the materials are complete (受理)."""
+
+    kind: Literal["accept_application"] = "accept_application"
+
+
+class CreditStanding(BaseModel):
+    """The result of the credit check that 容缺 requires (filled in by the engine, never by the caller)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    eligible: bool
+    detail: str = ""
+
+
+class AcceptWithDeficiencies(Command):
+    """容缺受理: accept with secondary materials missing, on a signed commitment."""
+
+    kind: Literal["accept_with_deficiencies"] = "accept_with_deficiencies"
+    missing: tuple[str, ...] = Field(min_length=1)
+    supplement_within: PositiveInt = Field(description="Working days after acceptance to supply them.")
+    commitment: str = Field(min_length=1, description="Reference of the signed 容缺受理承诺书.")
+    credit: CreditStanding | None = None
+
+
+class RejectApplication(Command):
+    """不予受理, with the reason stated in the written decision."""
+
+    kind: Literal["reject_application"] = "reject_application"
+
+
+class ReferElsewhere(Command):
+    """R-XK-32c: outside competence; say where to apply."""
+
+    kind: Literal["refer_elsewhere"] = "refer_elsewhere"
+    competent_organ: str = Field(min_length=1)
+
+
+class DeemAccepted(Command):
+    """R-XK-32: five working days of silence after receipt; accepted as of the receipt instant."""
+
+    kind: Literal["deem_accepted"] = "deem_accepted"
+
+
+class SupplementMaterials(Command):
+    """Provide materials: after a correction notice, or to honour a 容缺 commitment."""
+
+    kind: Literal["supplement_materials"] = "supplement_materials"
+    materials: tuple[str, ...] = Field(min_length=1)
+
+
+class RecordApproval(Command):
+    """One department's decision on one pending step of the approval plan."""
+
+    kind: Literal["record_approval"] = "record_approval"
+    step: str = Field(min_length=1)
+    approved: bool
+
+
+class SuspendClock(Command):
+    """Stop counting for an R-XK-45 activity or a pause the matter's entry lists."""
+
+    kind: Literal["suspend_clock"] = "suspend_clock"
+    pause: str = Field(min_length=1)
+    expected_working_days: PositiveInt
+
+
+class ResumeClock(Command):
+    """The non-counting period ended."""
+
+    kind: Literal["resume_clock"] = "resume_clock"
+
+
+class ExtendDeadline(Command):
+    """The one authorised extension (R-XK-42a/b), with the reason told to the applicant."""
+
+    kind: Literal["extend_deadline"] = "extend_deadline"
+    working_days: PositiveInt
+
+
+class IssueLicence(Command):
+    """Issue the licence after approval (出件)."""
+
+    kind: Literal["issue_licence"] = "issue_licence"
+    licence_number: str = Field(min_length=1)
+
+
+class WithdrawApplication(Command):
+    """撤回 before a decision."""
+
+    kind: Literal["withdraw_application"] = "withdraw_application"
+
+
+class AbandonApplication(Command):
+    """The 容缺 supplement deadline passed with materials missing (视为放弃申请)."""
+
+    kind: Literal["abandon_application"] = "abandon_application"
+
+
+class RevokeLicence(Command):
+    """Issue-then-supplement: the supplement deadline passed after issuance."""
+
+    kind: Literal["revoke_licence"] = "revoke_licence"
+
+
+ApplicationCommand = Annotated[
+    SubmitApplication
+    | RequestCorrection
+    | AcceptApplication
+    | AcceptWithDeficiencies
+    | RejectApplication
+    | ReferElsewhere
+    | DeemAccepted
+    | SupplementMaterials
+    | RecordApproval
+    | SuspendClock
+    | ResumeClock
+    | ExtendDeadline
+    | IssueLicence
+    | WithdrawApplication
+    | AbandonApplication
+    | RevokeLicence,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,104 @@
+"""One exception root for the domain; each error carries the context a caller needs to act on it.
+
+The workflow layer translates these into ``ApplicationError(type=<class name>)`` so that callers in any
+language can branch on the type.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+class OneWindowError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    @property
+    def type(self) -> str:
+        """The stable name callers branch on (the class name)."""
+        return type(self).__name__
+
+
+class CalendarNotPublished(OneWindowError):
+    """Nothing is known about a year's working days: no notice and no provisional data (R-CAL-4)."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(
+            f"no working-day calendar for {year}: neither a State Council notice nor provisional data is "
+            f"loaded; add a calendar data file for {year}"
+        )
+        self.year = year
+
+
+class CalendarDataInvalid(OneWindowError):
+    """A calendar data file is malformed; start-up stops rather than count with wrong days."""
+
+
+class CatalogueInvalid(OneWindowError):
+    """The matter catalogue is malformed; the message names the entry and the field."""
+
+
+class UnknownMatter(OneWindowError):
+    """The matter code is not in the catalogue in force."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown matter code {code!r}")
+        self.code = code
+
+
+class NotAllowed(OneWindowError):
+    """The command is not allowed in the application's current status (the transition table)."""
+
+    def __init__(self, command: str, status: str) -> None:
+        super().__init__(f"{command} is not allowed while the application is {status}")
+        self.command = command
+        self.status = status
+
+
+class NotAuthorised(OneWindowError):
+    """The actor's role, department or identity does not permit the command."""
+
+    def __init__(self, actor_id: str, reason: str) -> None:
+        super().__init__(f"actor {actor_id!r} is not authorised: {reason}")
+        self.actor_id = actor_id
+        self.reason = reason
+
+
+class SeparationOfDuties(NotAuthorised):
+    """受审分离: whoever decided acceptance, or acted as window officer, may not approve."""
+
+
+class InvalidCommand(OneWindowError):
+    """The command is well-formed but breaks a rule of the matter (e.g. a core material is missing)."""
+
+
+class DeadlineOutOfRange(InvalidCommand):
+    """A requested period exceeds what the law or the matter allows."""
+
+    def __init__(self, what: str, requested: int | date, limit: int | date) -> None:
+        super().__init__(f"{what}: {requested} exceeds the limit of {limit}")
+        self.what = what
+        self.requested = requested
+        self.limit = limit
+
+
+class MaterialsIncomplete(InvalidCommand):
+    """Acceptance needs every material; say which are missing (or use 补正 / 容缺)."""
+
+    def __init__(self, missing: tuple[str, ...]) -> None:
+        super().__init__(f"materials missing: {', '.join(missing)}")
+        self.missing = missing
+
+
+class CorrectionNotOneTime(InvalidCommand):
+    """R-XK-32: a later correction notice may not ask for items the first notice did not list."""
+
+    def __init__(self, new_items: tuple[str, ...]) -> None:
+        super().__init__(
+            f"R-XK-32 requires one notice listing every missing item; not on the first notice: "
+            f"{', '.join(new_items)}"
+        )
+        self.new_items = new_items
+
+
+class DeficiencyNotTolerable(InvalidCommand):
+    """容缺 refused: the matter does not allow it, a core material is missing, or the applicant's credit."""

@@ -1,0 +1,229 @@
+"""Domain events of one application: immutable facts, named in the past tense.
+
+The event log is the application's history as supervision reads it (actor, instant, reason); the state is
+always the fold of these events (``application.evolve``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from workflows.domain.catalogue import Matter
+
+
+class Role(StrEnum):
+    """Who may do what (DESIGN.md section 1)."""
+
+    APPLICANT = "applicant"
+    STEWARD = "steward"
+    WINDOW_OFFICER = "window_officer"
+    APPROVER = "approver"
+    DEPARTMENT_HEAD = "department_head"
+    GOVERNMENT_LEADER = "government_leader"
+    SUPERVISOR = "supervisor"
+    HOTLINE_OPERATOR = "hotline_operator"
+    SYSTEM = "system"  # the engine itself: timers, intake systems
+
+
+_ROLES_OF_A_DEPARTMENT = (Role.APPROVER, Role.DEPARTMENT_HEAD)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Actor(_Frozen):
+    """A person or system acting on a case, in one role."""
+
+    id: str = Field(min_length=1)
+    role: Role
+    department: str | None = None
+    name: str = ""
+
+    @model_validator(mode="after")
+    def _department_roles_name_their_department(self) -> Self:
+        if self.role in _ROLES_OF_A_DEPARTMENT and not self.department:
+            raise ValueError(f"an actor in role {self.role.value} must name their department")
+        return self
+
+
+class Applicant(_Frozen):
+    """The natural or legal person applying."""
+
+    id_number: str = Field(min_length=1, description="Identity number or unified social credit code.")
+    name: str = Field(min_length=1)
+    contact: str = Field(min_length=1)
+
+
+class Channel(StrEnum):
+    """Where the application entered the one window."""
+
+    ONLINE = "online"
+    WINDOW = "window"
+
+
+class Event(_Frozen):
+    """What every event records for supervision: when, who, and why."""
+
+    at: AwareDatetime
+    actor: Actor
+    reason: str = ""
+
+
+class ApplicationSubmitted(Event):
+    """The intake received an application; the catalogue entry in force is copied in for good."""
+
+    kind: Literal["application_submitted"] = "application_submitted"
+    application_id: str = Field(min_length=1)
+    applicant: Applicant
+    matter: Matter
+    catalogue_version: str
+    materials: tuple[str, ...]
+    channel: Channel
+    received_at: AwareDatetime
+    green_channel: bool = False
+    steward: Actor | None = None
+
+
+class CorrectionRequested(Event):
+    """补正告知 (R-XK-32): the one notice listing every missing item."""
+
+    kind: Literal["correction_requested"] = "correction_requested"
+    missing: tuple[str, ...]
+    notice_number: str
+
+
+class MaterialsSupplemented(Event):
+    """The applicant (or steward) provided materials."""
+
+    kind: Literal["materials_supplemented"] = "materials_supplemented"
+    materials: tuple[str, ...]
+
+
+class ApplicationAccepted(Event):
+    """受理 (R-XK-32b); ``as_of`` starts the clock (the receipt instant when deemed by silence)."""
+
+    kind: Literal["application_accepted"] = "application_accepted"
+    basis: Literal["decided", "deemed_by_silence"]
+    as_of: AwareDatetime
+    notice_number: str
+
+
+class AcceptedWithDeficiencies(Event):
+    """容缺受理: accepted on the applicant's written commitment to supply secondary materials in time."""
+
+    kind: Literal["accepted_with_deficiencies"] = "accepted_with_deficiencies"
+    as_of: AwareDatetime
+    missing: tuple[str, ...]
+    supplement_within: PositiveInt = Field(description="Working days after acceptance.")
+    commitment: str
+    notice_number: str
+
+
+class ApplicationNotAccepted(Event):
+    """不予受理 (R-XK-32b), with the written decision's number; ``reason`` says why."""
+
+    kind: Literal["application_not_accepted"] = "application_not_accepted"
+    notice_number: str
+
+
+class ApplicationReferred(Event):
+    """R-XK-32c: outside this organ's competence; the applicant is told where to apply."""
+
+    kind: Literal["application_referred"] = "application_referred"
+    competent_organ: str
+
+
+class ApprovalRecorded(Event):
+    """One department's decision on one step of the approval plan."""
+
+    kind: Literal["approval_recorded"] = "approval_recorded"
+    step: str
+    department: str
+    approved: bool
+
+
+class ApplicationApproved(Event):
+    """Every step approved: the decision is made (准予许可)."""
+
+    kind: Literal["application_approved"] = "application_approved"
+
+
+class ApplicationDenied(Event):
+    """A step was refused: the application is denied (不予许可)."""
+
+    kind: Literal["application_denied"] = "application_denied"
+    step: str
+
+
+class ClockSuspended(Event):
+    """A period that does not count began (R-XK-45); the applicant is told how long it will take."""
+
+    kind: Literal["clock_suspended"] = "clock_suspended"
+    pause: str
+    expected_working_days: PositiveInt
+
+
+class ClockResumed(Event):
+    """The suspended period ended; counting resumes."""
+
+    kind: Literal["clock_resumed"] = "clock_resumed"
+
+
+class DeadlineExtended(Event):
+    """An authorised extension (R-XK-42a: +10 by a department head; R-XK-42b: +15 by a government leader)."""
+
+    kind: Literal["deadline_extended"] = "deadline_extended"
+    working_days: PositiveInt
+
+
+class LicenceIssued(Event):
+    """The licence was issued (出件)."""
+
+    kind: Literal["licence_issued"] = "licence_issued"
+    licence_number: str
+
+
+class LicenceRevoked(Event):
+    """Issue-then-supplement: the promised materials never came, so the licence is revoked."""
+
+    kind: Literal["licence_revoked"] = "licence_revoked"
+    missing: tuple[str, ...]
+
+
+class ApplicationWithdrawn(Event):
+    """撤回 by the applicant or their steward before a decision."""
+
+    kind: Literal["application_withdrawn"] = "application_withdrawn"
+
+
+class ApplicationAbandoned(Event):
+    """视为放弃申请: a 容缺 commitment was broken; the case closes and a credit record follows."""
+
+    kind: Literal["application_abandoned"] = "application_abandoned"
+    missing: tuple[str, ...]
+
+
+ApplicationEvent = Annotated[
+    ApplicationSubmitted
+    | CorrectionRequested
+    | MaterialsSupplemented
+    | ApplicationAccepted
+    | AcceptedWithDeficiencies
+    | ApplicationNotAccepted
+    | ApplicationReferred
+    | ApprovalRecorded
+    | ApplicationApproved
+    | ApplicationDenied
+    | ClockSuspended
+    | ClockResumed
+    | DeadlineExtended
+    | LicenceIssued
+    | LicenceRevoked
+    | ApplicationWithdrawn
+    | ApplicationAbandoned,
+    Field(discriminator="kind"),
+]
