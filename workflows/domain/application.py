@@ -207,6 +207,11 @@ class ApplicationState(BaseModel):
     licence_number: str | None = None
 
     @property
+    def closed(self) -> bool:
+        """No command can change the case any more: a final status, or issued with nothing promised."""
+        return not TRANSITIONS[self.status] or (self.status is Status.ISSUED and not self.outstanding)
+
+    @property
     def missing(self) -> tuple[str, ...]:
         """Materials the matter asks for that have not been provided, in catalogue order."""
         return tuple(m.code for m in self.matter.materials if m.code not in self.provided)

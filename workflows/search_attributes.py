@@ -1,0 +1,47 @@
+"""Typed search attributes: how supervisors and portals find cases with one visibility query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+
+MATTER = SearchAttributeKey.for_keyword("OwMatter")
+DEPARTMENTS = SearchAttributeKey.for_keyword_list("OwDepartments")
+STATUS = SearchAttributeKey.for_keyword("OwStatus")
+DUE_AT = SearchAttributeKey.for_datetime("OwDueAt")
+WARNING_LEVEL = SearchAttributeKey.for_keyword("OwWarningLevel")
+GREEN_CHANNEL = SearchAttributeKey.for_bool("OwGreenChannel")
+APPLICANT_HASH = SearchAttributeKey.for_keyword("OwApplicantHash")
+
+ALL: Sequence[SearchAttributeKey[Any]] = (
+    MATTER,
+    DEPARTMENTS,
+    STATUS,
+    DUE_AT,
+    WARNING_LEVEL,
+    GREEN_CHANNEL,
+    APPLICANT_HASH,
+)
+
+
+async def register(client: Client) -> list[str]:
+    """Add the attributes the namespace lacks (idempotent); returns the names added."""
+    namespace = client.namespace
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
