@@ -57,15 +57,21 @@ class ApplicationWorkflow:
         return ApplicationView.of(self._current)
 
     @workflow.update
-    def act(self, command: ApplicationCommand) -> ApplicationView:
-        """Apply a person's or system's command; the validator has already refused anything invalid."""
+    async def act(self, command: ApplicationCommand) -> ApplicationView:
+        """Apply a person's or system's command; the validator has already refused anything invalid.
+
+        A command that arrives while the catalogue entry is still being fetched waits for it, and is
+        then decided (a refusal at that point still reaches the caller as a typed error).
+        """
+        await workflow.wait_condition(lambda: self._state is not None)
         self._record(self._decide(command))
         return ApplicationView.of(self._current)
 
     @act.validator
     def _refuse_invalid(self, command: ApplicationCommand) -> None:
         """Refuse before anything enters history, with the domain error's type."""
-        self._decide(command)
+        if self._state is not None:
+            self._decide(command)
 
     @workflow.query
     def state(self) -> ApplicationView:
