@@ -175,8 +175,13 @@ def approval_rounds(matter: Matter) -> tuple[tuple[ApprovalStep, ...], ...]:
         case ApprovalMode.SEQUENTIAL:
             return tuple((step,) for step in by_department)
         case ApprovalMode.STAGED:
+            # Services that are not administrative acts (the bank account) are tracked, not approved.
             return tuple(
-                tuple(ApprovalStep(code=m.code, department=m.department) for m in stage.matters)
+                tuple(
+                    ApprovalStep(code=m.code, department=m.department)
+                    for m in stage.matters
+                    if m.administrative
+                )
                 for stage in matter.stages
             )
 
@@ -257,6 +262,7 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes |= {
                 "status": Status.CORRECTION_REQUESTED,
                 "correction_items": state.correction_items or event.missing,
+                "provided": state.provided - set(event.missing),  # provided items to correct are re-supplied
             }
         case MaterialsSupplemented():
             changes |= {
@@ -380,6 +386,11 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
             raise InvalidCommand("a steward is assigned only to green-channel cases")
         if command.steward.role is not Role.STEWARD:
             raise InvalidCommand(f"the assigned steward has role {command.steward.role.value}, not steward")
+    actor = command.actor
+    if actor.role is Role.APPLICANT and actor.id != command.applicant.id_number:
+        raise NotAuthorised(actor.id, "an applicant submits only in their own name")
+    if actor.role is Role.STEWARD and (command.steward is None or command.steward.id != actor.id):
+        raise NotAuthorised(actor.id, "a steward submits only for a green-channel case assigned to them")
     return ApplicationSubmitted(
         at=now,
         actor=command.actor,
@@ -404,9 +415,13 @@ def _request_correction(
         new_items = tuple(m for m in command.missing if m not in state.correction_items)
         if new_items:
             raise CorrectionNotOneTime(new_items)  # R-XK-32: 一次性告知
-    already = sorted(set(command.missing) & state.provided)
-    if already:
-        raise InvalidCommand(f"already provided, cannot be requested: {', '.join(already)}")
+    else:
+        # R-XK-32: the first notice lists every missing item at once; it may add provided items to correct.
+        omitted = tuple(m for m in state.missing if m not in command.missing)
+        if omitted:
+            raise InvalidCommand(
+                f"R-XK-32: the notice must list every missing item at once; add {', '.join(omitted)}"
+            )
     event = CorrectionRequested(
         at=now,
         actor=command.actor,

@@ -180,6 +180,8 @@ class Matter(_Entry):
             raise ValueError(f"deficiency_mode {self.deficiency_mode.value} needs a secondary material")
         if self.approval in (ApprovalMode.COUNTERSIGN, ApprovalMode.SEQUENTIAL) and len(self.departments) < 2:
             raise ValueError(f"approval {self.approval.value} needs at least two departments")
+        if self.approval is ApprovalMode.SINGLE and len(self.departments) != 1:
+            raise ValueError("approval single names exactly one department (several decide by countersign)")
         if (self.approval is ApprovalMode.STAGED) != bool(self.stages):
             raise ValueError("stages are given exactly when approval is 'staged'")
         self._check_stages()
@@ -193,6 +195,8 @@ class Matter(_Entry):
 
     def _check_stages(self) -> None:
         for stage in self.stages:
+            if not any(m.administrative for m in stage.matters):
+                raise ValueError(f"stages: {stage.code} has no administrative matter to approve")
             named = {stage.lead_department, *(m.department for m in stage.matters)}
             unknown = sorted(named - set(self.departments))
             if unknown:
