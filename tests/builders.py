@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from workflows.domain.application import ApplicationState, Status, decide, evolve, start
+from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Catalogue, Importance, Matter
 from workflows.domain.commands import (
     AbandonApplication,
@@ -40,7 +40,6 @@ from workflows.domain.events import (
 )
 from workflows.reference_data import load_catalogue
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday, an ordinary working day in 2026, so no calendar rule muddies a domain test.
 RECEIVED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 APPLICANT_ID = "91210200MA0000001X"

@@ -415,6 +415,15 @@ def test_the_first_correction_notice_must_list_every_missing_item() -> None:
     assert isinstance(error, InvalidCommand)
 
 
+def test_a_first_correction_notice_may_ask_to_redo_a_provided_item_which_then_counts_as_missing() -> None:
+    """A material provided in the wrong form is listed on the one notice and must be supplied again."""
+    case = drive_to(Status.RECEIVED, shipped_matter("FOOD-BUSINESS"), deficient=True)
+    redo = next(code for code in case.state.provided)
+    corrected = then(case, RequestCorrection(actor=window_officer(), missing=(*case.state.missing, redo)))
+    assert redo in corrected.state.missing
+    assert set(corrected.state.correction_items) == {*case.state.missing, redo}
+
+
 def test_accepting_with_materials_missing_is_refused_naming_them() -> None:
     """受理 needs every material; the refusal lists what is missing."""
     case = drive_to(Status.RECEIVED, shipped_matter("FOOD-BUSINESS"), deficient=True)

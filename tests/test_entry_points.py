@@ -1,0 +1,94 @@
+"""The command line and the worker's start-up, as a newcomer meets them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import worker
+from starter import main as onewindow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_due_prints_the_iso_date_alone_when_the_answer_is_final(capsys: pytest.CaptureFixture[str]) -> None:
+    """`due 2026-09-30 5` prints 2026-10-13 (not 10-07): the National Day week and make-up 10/10 counted."""
+    assert onewindow(["due", "2026-09-30", "5"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["2026-10-13"]
+
+
+def test_due_says_provisional_on_the_second_line_for_a_year_without_a_notice(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A period running into 2027 rests on provisional data, and says so."""
+    assert onewindow(["due", "2026-12-25", "10"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["2027-01-11", "provisional"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [("next-working-day-is-day-one", "2026-10-08"), ("received-on-next-working-day", "2026-10-09")],
+)
+def test_due_applies_the_chosen_rest_day_receipt_rule(
+    capsys: pytest.CaptureFixture[str], policy: str, expected: str
+) -> None:
+    """R-CAL-3: received on holiday 2026-10-03, day 1 is 10/8; or receipt deemed on 10/8, so day 1 is 10/9."""
+    assert onewindow(["due", "2026-10-03", "1", "--rest-day-receipt", policy]) == 0
+    assert capsys.readouterr().out.splitlines() == [expected]
+
+
+def test_due_for_a_year_nothing_is_known_about_fails_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """2028 has no notice and no provisional data: exit 2 and one explanatory line, never a date."""
+    assert onewindow(["due", "2028-03-01", "5"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: CalendarNotPublished: ")
+    assert len(captured.err.splitlines()) == 1
+
+
+def test_due_reads_a_newly_published_year_from_a_calendar_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A notice file for 2028 added as data makes 2028 answerable, with no code change."""
+    (tmp_path / "2028.toml").write_text(
+        'year = 2028\nrevision = "2028-test-r1"\nstatus = "published"\nsource = "test notice"\n'
+        'holidays = ["2028-01-01/2028-01-03"]\nmakeup_workdays = []\n',
+        encoding="utf-8",
+    )
+    assert onewindow(["due", "2027-12-31", "1", "--calendar-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["2028-01-04"]
+
+
+def test_the_script_runs_as_documented_in_the_readme() -> None:
+    """`python starter.py due 2026-09-30 5` works from the project root as a plain script."""
+    done = subprocess.run(
+        [sys.executable, "starter.py", "due", "2026-09-30", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[0] == "2026-10-13"
+
+
+def test_a_malformed_catalogue_stops_the_worker_naming_the_entry_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The worker refuses to start on a bad catalogue, before connecting to anything (exit 2)."""
+    bad = tmp_path / "catalogue.toml"
+    bad.write_text(
+        'version = "bad-1"\n[[matters]]\ncode = "BROKEN-PERMIT"\nname = "坏事项"\nlegal_basis = "x"\n'
+        'departments = ["health"]\npromised_limit = -1\n'
+        '[[matters.materials]]\ncode = "form"\nname = "表"\nimportance = "core"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ONEWINDOW_CATALOGUE", str(bad))
+    assert worker.main([]) == 2
+    logged = capsys.readouterr().err
+    assert "BROKEN-PERMIT" in logged
+    assert "promised_limit" in logged
