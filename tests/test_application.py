@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import product
 from typing import Any
 
@@ -44,6 +44,7 @@ from workflows.domain.application import (
     replay,
 )
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
+from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningMark, WarningSubject
 from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
@@ -54,11 +55,14 @@ from workflows.domain.commands import (
     DeemAccepted,
     ExtendDeadline,
     IssueLicence,
+    RaiseWarning,
     RecordApproval,
+    RecordDeadlines,
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReviseCalendar,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -163,7 +167,28 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return AbandonApplication(actor=system())
         case "revoke_licence":
             return RevokeLicence(actor=system())
+        case "record_deadlines":
+            return RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT))
+        case "revise_calendar":
+            plan = overdue_plan(RECEIVED_AT).model_copy(update={"calendar_version": "cal-revised"})
+            return ReviseCalendar(actor=system(), plan=plan)
+        case "raise_warning":
+            subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
+            return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)
     raise AssertionError(f"no builder for command kind {kind}")
+
+
+def overdue_plan(at: datetime) -> DeadlinePlan:
+    """A recorded plan whose decision and delivery deadlines both passed at ``at``."""
+    marks = tuple(WarningMark(level=WarningLevel.RED, subject=subject, at=at) for subject in WarningSubject)
+    return DeadlinePlan(calendar_version="cal-test", provisional=False, delivery_by=at, marks=marks)
+
+
+def _prepared(case: Case, kind: str) -> Case:
+    """A warning needs a recorded plan whose instant has passed; other kinds need nothing more."""
+    if kind != "raise_warning" or "record_deadlines" not in TRANSITIONS[case.state.status]:
+        return case
+    return then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))
 
 
 def _needs_promise_outstanding(status: Status, kind: str) -> bool:
@@ -186,7 +211,8 @@ def _first_status_allowing(kind: str) -> Status:
 def _case_for(kind: str, matter_code: str = ENTERPRISE) -> Case:
     """A case in the first status whose row admits ``kind``, prepared so a valid command succeeds."""
     status = Status.RECEIVED if kind == "submit_application" else _first_status_allowing(kind)
-    return drive_to(status, shipped_matter(matter_code), deficient=_needs_promise_outstanding(status, kind))
+    case = drive_to(status, shipped_matter(matter_code), deficient=_needs_promise_outstanding(status, kind))
+    return _prepared(case, kind)
 
 
 def _refused(case: Case, command: ApplicationCommand) -> OneWindowError:
@@ -211,6 +237,7 @@ def test_a_command_is_admitted_exactly_where_the_transition_table_allows_it(
 ) -> None:
     """Outside its row a command is NotAllowed before any other check; inside, a valid one yields events."""
     case = drive_to(status, shipped_matter(ENTERPRISE), deficient=_needs_promise_outstanding(status, kind))
+    case = _prepared(case, kind)
     assert case.state.status is status
     command = valid_command(kind, case.state)
     if kind not in TRANSITIONS[status]:
@@ -878,7 +905,8 @@ def _reachable(matter_code: str, status: Status, deficient: bool) -> bool:
         deficient = True
     if deficient and status in (Status.ISSUED, Status.REVOKED):
         return matter_code == ENTERPRISE
-    return True
+    # 不动产登记暂行条例 第17条: real estate has no correction period (refused on the spot instead).
+    return not (status is Status.CORRECTION_REQUESTED and matter_code.startswith("REAL-ESTATE"))
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,15 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from workflows.domain.catalogue import ApprovalMode, DeficiencyMode, Importance, Matter
-from workflows.domain.clock import StatutoryClock, Suspension
+from workflows.domain.catalogue import AcceptanceMode, ApprovalMode, DeficiencyMode, Importance, Matter
+from workflows.domain.clock import (
+    DeadlinePlan,
+    PlanRequest,
+    StatutoryClock,
+    Suspension,
+    WarningLevel,
+    WarningSubject,
+)
 from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
@@ -24,11 +31,14 @@ from workflows.domain.commands import (
     DeemAccepted,
     ExtendDeadline,
     IssueLicence,
+    RaiseWarning,
     RecordApproval,
+    RecordDeadlines,
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReviseCalendar,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -59,16 +69,19 @@ from workflows.domain.events import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     ApprovalRecorded,
+    CalendarRevised,
     Channel,
     ClockResumed,
     ClockSuspended,
     CorrectionRequested,
     DeadlineExtended,
+    DeadlinesPlanned,
     Event,
     LicenceIssued,
     LicenceRevoked,
     MaterialsSupplemented,
     Role,
+    WarningRaised,
 )
 
 # R-XK-42a / R-XK-42b: the one extension and who may grant it.
@@ -96,36 +109,41 @@ class Status(StrEnum):
 _BEFORE_ACCEPTANCE = frozenset(
     {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
 )
+# The engine's bookkeeping while a case is open: deadlines recorded, and recomputed on a calendar revision.
+_WHILE_OPEN = frozenset({"record_deadlines", "revise_calendar"})
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
 TRANSITIONS: Mapping[Status, frozenset[str]] = {
     Status.RECEIVED: _BEFORE_ACCEPTANCE
+    | _WHILE_OPEN
     | {"request_correction", "deem_accepted", "supplement_materials", "withdraw_application"},
     # R-XK-32: once a correction notice is given, silence no longer deems acceptance.
     Status.CORRECTION_REQUESTED: _BEFORE_ACCEPTANCE
+    | _WHILE_OPEN
     | {"request_correction", "supplement_materials", "withdraw_application"},
-    Status.UNDER_REVIEW: frozenset(
-        {
-            "record_approval",
-            "suspend_clock",
-            "extend_deadline",
-            "supplement_materials",
-            "withdraw_application",
-            "abandon_application",
-        }
-    ),
-    Status.SUSPENDED: frozenset(
-        {
-            "resume_clock",
-            "extend_deadline",
-            "supplement_materials",
-            "withdraw_application",
-            "abandon_application",
-        }
-    ),
-    Status.APPROVED: frozenset({"issue_licence", "supplement_materials", "abandon_application"}),
-    Status.ISSUED: frozenset({"supplement_materials", "revoke_licence"}),
+    Status.UNDER_REVIEW: _WHILE_OPEN
+    | {
+        "raise_warning",
+        "record_approval",
+        "suspend_clock",
+        "extend_deadline",
+        "supplement_materials",
+        "withdraw_application",
+        "abandon_application",
+    },
+    # Suspended: the clock stands still, so no decision warning can come due.
+    Status.SUSPENDED: _WHILE_OPEN
+    | {
+        "resume_clock",
+        "extend_deadline",
+        "supplement_materials",
+        "withdraw_application",
+        "abandon_application",
+    },
+    Status.APPROVED: _WHILE_OPEN
+    | {"raise_warning", "issue_licence", "supplement_materials", "abandon_application"},
+    Status.ISSUED: _WHILE_OPEN | {"supplement_materials", "revoke_licence"},
     Status.NOT_ACCEPTED: frozenset(),
     Status.REFERRED: frozenset(),
     Status.DENIED: frozenset(),
@@ -152,6 +170,9 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "withdraw_application": frozenset({Role.APPLICANT, Role.STEWARD}),
     "abandon_application": frozenset({Role.SYSTEM}),
     "revoke_licence": frozenset({Role.SYSTEM}),
+    "record_deadlines": frozenset({Role.SYSTEM}),
+    "raise_warning": frozenset({Role.SYSTEM}),
+    "revise_calendar": frozenset({Role.SYSTEM}),
 }
 
 
@@ -209,7 +230,15 @@ class ApplicationState(BaseModel):
     window_officers: frozenset[str] = frozenset()
     decisions: tuple[ApprovalRecorded, ...] = ()
     clock: StatutoryClock | None = None
+    decided_at: AwareDatetime | None = None
+    plan: DeadlinePlan | None = None
+    warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
+
+    def warning_raised(self, subject: WarningSubject) -> WarningLevel:
+        """The highest warning of ``subject`` recorded so far."""
+        levels = [w.level for w in self.warnings if w.subject is subject]
+        return max(levels, key=lambda level: level.rank, default=WarningLevel.NONE)
 
     @property
     def closed(self) -> bool:
@@ -281,7 +310,7 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
         case ApprovalRecorded():
             changes["decisions"] = (*state.decisions, event)
         case ApplicationApproved():
-            changes["status"] = Status.APPROVED
+            changes |= {"status": Status.APPROVED, "decided_at": event.at}
         case ApplicationDenied():
             changes["status"] = Status.DENIED
         case ClockSuspended() if state.clock is not None:
@@ -301,6 +330,10 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes["status"] = Status.WITHDRAWN
         case ApplicationAbandoned():
             changes["status"] = Status.ABANDONED
+        case DeadlinesPlanned():
+            changes["plan"] = event.plan
+        case WarningRaised():
+            changes["warnings"] = (*state.warnings, event)
     return state.model_copy(update=changes)
 
 
@@ -411,6 +444,11 @@ def _request_correction(
     state: ApplicationState, command: RequestCorrection, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     _unknown_materials(state.matter, command.missing)
+    if state.matter.acceptance is AcceptanceMode.ON_THE_SPOT:
+        raise InvalidCommand(
+            "不动产登记暂行条例 第17条: incomplete materials are refused in writing on the spot, listing "
+            "every item to correct (reject_application); there is no later correction period"
+        )
     if state.correction_items:
         new_items = tuple(m for m in command.missing if m not in state.correction_items)
         if new_items:
@@ -646,6 +684,53 @@ def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> t
     return (event,)
 
 
+def _record_deadlines(
+    state: ApplicationState, command: RecordDeadlines, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if command.plan == state.plan:
+        return ()
+    return (DeadlinesPlanned(at=now, actor=command.actor, reason=command.reason, plan=command.plan),)
+
+
+def _revise_calendar(
+    state: ApplicationState, command: ReviseCalendar, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    previous = state.plan.calendar_version if state.plan else ""
+    if command.plan.calendar_version == previous:
+        return ()
+    revised = CalendarRevised(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or "R-CAL-4: a new calendar version is loaded",
+        previous_version=previous,
+        version=command.plan.calendar_version,
+    )
+    return (revised, *_record_deadlines(state, RecordDeadlines(actor=command.actor, plan=command.plan), now))
+
+
+def _raise_warning(
+    state: ApplicationState, command: RaiseWarning, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    plan = state.plan
+    reached = plan.level_at(now, command.subject) if plan else WarningLevel.NONE
+    if plan is None or command.level.rank > reached.rank:
+        raise InvalidCommand(
+            f"{command.subject.value} has not reached {command.level.value} (it is {reached.value})"
+        )
+    if command.level.rank <= state.warning_raised(command.subject).rank:
+        raise InvalidCommand(f"{command.subject.value} warning {command.level.value} was already raised")
+    deadline = plan.delivery_by if command.subject is WarningSubject.DELIVERY else plan.decision_due_at
+    event = WarningRaised(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        level=command.level,
+        subject=command.subject,
+        deadline_at=deadline or now,
+    )
+    return (event,)
+
+
 _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[ApplicationEvent, ...]]] = {
     RequestCorrection: _request_correction,
     AcceptApplication: _accept,
@@ -662,4 +747,51 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     WithdrawApplication: _withdraw,
     AbandonApplication: _abandon,
     RevokeLicence: _revoke,
+    RecordDeadlines: _record_deadlines,
+    RaiseWarning: _raise_warning,
+    ReviseCalendar: _revise_calendar,
 }
+
+
+# --- derived views ---------------------------------------------------------------------------------------
+
+
+def plan_request(state: ApplicationState) -> PlanRequest:
+    """What the case's deadlines depend on now; when this changes, the deadlines are recomputed."""
+    return PlanRequest(
+        received_at=state.received_at,
+        deem_acceptance=state.matter.acceptance if state.status is Status.RECEIVED else None,
+        clock=state.clock,
+        decision_running=state.status in (Status.UNDER_REVIEW, Status.SUSPENDED),
+        supplement_within=state.supplement_within if state.outstanding else None,
+        decided_at=state.decided_at if state.status is Status.APPROVED else None,
+    )
+
+
+class PendingAction(BaseModel):
+    """Something a person may do on the case now, and who may do it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str
+    roles: tuple[Role, ...]
+    departments: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+
+
+def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
+    """The commands people (not the engine) may give in the current status, with their roles."""
+    actions = []
+    for kind in sorted(TRANSITIONS[state.status]):
+        roles = tuple(sorted(AUTHORISED_ROLES[kind] - {Role.SYSTEM}))
+        if not roles:
+            continue
+        departments: tuple[str, ...] = ()
+        steps: tuple[str, ...] = ()
+        if kind == "record_approval":
+            steps = tuple(s.code for s in state.pending_steps)
+            departments = tuple(dict.fromkeys(s.department for s in state.pending_steps))
+        elif set(roles) & {Role.APPROVER, Role.DEPARTMENT_HEAD}:
+            departments = state.matter.departments
+        actions.append(PendingAction(command=kind, roles=roles, departments=departments, steps=steps))
+    return tuple(actions)

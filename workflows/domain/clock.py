@@ -6,11 +6,13 @@ budget (R-CAL-2), and the deadline is recomputed from the ledger whenever it cha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, NonNegativeInt, PositiveInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
-from workflows.domain.calendar import Deadline, RestDayReceipt, WorkingCalendar
+from workflows.domain.calendar import Deadline, RestDayReceipt, WorkingCalendar, end_of_day, local_date
+from workflows.domain.catalogue import AcceptanceMode
 
 
 class Suspension(BaseModel):
@@ -82,6 +84,24 @@ class StatutoryClock(BaseModel):
             return deadline.model_copy(update={"provisional": True})
         return deadline
 
+    def counted_days(
+        self,
+        calendar: WorkingCalendar,
+        now: datetime,
+        policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
+    ) -> tuple[date, ...]:
+        """The working days that count, in order, up to the deadline's last day (suspended days left out)."""
+        trigger = calendar.trigger_day(self.started_at, policy)
+        last = self.deadline(calendar, now, policy).last_day
+        windows = [(local_date(s.started_at), local_date(s.ended_at or now)) for s in self.suspensions]
+        days = []
+        day = trigger
+        while day < last:
+            day += timedelta(days=1)
+            if calendar.day(day).working and not any(start < day <= end for start, end in windows):
+                days.append(day)
+        return tuple(days)
+
     def working_days_used(
         self,
         calendar: WorkingCalendar,
@@ -93,3 +113,176 @@ class StatutoryClock(BaseModel):
         elapsed = calendar.working_days_between(trigger, now).days
         removed, _ = self.suspended_working_days(calendar, now)
         return max(elapsed - removed, 0)
+
+
+class WarningLevel(StrEnum):
+    """电子监察 warning levels (DESIGN.md section 8), in rising order."""
+
+    NONE = "none"
+    NOTICE = "notice"
+    YELLOW = "yellow"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Position in the rising order, for comparisons."""
+        return list(WarningLevel).index(self)
+
+
+class WarningSubject(StrEnum):
+    """Which deadline a warning is about."""
+
+    DECISION = "decision"  # the statutory clock (R-XK-42, the reform's promised limit)
+    DELIVERY = "delivery"  # R-XK-44: the licence within 10 working days of the decision
+
+
+class WarningPolicy(BaseModel):
+    """When warnings fire (configurable; defaults from DESIGN.md section 8), in counted working days.
+
+    Shares are exact fractions (numerator, denominator) so that two thirds of 90 days is 60, not 61.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notice_share: tuple[PositiveInt, PositiveInt] = (2, 3)
+    notice_days_left: NonNegativeInt = 1
+    yellow_share: tuple[PositiveInt, PositiveInt] = (4, 5)
+
+    def notice_day(self, budget: int) -> int:
+        """The counted day whose end raises a notice: ⅔ of the budget, or 1 working day left if earlier."""
+        return max(min(_share(budget, self.notice_share), budget - self.notice_days_left), 0)
+
+    def yellow_day(self, budget: int) -> int:
+        """The counted day whose end raises yellow: 80 % of the budget."""
+        return _share(budget, self.yellow_share)
+
+
+def _share(budget: int, share: tuple[int, int]) -> int:
+    numerator, denominator = share
+    return -(-budget * numerator // denominator)  # ceiling, in integers
+
+
+class WarningMark(BaseModel):
+    """An instant at which a warning level is reached."""
+
+    model_config = ConfigDict(frozen=True)
+
+    level: WarningLevel
+    subject: WarningSubject
+    at: AwareDatetime
+
+
+class PlanRequest(BaseModel):
+    """What the deadlines of a case depend on (derived from its state; see ``application.plan_request``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    received_at: AwareDatetime
+    deem_acceptance: AcceptanceMode | None = Field(description="Set while silence can still deem acceptance.")
+    clock: StatutoryClock | None = None
+    decision_running: bool = False
+    supplement_within: PositiveInt | None = None
+    decided_at: AwareDatetime | None = None
+
+
+class DeadlinePlan(BaseModel):
+    """Every deadline of a case at one moment, computed with one calendar version (recorded as an event)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calendar_version: str
+    provisional: bool
+    acceptance_by: AwareDatetime | None = None
+    decision: Deadline | None = None
+    counted_days: tuple[date, ...] = Field(default=(), description="The decision period's counted days.")
+    supplement_by: AwareDatetime | None = None
+    delivery_by: AwareDatetime | None = None
+    marks: tuple[WarningMark, ...] = ()
+
+    @property
+    def decision_due_at(self) -> datetime | None:
+        """When the decision period expires, if one is running."""
+        return self.decision.due_at if self.decision else None
+
+    def level_at(self, now: datetime, subject: WarningSubject = WarningSubject.DECISION) -> WarningLevel:
+        """The highest level of ``subject`` reached by ``now``."""
+        reached = [m.level for m in self.marks if m.subject is subject and m.at <= now]
+        return max(reached, key=lambda level: level.rank, default=WarningLevel.NONE)
+
+    def working_days_used(self, now: datetime) -> int:
+        """Counted days of the decision period already over at ``now``."""
+        today = local_date(now)
+        return sum(1 for day in self.counted_days if day < today)
+
+
+# R-XK-32: silence for 5 working days after receipt means accepted. R-XK-44: deliver within 10.
+DEEMED_ACCEPTANCE_DAYS = 5
+DELIVERY_DAYS = 10
+
+
+def plan_deadlines(
+    request: PlanRequest,
+    calendar: WorkingCalendar,
+    now: datetime,
+    policy: WarningPolicy = WarningPolicy(),  # noqa: B008 - immutable
+    receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
+) -> DeadlinePlan:
+    """All deadlines of a case and the instants its warnings fire, from the ledger and the calendar."""
+    provisional = False
+    acceptance_by = None
+    if request.deem_acceptance is AcceptanceMode.ON_THE_SPOT:
+        # 不动产登记暂行条例 第17条: not refused in writing on the spot (the receipt day) = accepted.
+        acceptance_by = end_of_day(local_date(request.received_at))
+    elif request.deem_acceptance is AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS:
+        deemed = calendar.deadline(
+            calendar.trigger_day(request.received_at, receipt_policy), DEEMED_ACCEPTANCE_DAYS
+        )
+        acceptance_by, provisional = deemed.due_at, deemed.provisional
+    decision: Deadline | None = None
+    counted: tuple[date, ...] = ()
+    marks: list[WarningMark] = []
+    clock = request.clock
+    if clock is not None and request.decision_running:
+        decision = clock.deadline(calendar, now, receipt_policy)
+        counted = clock.counted_days(calendar, now, receipt_policy)
+        provisional = provisional or decision.provisional
+        if not clock.suspended:
+            marks = _decision_marks(counted, decision, policy)
+    supplement_by = None
+    if clock is not None and request.supplement_within is not None:
+        trigger = calendar.trigger_day(clock.started_at, receipt_policy)
+        promised = calendar.deadline(trigger, request.supplement_within)
+        supplement_by, provisional = promised.due_at, provisional or promised.provisional
+    delivery_by = None
+    if request.decided_at is not None:
+        delivery = calendar.deadline(local_date(request.decided_at), DELIVERY_DAYS)
+        delivery_by, provisional = delivery.due_at, provisional or delivery.provisional
+        marks.append(WarningMark(level=WarningLevel.RED, subject=WarningSubject.DELIVERY, at=delivery_by))
+    return DeadlinePlan(
+        calendar_version=calendar.version,
+        provisional=provisional,
+        acceptance_by=acceptance_by,
+        decision=decision,
+        counted_days=counted,
+        supplement_by=supplement_by,
+        delivery_by=delivery_by,
+        marks=tuple(sorted(marks, key=lambda mark: mark.at)),
+    )
+
+
+def _decision_marks(
+    counted: tuple[date, ...], decision: Deadline, policy: WarningPolicy
+) -> list[WarningMark]:
+    """Notice and yellow at the end of their counted day; red when the decision deadline passes."""
+    budget = len(counted)
+    marks = []
+    for level, day in (
+        (WarningLevel.NOTICE, policy.notice_day(budget)),
+        (WarningLevel.YELLOW, policy.yellow_day(budget)),
+    ):
+        if 0 < day < budget:
+            marks.append(
+                WarningMark(level=level, subject=WarningSubject.DECISION, at=end_of_day(counted[day - 1]))
+            )
+    marks.append(WarningMark(level=WarningLevel.RED, subject=WarningSubject.DECISION, at=decision.due_at))
+    return marks

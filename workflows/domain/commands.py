@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 
 from workflows.domain.catalogue import Matter
+from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningSubject
 from workflows.domain.events import Actor, Applicant, Channel
 
 
@@ -149,6 +150,28 @@ class RevokeLicence(Command):
     kind: Literal["revoke_licence"] = "revoke_licence"
 
 
+class RecordDeadlines(Command):
+    """Record the deadlines the engine computed after the case changed (the engine's own command)."""
+
+    kind: Literal["record_deadlines"] = "record_deadlines"
+    plan: DeadlinePlan
+
+
+class RaiseWarning(Command):
+    """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
+
+    kind: Literal["raise_warning"] = "raise_warning"
+    level: WarningLevel
+    subject: WarningSubject
+
+
+class ReviseCalendar(Command):
+    """R-CAL-4: a new calendar version is loaded; record it with the deadlines recomputed under it."""
+
+    kind: Literal["revise_calendar"] = "revise_calendar"
+    plan: DeadlinePlan
+
+
 ApplicationCommand = Annotated[
     SubmitApplication
     | RequestCorrection
@@ -165,6 +188,9 @@ ApplicationCommand = Annotated[
     | IssueLicence
     | WithdrawApplication
     | AbandonApplication
-    | RevokeLicence,
+    | RevokeLicence
+    | RecordDeadlines
+    | RaiseWarning
+    | ReviseCalendar,
     Field(discriminator="kind"),
 ]

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from workflows.domain.catalogue import Matter
+from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningSubject
 
 
 class Role(StrEnum):
@@ -207,6 +208,30 @@ class ApplicationAbandoned(Event):
     missing: tuple[str, ...]
 
 
+class DeadlinesPlanned(Event):
+    """The case's deadlines, computed with one calendar version; replay reads them, never recomputes."""
+
+    kind: Literal["deadlines_planned"] = "deadlines_planned"
+    plan: DeadlinePlan
+
+
+class WarningRaised(Event):
+    """电子监察: a warning level was reached (red means overdue and escalated, 督办)."""
+
+    kind: Literal["warning_raised"] = "warning_raised"
+    level: WarningLevel
+    subject: WarningSubject
+    deadline_at: AwareDatetime
+
+
+class CalendarRevised(Event):
+    """R-CAL-4: a new calendar version was loaded; the deadlines that follow are computed with it."""
+
+    kind: Literal["calendar_revised"] = "calendar_revised"
+    previous_version: str
+    version: str
+
+
 ApplicationEvent = Annotated[
     ApplicationSubmitted
     | CorrectionRequested
@@ -224,6 +249,9 @@ ApplicationEvent = Annotated[
     | LicenceIssued
     | LicenceRevoked
     | ApplicationWithdrawn
-    | ApplicationAbandoned,
+    | ApplicationAbandoned
+    | DeadlinesPlanned
+    | WarningRaised
+    | CalendarRevised,
     Field(discriminator="kind"),
 ]
