@@ -23,14 +23,16 @@ from temporalio.envconfig import ClientConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.catalogue import CatalogueActivities
+from activities import all_activities
+from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.errors import OneWindowError
 from workflows.messages import TASK_QUEUE
-from workflows.reference_data import load_calendar, load_catalogue
+from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
 
 STATE_DIR = Path(".temporal")
+OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
 DEV_SERVER_PORT = 7233
 UI_PORT = 8233
 
@@ -94,12 +96,13 @@ async def temporal_client() -> AsyncIterator[Client]:
 async def serve(task_queue: str) -> None:
     """Load and validate reference data, register search attributes, and run the worker until cancelled."""
     catalogue = load_catalogue()
-    calendar = load_calendar()
+    calendar = CalendarSource()
+    policy = load_warning_policy()
     log.info(
         "reference_data_loaded",
         catalogue=catalogue.version,
         matters=len(catalogue.matters),
-        calendar=calendar.version,
+        calendar=calendar.current().version,
     )
     async with temporal_client() as client:
         added = await search_attributes.register(client)
@@ -108,7 +111,7 @@ async def serve(task_queue: str) -> None:
             client,
             task_queue=task_queue,
             workflows=[ApplicationWorkflow],
-            activities=[CatalogueActivities(catalogue).lookup_matter],
+            activities=all_activities(catalogue, calendar, Outbox(OUTBOX), policy),
         )
         log.info("worker_running", task_queue=task_queue, stop="Ctrl-C")
         await worker.run()

@@ -1,1 +1,42 @@
 """Activities: the only code that talks to systems outside the workflow (one module per system)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities.catalogue import CatalogueActivities
+from activities.credit import CreditActivities
+from activities.deadlines import DeadlineActivities
+from activities.licensing import LicensingActivities
+from activities.notification import NotificationActivities
+from activities.outbox import Outbox
+from activities.supervision import SupervisionActivities
+from workflows.domain.calendar import RestDayReceipt
+from workflows.domain.catalogue import Catalogue
+from workflows.domain.clock import WarningPolicy
+from workflows.reference_data import CalendarSource
+
+
+def all_activities(
+    catalogue: Catalogue,
+    calendar: CalendarSource,
+    outbox: Outbox,
+    policy: WarningPolicy,
+    receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
+) -> list[Callable[..., Any]]:
+    """Every activity a onewindow worker registers, wired to its outside systems."""
+    licensing = LicensingActivities(outbox)
+    supervision = SupervisionActivities(outbox)
+    credit = CreditActivities(outbox)
+    return [
+        CatalogueActivities(catalogue).lookup_matter,
+        DeadlineActivities(calendar, policy, receipt_policy).plan_deadlines,
+        licensing.issue_licence,
+        licensing.revoke_licence,
+        supervision.push_to_supervision,
+        supervision.escalate,
+        NotificationActivities(outbox).notify_applicant,
+        credit.write_credit_record,
+        credit.check_credit,
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +23,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.catalogue import CatalogueActivities
+from activities import all_activities
+from activities.outbox import Outbox
 from worker import temporal_binary
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.catalogue import Catalogue
-from workflows.reference_data import load_catalogue
+from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
 
 
 # The libfaketime wheel ships the preload library; located without importing the package.
@@ -108,17 +109,31 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-def run_worker(catalogue: Catalogue) -> RunWorker:
+def outbox(tmp_path: Path) -> Iterator[Outbox]:
+    """A fresh integration outbox per test: what the outside systems were told."""
+    store = Outbox(tmp_path / "outbox.sqlite")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def calendar_dir(tmp_path: Path) -> Path:
+    """An empty extra calendar directory the worker reads; a test may publish a notice into it."""
+    directory = tmp_path / "calendar"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def run_worker(catalogue: Catalogue, outbox: Outbox, calendar_dir: Path) -> RunWorker:
     """Factory: ``async with run_worker(client) as task_queue`` runs onewindow's worker on a fresh queue."""
 
     @contextlib.asynccontextmanager
     async def run(client: Client) -> AsyncIterator[str]:
         task_queue = f"test-{uuid.uuid4().hex[:12]}"
+        activities = all_activities(catalogue, CalendarSource([calendar_dir]), outbox, load_warning_policy())
         async with Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[ApplicationWorkflow],
-            activities=[CatalogueActivities(catalogue).lookup_matter],
+            client, task_queue=task_queue, workflows=[ApplicationWorkflow], activities=activities
         ):
             yield task_queue
 

@@ -160,7 +160,7 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
                 reason="现场核查需要",
             )
         case "issue_licence":
-            return IssueLicence(actor=officer, licence_number="LIC-0001")
+            return IssueLicence(actor=system(), licence_number="LIC-0001")
         case "withdraw_application":
             return WithdrawApplication(actor=applicant_actor())
         case "abandon_application":

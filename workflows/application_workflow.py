@@ -1,24 +1,71 @@
-"""ApplicationWorkflow: one application, from the intake system to a final decision.
+"""ApplicationWorkflow: one application, from the intake system to the licence.
 
 Temporal's history is the event store: every domain event is produced by ``decide`` inside a workflow
-task, so replaying the history rebuilds the same log. The workflow orchestrates; rules live in the domain.
+task and kept in the workflow, so replaying the history rebuilds the same log. Deadlines are computed by
+an activity (their results are in history: R-CAL-4) and enforced by one durable timer, re-armed whenever
+the state changes. The workflow orchestrates; every rule is in ``workflows.domain``.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.domain.application import ApplicationState, decide, evolve, start
-    from workflows.domain.commands import ApplicationCommand, SubmitApplication
-    from workflows.domain.errors import InvalidCommand, OneWindowError
-    from workflows.domain.events import ApplicationEvent, ApplicationSubmitted
-    from workflows.messages import ApplicationView, CatalogueEntry, Intake, applicant_hash
+    from workflows.domain.application import (
+        ENGINE,
+        TOLD_TO_APPLICANT,
+        ApplicationState,
+        decide,
+        evolve,
+        next_timer,
+        plan_request,
+        ready_to_issue,
+        start,
+    )
+    from workflows.domain.clock import DeadlinePlan, PlanRequest, WarningLevel, WarningSubject
+    from workflows.domain.commands import (
+        AcceptWithDeficiencies,
+        ApplicationCommand,
+        CreditStanding,
+        IssueLicence,
+        RecordDeadlines,
+        ReviseCalendar,
+        SubmitApplication,
+    )
+    from workflows.domain.errors import InvalidCommand, NotAuthorised, OneWindowError
+    from workflows.domain.events import (
+        ApplicationEvent,
+        ApplicationSubmitted,
+        LicenceRevoked,
+        Role,
+        WarningRaised,
+    )
+    from workflows.messages import (
+        ApplicantNotice,
+        ApplicationView,
+        CatalogueEntry,
+        CreditEntry,
+        CreditQuery,
+        Escalation,
+        Intake,
+        LicenceRequest,
+        LicenceRevocation,
+        PlanInput,
+        SupervisionPush,
+        applicant_hash,
+    )
+
+# Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
+_OUTSIDE_TIMEOUT = timedelta(seconds=30)
+_T = TypeVar("_T")
+_PLANNING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 
 
 def _refusal(error: OneWindowError) -> ApplicationError:
@@ -33,16 +80,32 @@ class ApplicationWorkflow:
     def __init__(self) -> None:
         self._events: list[ApplicationEvent] = []
         self._state: ApplicationState | None = None
+        self._planned_for: PlanRequest | None = None
+        self._calendar_revision_requested = False
+        self._effects_done = 0
+        self._search_attributes: dict[str, object] = {}
+
+    # --- the case's life ---------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, intake: Intake) -> ApplicationView:
-        """Copy the catalogue entry in force, record the submission, then serve commands until closed."""
-        entry = await workflow.execute_activity(
-            "lookup_matter",
-            intake.matter_code,
-            result_type=CatalogueEntry,
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+        """Copy the catalogue entry in force, record the submission, then follow the case until closed."""
+        await self._register(intake)
+        while True:
+            await self._perform_effects()
+            await self._replan_if_needed()
+            if self._current.closed:
+                break
+            if ready_to_issue(self._current):
+                await self._issue()
+                continue
+            await self._wait_for_change_or_deadline()
+        await self._perform_effects()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _register(self, intake: Intake) -> None:
+        entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
         try:
             submission = SubmitApplication(
                 application_id=workflow.info().workflow_id,
@@ -53,41 +116,176 @@ class ApplicationWorkflow:
         except ValidationError as error:
             raise _refusal(InvalidCommand(str(error))) from error
         self._record(self._decide(submission))
-        await workflow.wait_condition(lambda: self._current.closed and workflow.all_handlers_finished())
-        return ApplicationView.of(self._current)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        """Sleep on one durable timer, the earliest deadline ahead, unless the case changes first."""
+        version = self._current.version
+        scheduled = next_timer(self._current)
+        timeout = None if scheduled is None else (scheduled.at - workflow.now()).total_seconds()
+        if timeout is None or timeout > 0:
+            try:
+                await workflow.wait_condition(
+                    lambda: self._current.version != version or self._calendar_revision_requested,
+                    timeout=timeout,
+                )
+                return
+            except TimeoutError:
+                pass
+        if scheduled is not None:
+            self._record(self._decide(scheduled.command))
+
+    async def _replan_if_needed(self) -> None:
+        """Recompute deadlines when what they depend on changed, or a new calendar was announced."""
+        request = plan_request(self._current)
+        revision = self._calendar_revision_requested
+        if request == self._planned_for and not revision:
+            return
+        self._calendar_revision_requested = False
+        plan = await workflow.execute_local_activity(
+            "plan_deadlines",
+            PlanInput(request=request, now=workflow.now()),
+            result_type=DeadlinePlan,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year's data is loaded
+        )
+        self._planned_for = request
+        command = (
+            ReviseCalendar(actor=ENGINE, plan=plan) if revision else RecordDeadlines(actor=ENGINE, plan=plan)
+        )
+        self._record(self._decide(command))
+
+    async def _issue(self) -> None:
+        state = self._current
+        request = LicenceRequest(
+            key=self._key(state.version),
+            application_id=state.application_id,
+            matter_code=state.matter.code,
+            matter_name=state.matter.name,
+            applicant=state.applicant,
+        )
+        number = await self._call("issue_licence", request, str)
+        self._record(self._decide(IssueLicence(actor=ENGINE, licence_number=number)))
+
+    async def _perform_effects(self) -> None:
+        """Tell outside systems about each new event once, keyed by its sequence number."""
+        while self._effects_done < len(self._events):
+            sequence = self._effects_done + 1
+            await self._effects_of(self._events[sequence - 1], sequence)
+            self._effects_done = sequence
+
+    async def _effects_of(self, event: ApplicationEvent, sequence: int) -> None:
+        state, key = self._current, self._key(sequence)
+        if event.kind in TOLD_TO_APPLICANT:
+            notice = ApplicantNotice(
+                key=key,
+                application_id=state.application_id,
+                applicant=state.applicant,
+                notice=event.kind,
+                text=event.reason,
+            )
+            await self._call("notify_applicant", notice)
+        if event.kind in ("licence_issued", "application_denied", "licence_revoked"):
+            push = SupervisionPush(
+                key=key,
+                application_id=state.application_id,
+                matter_code=state.matter.code,
+                departments=state.matter.departments,
+                result=event.kind,
+                licence_number=state.licence_number,
+            )
+            await self._call("push_to_supervision", push)
+        if isinstance(event, LicenceRevoked) and state.licence_number:
+            revocation = LicenceRevocation(
+                key=key,
+                application_id=state.application_id,
+                licence_number=state.licence_number,
+                reason=event.reason,
+            )
+            await self._call("revoke_licence", revocation)
+        if event.kind in ("application_abandoned", "licence_revoked"):
+            record = CreditEntry(
+                key=key,
+                application_id=state.application_id,
+                applicant_id=state.applicant.id_number,
+                reason=event.reason,
+                at=event.at,
+            )
+            await self._call("write_credit_record", record)
+        if isinstance(event, WarningRaised) and event.level is WarningLevel.RED:
+            escalation = Escalation(
+                key=key,
+                application_id=state.application_id,
+                matter_code=state.matter.code,
+                departments=state.matter.departments,
+                subject=event.subject,
+                deadline_at=event.deadline_at,
+            )
+            await self._call("escalate", escalation)
+
+    # --- messages -----------------------------------------------------------------------------------------
 
     @workflow.update
     async def act(self, command: ApplicationCommand) -> ApplicationView:
-        """Apply a person's or system's command; the validator has already refused anything invalid.
+        """Apply a person's command; the validator has already refused anything invalid.
 
-        A command that arrives while the catalogue entry is still being fetched waits for it, and is
-        then decided (a refusal at that point still reaches the caller as a typed error).
+        A command that arrives while the catalogue entry is still being fetched waits for it. 容缺 first
+        runs the credit check; an ineligible applicant is refused here, still as a typed error.
         """
         await workflow.wait_condition(lambda: self._state is not None)
+        if isinstance(command, AcceptWithDeficiencies):
+            query = CreditQuery(applicant_id=self._current.applicant.id_number, at=workflow.now())
+            standing = await self._call("check_credit", query, CreditStanding)
+            command = command.model_copy(update={"credit": standing})
         self._record(self._decide(command))
-        return ApplicationView.of(self._current)
+        return self._view()
 
     @act.validator
     def _refuse_invalid(self, command: ApplicationCommand) -> None:
         """Refuse before anything enters history, with the domain error's type."""
-        if self._state is not None:
-            self._decide(command)
+        if command.actor.role is Role.SYSTEM:
+            raise _refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
+        if self._state is None:
+            return
+        if isinstance(command, AcceptWithDeficiencies):
+            # The credit check runs in the handler (it is I/O); every other rule is checked now.
+            command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
+        self._decide(command)
+
+    @workflow.signal
+    def calendar_revised(self) -> None:
+        """R-CAL-4: a new calendar version is loaded; recompute the deadlines with it."""
+        self._calendar_revision_requested = True
 
     @workflow.query
     def state(self) -> ApplicationView:
         """The case as supervisors and portals see it."""
-        return ApplicationView.of(self._current)
+        return self._view()
 
     @workflow.query
     def events(self) -> list[ApplicationEvent]:
         """The whole domain log: kind, instant, actor and reason of every action."""
         return list(self._events)
 
+    # --- helpers ------------------------------------------------------------------------------------------
+
     @property
     def _current(self) -> ApplicationState:
         if self._state is None:
             raise ApplicationError("the application is still being registered", type="NotSubmitted")
         return self._state
+
+    def _view(self) -> ApplicationView:
+        return ApplicationView.of(self._current, workflow.now())
+
+    async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
+        """One outside-system call; the argument carries its idempotency key where it changes anything."""
+        result: _T = await workflow.execute_activity(
+            activity, argument, result_type=result_type, start_to_close_timeout=_OUTSIDE_TIMEOUT
+        )
+        return result
+
+    def _key(self, sequence: int) -> str:
+        return f"{workflow.info().workflow_id}:{sequence}"
 
     def _decide(self, command: ApplicationCommand) -> tuple[ApplicationEvent, ...]:
         try:
@@ -101,13 +299,38 @@ class ApplicationWorkflow:
                 start(event) if isinstance(event, ApplicationSubmitted) else evolve(self._current, event)
             )
             self._events.append(event)
+            workflow.logger.info(
+                "event_recorded",
+                extra={
+                    "application_id": self._current.application_id,
+                    "kind": event.kind,
+                    "actor": event.actor.id,
+                },
+            )
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
+        """Keep the typed search attributes current, writing only those that changed."""
         state = self._current
-        workflow.upsert_search_attributes(
-            [
-                search_attributes.STATUS.value_set(state.status.value),
-                search_attributes.MATTER.value_set(state.matter.code),
-                search_attributes.DEPARTMENTS.value_set(list(state.matter.departments)),
-                search_attributes.GREEN_CHANNEL.value_set(state.green_channel),
-                search_attributes.APPLICANT_HASH.value_set(applicant_hash(state.applicant.id_number)),
-            ]
+        plan = state.plan
+        due_at = plan.decision_due_at if plan else None
+        warning = max(
+            (state.warning_raised(subject) for subject in WarningSubject), key=lambda level: level.rank
         )
+        wanted: dict[str, object] = {
+            search_attributes.STATUS.name: state.status.value,
+            search_attributes.MATTER.name: state.matter.code,
+            search_attributes.DEPARTMENTS.name: list(state.matter.departments),
+            search_attributes.GREEN_CHANNEL.name: state.green_channel,
+            search_attributes.APPLICANT_HASH.name: applicant_hash(state.applicant.id_number),
+            search_attributes.WARNING_LEVEL.name: warning.value,
+            search_attributes.DUE_AT.name: due_at,
+        }
+        updates = [
+            key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
+            for key in search_attributes.ALL
+            if self._search_attributes.get(key.name, ...) != wanted[key.name]
+        ]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._search_attributes = wanted

@@ -6,11 +6,13 @@ Plain pydantic models, so every payload is plain JSON that the ``temporal`` CLI 
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from workflows.domain.application import ApplicationState, ApprovalStep, Status
+from workflows.domain.application import ApplicationState, PendingAction, Status, pending_actions
 from workflows.domain.catalogue import Matter
+from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject
 from workflows.domain.events import Actor, Applicant, Channel
 
 TASK_QUEUE = "onewindow"
@@ -41,7 +43,7 @@ class CatalogueEntry(BaseModel):
 
 
 class ApplicationView(BaseModel):
-    """What supervisors and portals read of a case (the ``state`` query)."""
+    """What supervisors and portals read of a case (the ``state`` query), derived from its state."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -51,15 +53,30 @@ class ApplicationView(BaseModel):
     status: Status
     closed: bool
     green_channel: bool
+    received_at: datetime
+    due_at: datetime | None = Field(description="Decision deadline: 24:00 Shanghai of its last working day.")
+    last_day: date | None
+    provisional: bool = Field(description="The deadlines rest on a year without a State Council notice.")
+    calendar_version: str | None
+    working_days_used: int | None
+    working_days_left: int | None
+    suspended: bool
+    warning_level: WarningLevel
+    acceptance_by: datetime | None = Field(description="R-XK-32: silence until then means accepted.")
+    supplement_by: datetime | None = Field(description="容缺: promised materials due by then.")
+    delivery_by: datetime | None = Field(description="R-XK-44: the licence is due by then.")
     missing: tuple[str, ...]
     outstanding: tuple[str, ...]
-    pending_steps: tuple[ApprovalStep, ...]
+    pending_actions: tuple[PendingAction, ...]
     licence_number: str | None
     event_count: int
 
     @classmethod
-    def of(cls, state: ApplicationState) -> ApplicationView:
-        """The view derived from the folded state; nothing is stored twice."""
+    def of(cls, state: ApplicationState, now: datetime) -> ApplicationView:
+        """The view of ``state`` at ``now``; nothing here is stored, all is derived."""
+        plan = state.plan
+        decision = plan.decision if plan else None
+        used = plan.working_days_used(now) if plan and decision else None
         return cls(
             application_id=state.application_id,
             matter_code=state.matter.code,
@@ -67,9 +84,21 @@ class ApplicationView(BaseModel):
             status=state.status,
             closed=state.closed,
             green_channel=state.green_channel,
+            received_at=state.received_at,
+            due_at=decision.due_at if decision else None,
+            last_day=decision.last_day if decision else None,
+            provisional=plan.provisional if plan else False,
+            calendar_version=plan.calendar_version if plan else None,
+            working_days_used=used,
+            working_days_left=len(plan.counted_days) - used if plan and used is not None else None,
+            suspended=state.status is Status.SUSPENDED,
+            warning_level=plan.level_at(now) if plan and decision else WarningLevel.NONE,
+            acceptance_by=plan.acceptance_by if plan and state.status is Status.RECEIVED else None,
+            supplement_by=plan.supplement_by if plan and state.outstanding else None,
+            delivery_by=plan.delivery_by if plan else None,
             missing=state.missing,
             outstanding=state.outstanding,
-            pending_steps=state.pending_steps,
+            pending_actions=pending_actions(state),
             licence_number=state.licence_number,
             event_count=state.version,
         )
@@ -78,3 +107,79 @@ class ApplicationView(BaseModel):
 def applicant_hash(id_number: str) -> str:
     """A stable pseudonym for the applicant's identity number, searchable without exposing it."""
     return hashlib.sha256(id_number.encode()).hexdigest()[:16]
+
+
+class OutsideCall(BaseModel):
+    """Every call to an outside system carries its idempotency key: application id + event sequence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    application_id: str
+
+
+class LicenceRequest(OutsideCall):
+    """Issue the licence for an approved case."""
+
+    matter_code: str
+    matter_name: str
+    applicant: Applicant
+
+
+class LicenceRevocation(OutsideCall):
+    """Revoke an issued licence (issue-then-supplement promise broken)."""
+
+    licence_number: str
+    reason: str
+
+
+class SupervisionPush(OutsideCall):
+    """审批监管联动: an approval result pushed to the supervising departments."""
+
+    matter_code: str
+    departments: tuple[str, ...]
+    result: str
+    licence_number: str | None = None
+
+
+class ApplicantNotice(OutsideCall):
+    """A written notice to the applicant (R-XK-32b, R-XK-45, R-XK-42a, results)."""
+
+    applicant: Applicant
+    notice: str
+    text: str
+
+
+class CreditEntry(OutsideCall):
+    """A credit record against an applicant (broken 容缺 commitment)."""
+
+    applicant_id: str
+    reason: str
+    at: AwareDatetime
+
+
+class CreditQuery(BaseModel):
+    """Is the applicant eligible for 容缺 at ``at``?"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    applicant_id: str
+    at: AwareDatetime
+
+
+class Escalation(OutsideCall):
+    """督办: a red warning sent to supervision."""
+
+    matter_code: str
+    departments: tuple[str, ...]
+    subject: WarningSubject
+    deadline_at: AwareDatetime
+
+
+class PlanInput(BaseModel):
+    """Compute a case's deadlines at ``now`` with the worker's calendar in force."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: PlanRequest
+    now: AwareDatetime

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from workflows.domain.calendar import CalendarNotice, WorkingCalendar, YearCalendar
 from workflows.domain.catalogue import Catalogue, parse_catalogue
+from workflows.domain.clock import WarningPolicy
 from workflows.domain.errors import CalendarDataInvalid, CatalogueInvalid
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -94,3 +95,43 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise CatalogueInvalid(f"cannot read the matter catalogue {chosen}: {error}") from error
     return parse_catalogue(data)
+
+
+class CalendarSource:
+    """The calendar in force, reloaded when a notice file is added or changed (R-CAL-4).
+
+    Workers keep running while the State Council publishes; an operator drops the new notice into a
+    calendar directory and signals the running cases, whose next deadline computation sees it.
+    """
+
+    def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:
+        self._extra_dirs = list(extra_dirs)
+        self._fingerprint: tuple[tuple[str, int], ...] | None = None
+        self._calendar: WorkingCalendar | None = None
+
+    def _directories(self) -> list[Path]:
+        return [SHIPPED_CALENDAR_DIR, *self._extra_dirs, *calendar_dirs_from_environment()]
+
+    def current(self) -> WorkingCalendar:
+        """The calendar as the notice files are now (cached until one of them changes)."""
+        fingerprint = tuple(
+            (str(path), path.stat().st_mtime_ns)
+            for directory in self._directories()
+            if directory.is_dir()
+            for path in sorted(directory.glob("*.toml"))
+        )
+        if self._calendar is None or fingerprint != self._fingerprint:
+            self._calendar = load_calendar(self._extra_dirs)
+            self._fingerprint = fingerprint
+        return self._calendar
+
+
+SHIPPED_SUPERVISION = DATA_DIR / "supervision.toml"
+
+
+def load_warning_policy(path: Path = SHIPPED_SUPERVISION) -> WarningPolicy:
+    """The warning thresholds (DESIGN.md section 8) from ``supervision.toml``."""
+    try:
+        return WarningPolicy.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, ValidationError) as error:
+        raise CatalogueInvalid(f"supervision settings {path}: {error}") from error

@@ -166,7 +166,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "suspend_clock": frozenset({Role.APPROVER}),
     "resume_clock": frozenset({Role.APPROVER}),
     "extend_deadline": frozenset({Role.DEPARTMENT_HEAD, Role.GOVERNMENT_LEADER}),
-    "issue_licence": frozenset({Role.WINDOW_OFFICER, Role.SYSTEM}),
+    "issue_licence": frozenset({Role.SYSTEM}),  # the engine issues on approval; the window hands it over
     "withdraw_application": frozenset({Role.APPLICANT, Role.STEWARD}),
     "abandon_application": frozenset({Role.SYSTEM}),
     "revoke_licence": frozenset({Role.SYSTEM}),
@@ -795,3 +795,69 @@ def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
             departments = state.matter.departments
         actions.append(PendingAction(command=kind, roles=roles, departments=departments, steps=steps))
     return tuple(actions)
+
+
+# Events the applicant is told of in writing: R-XK-32b (acceptance decisions), R-XK-45 (how long a
+# non-counting period takes), R-XK-42a (an extension's reason), and every result.
+TOLD_TO_APPLICANT = frozenset(
+    {
+        "correction_requested",
+        "application_accepted",
+        "accepted_with_deficiencies",
+        "application_not_accepted",
+        "application_referred",
+        "clock_suspended",
+        "deadline_extended",
+        "application_denied",
+        "licence_issued",
+        "licence_revoked",
+        "application_abandoned",
+    }
+)
+
+ENGINE = Actor(id="onewindow", role=Role.SYSTEM, name="onewindow engine")
+
+
+def ready_to_issue(state: ApplicationState) -> bool:
+    """Approved, and no 容缺 promise holds issuance back (defer mode waits for the supplement)."""
+    deferred = bool(state.outstanding) and state.matter.deficiency_mode is DeficiencyMode.DEFER_ISSUANCE
+    return state.status is Status.APPROVED and not deferred
+
+
+class ScheduledCommand(BaseModel):
+    """What the engine itself does when a deadline passes, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: AwareDatetime
+    command: ApplicationCommand
+
+
+_WARNING_STATUS = {WarningSubject.DECISION: Status.UNDER_REVIEW, WarningSubject.DELIVERY: Status.APPROVED}
+
+
+def next_timer(state: ApplicationState) -> ScheduledCommand | None:
+    """The earliest deadline still ahead of the case: the durable timer the workflow arms now.
+
+    Derived from the state alone, so any change (suspension, extension, supplement, calendar revision)
+    re-arms it; nothing polls.
+    """
+    plan = state.plan
+    if plan is None or state.closed:
+        return None
+    candidates: list[ScheduledCommand] = []
+    if state.status is Status.RECEIVED and plan.acceptance_by is not None:
+        candidates.append(ScheduledCommand(at=plan.acceptance_by, command=DeemAccepted(actor=ENGINE)))
+    if state.outstanding and plan.supplement_by is not None:
+        broken: ApplicationCommand = (
+            RevokeLicence(actor=ENGINE) if state.status is Status.ISSUED else AbandonApplication(actor=ENGINE)
+        )
+        candidates.append(ScheduledCommand(at=plan.supplement_by, command=broken))
+    for mark in plan.marks:
+        if (
+            _WARNING_STATUS[mark.subject] is state.status
+            and mark.level.rank > state.warning_raised(mark.subject).rank
+        ):
+            warning = RaiseWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+            candidates.append(ScheduledCommand(at=mark.at, command=warning))
+    return min(candidates, key=lambda scheduled: scheduled.at, default=None)

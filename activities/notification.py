@@ -1,0 +1,26 @@
+"""The applicant notification channel (SMS / portal message / written notice)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from activities.outbox import Outbox
+from workflows.messages import ApplicantNotice
+
+SYSTEM = "notification"
+
+
+class NotificationActivities:
+    """Sends each written notice once."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    @activity.defn(name="notify_applicant")
+    async def notify_applicant(self, notice: ApplicantNotice) -> None:
+        """Tell the applicant (the notice kind and text name the decision and any deadline)."""
+        self._outbox.record(
+            SYSTEM, notice.key, notice.application_id, datetime.now(UTC), notice.model_dump(mode="json")
+        )

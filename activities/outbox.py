@@ -1,0 +1,68 @@
+"""The integration outbox: a local SQLite ledger that every outside-system adapter writes through.
+
+Each record is keyed by (system, idempotency key), the key being the application id and the event
+sequence number that caused it, so an activity retried after a crash never issues, notifies or records
+twice. Until the city's own licensing, credit and supervision systems are connected, this ledger *is* the
+hand-over point: their connectors read it (see README, "Outside systems").
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    system TEXT NOT NULL,
+    key TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (system, key)
+)
+"""
+
+
+class Outbox:
+    """Idempotent writes and simple reads over one SQLite file (thread-safe for activity threads)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def record(
+        self, system: str, key: str, subject: str, at: datetime, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Store ``payload`` once under (system, key); a repeat returns what the first write stored."""
+        with self._lock:
+            self._connection.execute(
+                "INSERT OR IGNORE INTO records (system, key, subject, at, payload) VALUES (?, ?, ?, ?, ?)",
+                (system, key, subject, at.isoformat(), json.dumps(payload, ensure_ascii=False, default=str)),
+            )
+            row = self._connection.execute(
+                "SELECT payload FROM records WHERE system = ? AND key = ?", (system, key)
+            ).fetchone()
+        stored: dict[str, Any] = json.loads(row[0])
+        return stored
+
+    def records(self, system: str, subject: str | None = None) -> list[tuple[datetime, dict[str, Any]]]:
+        """Every record of ``system`` (about ``subject``, if given), oldest first."""
+        query = "SELECT at, payload FROM records WHERE system = ?"
+        parameters: tuple[str, ...] = (system,)
+        if subject is not None:
+            query += " AND subject = ?"
+            parameters += (subject,)
+        with self._lock:
+            rows = self._connection.execute(query + " ORDER BY at", parameters).fetchall()
+        return [(datetime.fromisoformat(at), json.loads(payload)) for at, payload in rows]
+
+    def close(self) -> None:
+        """Release the database file."""
+        self._connection.close()
