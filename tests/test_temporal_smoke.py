@@ -86,7 +86,9 @@ async def test_time_skipping_refusal_reaches_the_caller_typed_and_leaves_the_cas
         assert refused.value.cause.type == "SeparationOfDuties"
         view = await handle.query(ApplicationWorkflow.state)
         assert view.status is Status.UNDER_REVIEW
-        assert [e.kind for e in await handle.query(ApplicationWorkflow.events)].count("approval_recorded") == 0
+        assert [e.kind for e in await handle.query(ApplicationWorkflow.events)].count(
+            "approval_recorded"
+        ) == 0
 
 
 async def test_dev_server_lists_cases_by_status_through_a_visibility_query(

@@ -8,6 +8,7 @@ the state changes. The workflow orchestrates; every rule is in ``workflows.domai
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TypeVar
 
@@ -84,6 +85,7 @@ class ApplicationWorkflow:
         self._calendar_revision_requested = False
         self._effects_done = 0
         self._search_attributes: dict[str, object] = {}
+        self._planning = asyncio.Lock()
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -135,24 +137,32 @@ class ApplicationWorkflow:
             self._record(self._decide(scheduled.command))
 
     async def _replan_if_needed(self) -> None:
-        """Recompute deadlines when what they depend on changed, or a new calendar was announced."""
-        request = plan_request(self._current)
-        revision = self._calendar_revision_requested
-        if request == self._planned_for and not revision:
-            return
-        self._calendar_revision_requested = False
-        plan = await workflow.execute_local_activity(
-            "plan_deadlines",
-            PlanInput(request=request, now=workflow.now()),
-            result_type=DeadlinePlan,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year's data is loaded
-        )
-        self._planned_for = request
-        command = (
-            ReviseCalendar(actor=ENGINE, plan=plan) if revision else RecordDeadlines(actor=ENGINE, plan=plan)
-        )
-        self._record(self._decide(command))
+        """Recompute deadlines until they match what they depend on, and after a calendar announcement.
+
+        The main loop and update handlers both call this; the lock makes one computation at a time, and
+        the loop catches a change that arrives while a computation runs.
+        """
+        async with self._planning:
+            while True:
+                request = plan_request(self._current)
+                revision = self._calendar_revision_requested
+                if request == self._planned_for and not revision:
+                    return
+                self._calendar_revision_requested = False
+                plan = await workflow.execute_local_activity(
+                    "plan_deadlines",
+                    PlanInput(request=request, now=workflow.now()),
+                    result_type=DeadlinePlan,
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year is loaded
+                )
+                self._planned_for = request
+                command: ApplicationCommand = (
+                    ReviseCalendar(actor=ENGINE, plan=plan)
+                    if revision
+                    else RecordDeadlines(actor=ENGINE, plan=plan)
+                )
+                self._record(self._decide(command))
 
     async def _issue(self) -> None:
         state = self._current
@@ -237,6 +247,7 @@ class ApplicationWorkflow:
             standing = await self._call("check_credit", query, CreditStanding)
             command = command.model_copy(update={"credit": standing})
         self._record(self._decide(command))
+        await self._replan_if_needed()
         return self._view()
 
     @act.validator
