@@ -232,7 +232,7 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
             case = then(case, RecordApproval(actor=approver(step.department), step=step.code, approved=True))
     if status is Status.APPROVED:
         return case
-    case = then(case, IssueLicence(actor=officer, licence_number="LIC-0001"))
+    case = then(case, IssueLicence(actor=system(), licence_number="LIC-0001"))
     if status is Status.ISSUED:
         return case
     return then(case, RevokeLicence(actor=system()))

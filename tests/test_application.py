@@ -785,7 +785,7 @@ def test_a_step_is_decided_only_once() -> None:
 def test_issuance_waits_for_promised_materials_when_the_matter_defers_it() -> None:
     """容缺, defer-issuance mode: review proceeds but the licence waits until the promise is kept."""
     case = drive_to(Status.APPROVED, shipped_matter("FOOD-BUSINESS"), deficient=True)
-    issue = IssueLicence(actor=window_officer(), licence_number="JY-0001")
+    issue = IssueLicence(actor=system(), licence_number="JY-0001")
     assert type(_refused(case, issue)) is InvalidCommand
     case = then(case, SupplementMaterials(actor=applicant_actor(), materials=case.state.outstanding))
     assert case.state.outstanding == ()
