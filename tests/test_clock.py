@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from workflows.domain.calendar import SHANGHAI, RestDayReceipt, WorkingCalendar
-from workflows.domain.clock import StatutoryClock, Suspension
+from workflows.domain.calendar import SHANGHAI, RestDayReceipt, WorkingCalendar, local_date
+from workflows.domain.clock import PlanRequest, StatutoryClock, Suspension, plan_deadlines
 from workflows.reference_data import CALENDAR_DIRS_VARIABLE, load_calendar
 
 
@@ -99,13 +99,23 @@ def test_a_clock_reaching_into_2027_is_provisional() -> None:
 
 
 def test_a_deadline_resting_on_a_suspension_counted_in_2027_is_provisional() -> None:
-    """R-CAL-4: removed days counted over 2027 make the deadline provisional even if it falls in 2026."""
-    clock = StatutoryClock(started_at=shanghai(2026, 12, 1), budget=0).suspend(
-        paused(shanghai(2026, 12, 30), shanghai(2027, 1, 5))
+    """R-CAL-4: a suspension pushing the period into 2027 makes the deadline provisional."""
+    clock = StatutoryClock(started_at=shanghai(2026, 12, 21), budget=5).suspend(
+        paused(shanghai(2026, 12, 22), shanghai(2027, 1, 5))
     )
-    assert clock.suspended_working_days(CALENDAR, now=shanghai(2027, 1, 6)) == (3, True)
+    assert clock.suspended_working_days(CALENDAR, now=shanghai(2027, 1, 6)) == (9, True)
     deadline = clock.deadline(CALENDAR, now=shanghai(2027, 1, 6))
-    assert (deadline.last_day, deadline.provisional) == (date(2026, 12, 4), True)
+    # 12/22 counts (the start day); 12/23 to 1/5 do not; then 1/6, 1/7, 1/8, 1/11.
+    assert (deadline.last_day, deadline.provisional) == (date(2027, 1, 11), True)
+
+
+def test_a_suspension_begun_after_the_deadline_passed_cannot_hide_an_overdue_case() -> None:
+    """R-CAL-2 removes days from the period; days after its end were never in it, so nothing moves."""
+    clock = StatutoryClock(started_at=shanghai(2026, 3, 2), budget=3)
+    overdue = clock.suspend(paused(shanghai(2026, 3, 10), shanghai(2026, 3, 20)))
+    now = shanghai(2026, 3, 21)
+    assert overdue.deadline(CALENDAR, now) == clock.deadline(CALENDAR, now)
+    assert overdue.deadline(CALENDAR, now).last_day == date(2026, 3, 5)
 
 
 # --- Extensions (R-XK-42a/b) ----------------------------------------------------------------------------
@@ -294,6 +304,7 @@ def test_a_closed_suspension_of_k_working_days_moves_the_last_day_by_exactly_k(
     k = CALENDAR.working_days_between(suspended_at, resumed_at).days
     trigger = CALENDAR.trigger_day(started_at)
     old = clock.deadline(CALENDAR, resumed_at)
+    assume(local_date(suspended_at) < old.last_day)  # a suspension after the period removes nothing
     new = closed.deadline(CALENDAR, resumed_at)
     assert k >= 0
     assert closed.suspended_working_days(CALENDAR, resumed_at)[0] == k
@@ -342,3 +353,27 @@ def test_an_extension_moves_the_last_day_by_exactly_its_working_days(
     new = clock.extend(extension).deadline(CALENDAR, started_at).last_day
     assert CALENDAR.working_days_between(old, new).days == extension
     assert CALENDAR.day(new).working
+
+
+@fast
+@given(starts, budgets, gaps, lengths, st.integers(0, 40))
+def test_a_recorded_plan_reports_the_same_days_used_as_the_clock(
+    started_at: datetime, budget: int, gap: timedelta, length: timedelta, days_later: int
+) -> None:
+    """The state view counts from the plan's counted days; it agrees with the clock up to the last day."""
+    suspended_at = started_at + gap
+    clock = (
+        StatutoryClock(started_at=started_at, budget=budget)
+        .suspend(paused(suspended_at))
+        .resume(suspended_at + length)
+    )
+    now = suspended_at + length + timedelta(days=days_later)
+    plan = plan_deadlines(
+        PlanRequest(received_at=started_at, deem_acceptance=None, clock=clock, decision_running=True),
+        CALENDAR,
+        now,
+    )
+    assert plan.decision is not None
+    if local_date(now) <= plan.decision.last_day:
+        assert plan.working_days_used(now) == clock.working_days_used(CALENDAR, now)
+    assert len(plan.counted_days) == budget

@@ -60,6 +60,9 @@ class ApplicationView(BaseModel):
     calendar_version: str | None
     working_days_used: int | None
     working_days_left: int | None
+    working_days_suspended: int = Field(
+        description="Working days not counted (R-XK-45): elapsed = used + this."
+    )
     suspended: bool
     warning_level: WarningLevel
     acceptance_by: datetime | None = Field(description="R-XK-32: silence until then means accepted.")
@@ -91,6 +94,7 @@ class ApplicationView(BaseModel):
             calendar_version=plan.calendar_version if plan else None,
             working_days_used=used,
             working_days_left=len(plan.counted_days) - used if plan and used is not None else None,
+            working_days_suspended=plan.suspended_working_days if plan else 0,
             suspended=state.status is Status.SUSPENDED,
             warning_level=plan.level_at(now) if plan and decision else WarningLevel.NONE,
             acceptance_by=plan.acceptance_by if plan and state.status is Status.RECEIVED else None,

@@ -67,22 +67,46 @@ class StatutoryClock(BaseModel):
             provisional = provisional or counted.provisional
         return total, provisional
 
+    def _count(
+        self, calendar: WorkingCalendar, now: datetime, policy: RestDayReceipt, through: date | None = None
+    ) -> tuple[date, tuple[date, ...], bool]:
+        """The trigger, the counted days (at least the budget's, and through ``through``), provisional flag.
+
+        A working day counts unless a suspension covers it: a suspension covers the days after its start
+        day up to and including its resume day (an open one, up to ``now``), as R-CAL-2 says. So a
+        suspension begun after the deadline passed removes nothing from the period: it cannot hide an
+        overdue case.
+        """
+        trigger = calendar.trigger_day(self.started_at, policy)
+        windows = [(local_date(s.started_at), local_date(s.ended_at or now)) for s in self.suspensions]
+        needed = self.budget + sum(self.extensions)
+        days: list[date] = []
+        provisional = calendar.day(trigger).provisional
+        day = trigger
+        while len(days) < needed or (through is not None and day < through):
+            day += timedelta(days=1)
+            info = calendar.day(day)
+            provisional = provisional or info.provisional
+            if info.working and not any(start < day <= end for start, end in windows):
+                days.append(day)
+        return trigger, tuple(days), provisional
+
     def deadline(
         self,
         calendar: WorkingCalendar,
         now: datetime,
         policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
     ) -> Deadline:
-        """Due instant = start + budget + suspended working days + extensions (R-CAL-1, R-CAL-2).
+        """Due instant: the end of the (budget + extensions)-th counted day (R-CAL-1, R-CAL-2).
 
         While suspended, the deadline is the one that would hold if the clock resumed at ``now``.
         """
-        removed, provisional = self.suspended_working_days(calendar, now)
-        trigger = calendar.trigger_day(self.started_at, policy)
-        deadline = calendar.deadline(trigger, self.budget + removed + sum(self.extensions))
-        if provisional and not deadline.provisional:
-            return deadline.model_copy(update={"provisional": True})
-        return deadline
+        trigger, days, provisional = self._count(calendar, now, policy)
+        needed = self.budget + sum(self.extensions)
+        last = days[needed - 1] if needed else trigger
+        return Deadline(
+            last_day=last, due_at=end_of_day(last), provisional=provisional, calendar_version=calendar.version
+        )
 
     def counted_days(
         self,
@@ -90,17 +114,9 @@ class StatutoryClock(BaseModel):
         now: datetime,
         policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
     ) -> tuple[date, ...]:
-        """The working days that count, in order, up to the deadline's last day (suspended days left out)."""
-        trigger = calendar.trigger_day(self.started_at, policy)
-        last = self.deadline(calendar, now, policy).last_day
-        windows = [(local_date(s.started_at), local_date(s.ended_at or now)) for s in self.suspensions]
-        days = []
-        day = trigger
-        while day < last:
-            day += timedelta(days=1)
-            if calendar.day(day).working and not any(start < day <= end for start, end in windows):
-                days.append(day)
-        return tuple(days)
+        """The working days of the period that count, in order, through its last day."""
+        _, days, _ = self._count(calendar, now, policy)
+        return days[: self.budget + sum(self.extensions)]
 
     def working_days_used(
         self,
@@ -108,11 +124,10 @@ class StatutoryClock(BaseModel):
         now: datetime,
         policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
     ) -> int:
-        """Counted working days so far: elapsed working days minus suspended ones."""
-        trigger = calendar.trigger_day(self.started_at, policy)
-        elapsed = calendar.working_days_between(trigger, now).days
-        removed, _ = self.suspended_working_days(calendar, now)
-        return max(elapsed - removed, 0)
+        """Counted working days used by ``now``, today included; more than the budget once overdue."""
+        today = local_date(now)
+        _, days, _ = self._count(calendar, now, policy, through=today)
+        return sum(1 for day in days if day <= today)
 
 
 class WarningLevel(StrEnum):
@@ -195,6 +210,7 @@ class DeadlinePlan(BaseModel):
     acceptance_by: AwareDatetime | None = None
     decision: Deadline | None = None
     counted_days: tuple[date, ...] = Field(default=(), description="The decision period's counted days.")
+    suspended_working_days: int = Field(default=0, description="Working days not counted (R-XK-45 pauses).")
     supplement_by: AwareDatetime | None = None
     delivery_by: AwareDatetime | None = None
     marks: tuple[WarningMark, ...] = ()
@@ -210,9 +226,9 @@ class DeadlinePlan(BaseModel):
         return max(reached, key=lambda level: level.rank, default=WarningLevel.NONE)
 
     def working_days_used(self, now: datetime) -> int:
-        """Counted days of the decision period already over at ``now``."""
+        """Counted days of the decision period used by ``now``, today included (as ``StatutoryClock``)."""
         today = local_date(now)
-        return sum(1 for day in self.counted_days if day < today)
+        return sum(1 for day in self.counted_days if day <= today)
 
 
 # R-XK-32: silence for 5 working days after receipt means accepted. R-XK-44: deliver within 10.
@@ -240,11 +256,13 @@ def plan_deadlines(
         acceptance_by, provisional = deemed.due_at, deemed.provisional
     decision: Deadline | None = None
     counted: tuple[date, ...] = ()
+    suspended = 0
     marks: list[WarningMark] = []
     clock = request.clock
     if clock is not None and request.decision_running:
         decision = clock.deadline(calendar, now, receipt_policy)
         counted = clock.counted_days(calendar, now, receipt_policy)
+        suspended, _ = clock.suspended_working_days(calendar, now)
         provisional = provisional or decision.provisional
         if not clock.suspended:
             marks = _decision_marks(counted, decision, policy)
@@ -264,6 +282,7 @@ def plan_deadlines(
         acceptance_by=acceptance_by,
         decision=decision,
         counted_days=counted,
+        suspended_working_days=suspended,
         supplement_by=supplement_by,
         delivery_by=delivery_by,
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
