@@ -13,24 +13,20 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from workflows.domain.application import ApplicationState, PendingAction, Status, pending_actions
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject
-from workflows.domain.events import Actor, Applicant, Channel
+from workflows.domain.commands import Submission
+from workflows.domain.events import Applicant
 
 TASK_QUEUE = "onewindow"
 
 
-class Intake(BaseModel):
-    """What an intake system sends to open a case; the workflow id is the application number."""
+class Intake(Submission):
+    """What an intake system sends to open a case (the actor is the intake system or window officer).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The workflow id is the application number; the matter is named by its catalogue code, and the
+    engine copies the entry in force into the case.
+    """
 
-    actor: Actor = Field(description="The intake system or window officer submitting.")
-    applicant: Applicant
     matter_code: str = Field(min_length=1, description="Catalogue code, 'CODE' or 'CODE.TYPE'.")
-    materials: tuple[str, ...] = ()
-    channel: Channel
-    received_at: AwareDatetime
-    green_channel: bool = False
-    steward: Actor | None = None
 
 
 class CatalogueEntry(BaseModel):

@@ -23,19 +23,24 @@ class Command(BaseModel):
     reason: str = ""
 
 
-class SubmitApplication(Command):
-    """Open a case at the one window with the catalogue entry in force."""
+class Submission(Command):
+    """What every submission states, however it enters the one window."""
 
-    kind: Literal["submit_application"] = "submit_application"
-    application_id: str = Field(min_length=1)
     applicant: Applicant
-    matter: Matter
-    catalogue_version: str = Field(min_length=1)
     materials: tuple[str, ...] = ()
     channel: Channel
     received_at: AwareDatetime
     green_channel: bool = False
     steward: Actor | None = None
+
+
+class SubmitApplication(Submission):
+    """Open a case at the one window with the catalogue entry in force."""
+
+    kind: Literal["submit_application"] = "submit_application"
+    application_id: str = Field(min_length=1)
+    matter: Matter
+    catalogue_version: str = Field(min_length=1)
 
 
 class RequestCorrection(Command):
