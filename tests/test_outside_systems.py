@@ -1,0 +1,75 @@
+"""The outside-system adapters: idempotent per key, and the credit bar that feeds 容缺 eligibility."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from activities.credit import CreditActivities, months_before
+from activities.licensing import LicensingActivities
+from activities.outbox import Outbox
+from workflows.domain.calendar import SHANGHAI
+from workflows.domain.events import Applicant
+from workflows.messages import CreditEntry, CreditQuery, LicenceRequest
+
+APPLICANT = Applicant(id_number="91210200MA0000003C", name="示例公司", contact="0411-0000000")
+
+
+def _licence_request(key: str) -> LicenceRequest:
+    return LicenceRequest(
+        key=key,
+        application_id="APP-1",
+        matter_code="REAL-ESTATE.mortgage",
+        matter_name="不动产登记",
+        applicant=APPLICANT,
+    )
+
+
+async def test_a_retried_issuance_returns_the_first_licence_and_records_it_once(outbox: Outbox) -> None:
+    """Same key, same licence: a retry after a crash never issues twice."""
+    licensing = LicensingActivities(outbox)
+    first = await licensing.issue_licence(_licence_request("APP-1:7"))
+    again = await licensing.issue_licence(_licence_request("APP-1:7"))
+    assert first == again == "REAL-ESTATE-APP-1"
+    assert len(outbox.records("licensing")) == 1
+
+
+async def test_a_broken_commitment_bars_deficiency_tolerance_for_six_months_then_not(outbox: Outbox) -> None:
+    """Dalian's rule (configurable): a credit record within 6 months makes the applicant ineligible."""
+    credit = CreditActivities(outbox, bar_months=6)
+    broken_at = datetime(2026, 3, 31, 10, tzinfo=SHANGHAI)
+    entry = CreditEntry(
+        key="APP-9:12",
+        application_id="APP-9",
+        applicant_id=APPLICANT.id_number,
+        reason="容缺承诺未履行",
+        at=broken_at,
+    )
+    await credit.write_credit_record(entry)
+    await credit.write_credit_record(entry)
+    assert len(outbox.records("credit")) == 1
+    within = await credit.check_credit(
+        CreditQuery(applicant_id=APPLICANT.id_number, at=datetime(2026, 9, 30, 9, tzinfo=SHANGHAI))
+    )
+    after = await credit.check_credit(
+        CreditQuery(applicant_id=APPLICANT.id_number, at=datetime(2026, 10, 1, 9, tzinfo=SHANGHAI))
+    )
+    other = await credit.check_credit(CreditQuery(applicant_id="110101199001011234", at=broken_at))
+    assert (within.eligible, after.eligible, other.eligible) == (False, True, True)
+    assert "APP-9" in within.detail
+
+
+@pytest.mark.parametrize(
+    ("instant", "months", "expected"),
+    [
+        (datetime(2026, 8, 31, tzinfo=UTC), 6, datetime(2026, 2, 28, tzinfo=UTC)),
+        (datetime(2026, 3, 15, tzinfo=UTC), 6, datetime(2025, 9, 15, tzinfo=UTC)),
+        (datetime(2026, 1, 31, tzinfo=UTC), 1, datetime(2025, 12, 31, tzinfo=UTC)),
+    ],
+)
+def test_months_before_keeps_the_day_or_clamps_it_to_the_months_end(
+    instant: datetime, months: int, expected: datetime
+) -> None:
+    """Calendar months, not 30-day blocks: 31 August minus six months is 28 February."""
+    assert months_before(instant, months) == expected
