@@ -62,7 +62,6 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ResumeClock,
-    ReviseCalendar,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -169,9 +168,6 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return RevokeLicence(actor=system())
         case "record_deadlines":
             return RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT))
-        case "revise_calendar":
-            plan = overdue_plan(RECEIVED_AT).model_copy(update={"calendar_version": "cal-revised"})
-            return ReviseCalendar(actor=system(), plan=plan)
         case "raise_warning":
             subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
             return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)

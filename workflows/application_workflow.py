@@ -9,7 +9,7 @@ the state changes. The workflow orchestrates; every rule is in ``workflows.domai
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         CreditStanding,
         IssueLicence,
         RecordDeadlines,
-        ReviseCalendar,
         SubmitApplication,
     )
     from workflows.domain.errors import InvalidCommand, NotAuthorised, OneWindowError
@@ -157,12 +156,8 @@ class ApplicationWorkflow:
                     retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year is loaded
                 )
                 self._planned_for = request
-                command: ApplicationCommand = (
-                    ReviseCalendar(actor=ENGINE, plan=plan)
-                    if revision
-                    else RecordDeadlines(actor=ENGINE, plan=plan)
-                )
-                self._record(self._decide(command))
+                if not self._current.closed:  # a decision may have closed the case meanwhile
+                    self._record(self._decide(RecordDeadlines(actor=ENGINE, plan=plan)))
 
     async def _issue(self) -> None:
         state = self._current
@@ -268,9 +263,12 @@ class ApplicationWorkflow:
         self._calendar_revision_requested = True
 
     @workflow.query
-    def state(self) -> ApplicationView:
-        """The case as supervisors and portals see it."""
-        return self._view()
+    def state(self, at: datetime | None = None) -> ApplicationView:
+        """The case as supervisors and portals see it at ``at`` (callers pass their current time).
+
+        Without ``at`` the view is as of the case's last activity: a query cannot read a clock of its own.
+        """
+        return self._view(at)
 
     @workflow.query
     def events(self) -> list[ApplicationEvent]:
@@ -285,8 +283,8 @@ class ApplicationWorkflow:
             raise ApplicationError("the application is still being registered", type="NotSubmitted")
         return self._state
 
-    def _view(self) -> ApplicationView:
-        return ApplicationView.of(self._current, workflow.now())
+    def _view(self, at: datetime | None = None) -> ApplicationView:
+        return ApplicationView.of(self._current, at or workflow.now())
 
     async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
         """One outside-system call; the argument carries its idempotency key where it changes anything."""

@@ -38,7 +38,6 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ResumeClock,
-    ReviseCalendar,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -109,8 +108,8 @@ class Status(StrEnum):
 _BEFORE_ACCEPTANCE = frozenset(
     {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
 )
-# The engine's bookkeeping while a case is open: deadlines recorded, and recomputed on a calendar revision.
-_WHILE_OPEN = frozenset({"record_deadlines", "revise_calendar"})
+# The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change.
+_WHILE_OPEN = frozenset({"record_deadlines"})
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
@@ -172,7 +171,6 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "revoke_licence": frozenset({Role.SYSTEM}),
     "record_deadlines": frozenset({Role.SYSTEM}),
     "raise_warning": frozenset({Role.SYSTEM}),
-    "revise_calendar": frozenset({Role.SYSTEM}),
 }
 
 
@@ -687,25 +685,21 @@ def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> t
 def _record_deadlines(
     state: ApplicationState, command: RecordDeadlines, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
+    """Record recomputed deadlines; a new calendar version behind them is itself an event (R-CAL-4)."""
     if command.plan == state.plan:
         return ()
-    return (DeadlinesPlanned(at=now, actor=command.actor, reason=command.reason, plan=command.plan),)
-
-
-def _revise_calendar(
-    state: ApplicationState, command: ReviseCalendar, now: datetime
-) -> tuple[ApplicationEvent, ...]:
-    previous = state.plan.calendar_version if state.plan else ""
-    if command.plan.calendar_version == previous:
-        return ()
+    planned = DeadlinesPlanned(at=now, actor=command.actor, reason=command.reason, plan=command.plan)
+    previous = state.plan.calendar_version if state.plan else None
+    if previous is None or previous == command.plan.calendar_version:
+        return (planned,)
     revised = CalendarRevised(
         at=now,
         actor=command.actor,
-        reason=command.reason or "R-CAL-4: a new calendar version is loaded",
+        reason="R-CAL-4: deadlines recomputed with a newly loaded calendar",
         previous_version=previous,
         version=command.plan.calendar_version,
     )
-    return (revised, *_record_deadlines(state, RecordDeadlines(actor=command.actor, plan=command.plan), now))
+    return (revised, planned)
 
 
 def _raise_warning(
@@ -749,7 +743,6 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     RevokeLicence: _revoke,
     RecordDeadlines: _record_deadlines,
     RaiseWarning: _raise_warning,
-    ReviseCalendar: _revise_calendar,
 }
 
 

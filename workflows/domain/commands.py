@@ -170,13 +170,6 @@ class RaiseWarning(Command):
     subject: WarningSubject
 
 
-class ReviseCalendar(Command):
-    """R-CAL-4: a new calendar version is loaded; record it with the deadlines recomputed under it."""
-
-    kind: Literal["revise_calendar"] = "revise_calendar"
-    plan: DeadlinePlan
-
-
 ApplicationCommand = Annotated[
     SubmitApplication
     | RequestCorrection
@@ -195,7 +188,6 @@ ApplicationCommand = Annotated[
     | AbandonApplication
     | RevokeLicence
     | RecordDeadlines
-    | RaiseWarning
-    | ReviseCalendar,
+    | RaiseWarning,
     Field(discriminator="kind"),
 ]
