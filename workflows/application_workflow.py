@@ -12,7 +12,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -66,6 +66,21 @@ with workflow.unsafe.imports_passed_through():
 _OUTSIDE_TIMEOUT = timedelta(seconds=30)
 _T = TypeVar("_T")
 _PLANNING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+
+
+_COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
+
+
+def _parse(payload: object) -> ApplicationCommand:
+    """The command in an update's payload, chosen by its ``kind`` (a payload without one is refused).
+
+    Decoded here rather than by the SDK, which reads the handler's type hint without its discriminator
+    and would take a kind-less payload for the first command whose fields it happens to fit.
+    """
+    try:
+        return _COMMANDS.validate_python(payload)
+    except ValidationError as error:
+        raise _refusal(InvalidCommand(f"not a valid command: {error}")) from error
 
 
 def _refusal(error: OneWindowError) -> ApplicationError:
@@ -230,12 +245,14 @@ class ApplicationWorkflow:
     # --- messages -----------------------------------------------------------------------------------------
 
     @workflow.update
-    async def act(self, command: ApplicationCommand) -> ApplicationView:
-        """Apply a person's command; the validator has already refused anything invalid.
+    async def act(self, payload: object) -> ApplicationView:
+        """Apply a person's command (any model of ``ApplicationCommand``, or its JSON).
 
-        A command that arrives while the catalogue entry is still being fetched waits for it. 容缺 first
-        runs the credit check; an ineligible applicant is refused here, still as a typed error.
+        The validator has already refused anything invalid. A command that arrives while the catalogue
+        entry is still being fetched waits for it. 容缺 first runs the credit check; an ineligible
+        applicant is refused here, still as a typed error.
         """
+        command = _parse(payload)
         await workflow.wait_condition(lambda: self._state is not None)
         if isinstance(command, AcceptWithDeficiencies):
             query = CreditQuery(applicant_id=self._current.applicant.id_number, at=workflow.now())
@@ -246,8 +263,9 @@ class ApplicationWorkflow:
         return self._view()
 
     @act.validator
-    def _refuse_invalid(self, command: ApplicationCommand) -> None:
+    def _refuse_invalid(self, payload: object) -> None:
         """Refuse before anything enters history, with the domain error's type."""
+        command = _parse(payload)
         if command.actor.role is Role.SYSTEM:
             raise _refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
         if self._state is None:
@@ -338,7 +356,7 @@ class ApplicationWorkflow:
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
             for key in search_attributes.ALL
-            if self._search_attributes.get(key.name, ...) != wanted[key.name]
+            if self._search_attributes.get(key.name) != wanted[key.name]
         ]
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -563,8 +563,9 @@ def _supplement(
     _require_acts_for_applicant(state, command.actor)
     _unknown_materials(state.matter, command.materials)
     accepted = state.status not in (Status.RECEIVED, Status.CORRECTION_REQUESTED)
-    if accepted and not set(command.materials) & set(state.outstanding):
-        raise InvalidCommand("no promised material is among those supplied; nothing is outstanding for them")
+    # After acceptance: 容缺 promises, or items still missing when silence deemed the case accepted.
+    if accepted and not set(command.materials) & {*state.outstanding, *state.missing}:
+        raise InvalidCommand("none of these materials is outstanding or missing on the accepted case")
     event = MaterialsSupplemented(
         at=now, actor=command.actor, reason=command.reason, materials=command.materials
     )
