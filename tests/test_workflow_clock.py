@@ -263,11 +263,12 @@ def approve(step: str, department: str) -> RecordApproval:
 async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_licence_pushed_to_supervision(
     time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
 ) -> None:
-    """EIA report book (limit 20): due 2026-03-30, notice at ⅔, approved by its department, issued, pushed."""
-    assert shipped_matter("EIA-APPROVAL.report_book").limit == 20
+    """Outdoor advertising (statutory 20, R-XK-42a): due 03-30, notice at ⅔, approved, issued, pushed."""
+    matter = shipped_matter("OUTDOOR-ADVERTISING")
+    assert (matter.promised_limit, matter.statutory_limit) == (None, 20)
     monday = shanghai(2026, 3, 2, 9)
     async with time_skipping_at(monday) as env, run_worker(env.client) as task_queue:
-        handle, view = await open_accepted_case(env, task_queue, "EIA-APPROVAL.report_book")
+        handle, view = await open_accepted_case(env, task_queue, "OUTDOOR-ADVERTISING")
         counted = counted_days(date(2026, 3, 2), 20)
         assert counted[-1] == date(2026, 3, 30)
         assert view.status is Status.UNDER_REVIEW
@@ -278,8 +279,8 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
         assert not view.provisional
         approval = action(view, "record_approval")
         assert approval is not None
-        assert approval.steps == ("ecology_environment",)
-        assert approval.departments == ("ecology_environment",)
+        assert approval.steps == ("urban_management",)
+        assert approval.departments == ("urban_management",)
         assert approval.roles == (Role.APPROVER,)
 
         # Notice at the end of the 14th counted day (⅔ of 20), 2026-03-20; yellow (16th) not yet.
@@ -294,19 +295,19 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
         await sleep_until(env, shanghai(2026, 3, 23, 9))
 
         # 受审分离: the acceptor may not approve; nor may another department's approver.
-        acceptor = Actor(id=OFFICER.id, role=Role.APPROVER, department="ecology_environment")
+        acceptor = Actor(id=OFFICER.id, role=Role.APPROVER, department="urban_management")
         assert await refusal(
-            handle, RecordApproval(actor=acceptor, step="ecology_environment", approved=True)
+            handle, RecordApproval(actor=acceptor, step="urban_management", approved=True)
         ) == ("SeparationOfDuties")
-        assert await refusal(handle, approve("ecology_environment", "water")) == "NotAuthorised"
-        view = await act(handle, approve("ecology_environment", "ecology_environment"))
+        assert await refusal(handle, approve("urban_management", "water")) == "NotAuthorised"
+        view = await act(handle, approve("urban_management", "urban_management"))
         assert view.status is Status.APPROVED
         assert view.delivery_by == end_of(CALENDAR.add_working_days(date(2026, 3, 23), 10).day)  # R-XK-44
 
         result = await finished(handle)
         assert result.status is Status.ISSUED
         assert result.closed
-        assert result.licence_number == f"EIA-APPROVAL-{handle.id}"
+        assert result.licence_number == f"OUTDOOR-ADVERTISING-{handle.id}"
         events = await event_log(handle)
         assert milestones(events)[-3:] == ["approval_recorded", "application_approved", "licence_issued"]
         assert issued_on(events) == date(2026, 3, 23)
@@ -315,7 +316,7 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
         assert [(p["action"], p["result"], p["licence_number"]) for p in pushes] == [
             ("result", "licence_issued", result.licence_number)
         ]
-        assert pushes[0]["departments"] == ["ecology_environment"]
+        assert pushes[0]["departments"] == ["urban_management"]
         notices = [p["notice"] for p in sent(outbox, "notification", handle.id)]
         assert notices == ["application_accepted", "licence_issued"]
         assert [p["action"] for p in sent(outbox, "licensing", handle.id)] == ["issue"]
