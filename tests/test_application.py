@@ -37,9 +37,11 @@ from workflows.domain.application import (
     EXTENSION_BY_GOVERNMENT_LEADER,
     TRANSITIONS,
     ApplicationState,
+    Effect,
     Status,
     approval_rounds,
     decide,
+    effects_of,
     evolve,
     replay,
 )
@@ -91,6 +93,7 @@ from workflows.domain.events import (
     CorrectionRequested,
     LicenceRevoked,
     Role,
+    WarningRaised,
 )
 
 # Issue-then-supplement, staged and joint: the one shipped matter on which every row of the table can be
@@ -1003,3 +1006,30 @@ def test_evolve_accepts_whatever_decide_produces_and_replay_agrees(
     assert case.state.version == len(case.events)
     numbers = _notice_numbers(case.events)
     assert len(numbers) == len(set(numbers))
+
+
+@pytest.mark.parametrize(
+    ("level", "escalated"),
+    [(WarningLevel.NOTICE, False), (WarningLevel.YELLOW, False), (WarningLevel.RED, True)],
+)
+def test_only_a_red_warning_is_escalated(level: WarningLevel, escalated: bool) -> None:
+    """督办 is for overdue cases; notice and yellow are recorded for supervision but sent nowhere."""
+    warning = WarningRaised(
+        at=RECEIVED_AT,
+        actor=system(),
+        level=level,
+        subject=WarningSubject.DECISION,
+        deadline_at=RECEIVED_AT,
+    )
+    assert (Effect.ESCALATE in effects_of(warning)) is escalated
+
+
+def test_a_revoked_licence_is_told_to_the_applicant_supervision_licensing_and_credit() -> None:
+    """Issue-then-supplement broken: notice, result pushed, licence revoked, credit record, in that order."""
+    revoked = LicenceRevoked(at=RECEIVED_AT, actor=system(), missing=("premises_proof",))
+    assert effects_of(revoked) == (
+        Effect.NOTIFY_APPLICANT,
+        Effect.PUSH_TO_SUPERVISION,
+        Effect.REVOKE_LICENCE,
+        Effect.WRITE_CREDIT_RECORD,
+    )

@@ -21,16 +21,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.domain.application import (
         ENGINE,
-        TOLD_TO_APPLICANT,
         ApplicationState,
+        Effect,
         decide,
+        effects_of,
         evolve,
         next_timer,
         plan_request,
         ready_to_issue,
         start,
     )
-    from workflows.domain.clock import DeadlinePlan, PlanRequest, WarningLevel, WarningSubject
+    from workflows.domain.clock import DeadlinePlan, PlanRequest, WarningSubject
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
@@ -43,7 +44,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
-        LicenceRevoked,
         Role,
         WarningRaised,
     )
@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         Intake,
         LicenceRequest,
         LicenceRevocation,
+        OutsideCall,
         PlanInput,
         SupervisionPush,
         applicant_hash,
@@ -194,53 +195,42 @@ class ApplicationWorkflow:
             self._effects_done = sequence
 
     async def _effects_of(self, event: ApplicationEvent, sequence: int) -> None:
-        state, key = self._current, self._key(sequence)
-        if event.kind in TOLD_TO_APPLICANT:
-            notice = ApplicantNotice(
-                key=key,
-                application_id=state.application_id,
-                applicant=state.applicant,
-                notice=event.kind,
-                text=event.reason,
-            )
-            await self._call("notify_applicant", notice)
-        if event.kind in ("licence_issued", "application_denied", "licence_revoked"):
-            push = SupervisionPush(
-                key=key,
-                application_id=state.application_id,
-                matter_code=state.matter.code,
-                departments=state.matter.departments,
-                result=event.kind,
-                licence_number=state.licence_number,
-            )
-            await self._call("push_to_supervision", push)
-        if isinstance(event, LicenceRevoked) and state.licence_number:
-            revocation = LicenceRevocation(
-                key=key,
-                application_id=state.application_id,
-                licence_number=state.licence_number,
-                reason=event.reason,
-            )
-            await self._call("revoke_licence", revocation)
-        if event.kind in ("application_abandoned", "licence_revoked"):
-            record = CreditEntry(
-                key=key,
-                application_id=state.application_id,
-                applicant_id=state.applicant.id_number,
-                reason=event.reason,
-                at=event.at,
-            )
-            await self._call("write_credit_record", record)
-        if isinstance(event, WarningRaised) and event.level is WarningLevel.RED:
-            escalation = Escalation(
-                key=key,
-                application_id=state.application_id,
-                matter_code=state.matter.code,
-                departments=state.matter.departments,
-                subject=event.subject,
-                deadline_at=event.deadline_at,
-            )
-            await self._call("escalate", escalation)
+        for effect in effects_of(event):
+            await self._call(effect.value, self._outside_message(effect, event, self._key(sequence)))
+
+    def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:
+        state = self._current
+        base = {"key": key, "application_id": state.application_id}
+        match effect:
+            case Effect.NOTIFY_APPLICANT:
+                return ApplicantNotice(
+                    **base, applicant=state.applicant, notice=event.kind, text=event.reason
+                )
+            case Effect.PUSH_TO_SUPERVISION:
+                return SupervisionPush(
+                    **base,
+                    matter_code=state.matter.code,
+                    departments=state.matter.departments,
+                    result=event.kind,
+                    licence_number=state.licence_number,
+                )
+            case Effect.REVOKE_LICENCE:
+                return LicenceRevocation(
+                    **base, licence_number=state.licence_number or "", reason=event.reason
+                )
+            case Effect.WRITE_CREDIT_RECORD:
+                return CreditEntry(
+                    **base, applicant_id=state.applicant.id_number, reason=event.reason, at=event.at
+                )
+            case Effect.ESCALATE if isinstance(event, WarningRaised):
+                return Escalation(
+                    **base,
+                    matter_code=state.matter.code,
+                    departments=state.matter.departments,
+                    subject=event.subject,
+                    deadline_at=event.deadline_at,
+                )
+        raise ValueError(f"{event.kind} has no {effect.value} message")  # effects_of never asks for one
 
     # --- messages -----------------------------------------------------------------------------------------
 

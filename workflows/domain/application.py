@@ -791,23 +791,43 @@ def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
     return tuple(actions)
 
 
-# Events the applicant is told of in writing: R-XK-32b (acceptance decisions), R-XK-45 (how long a
-# non-counting period takes), R-XK-42a (an extension's reason), and every result.
-TOLD_TO_APPLICANT = frozenset(
-    {
-        "correction_requested",
-        "application_accepted",
-        "accepted_with_deficiencies",
-        "application_not_accepted",
-        "application_referred",
-        "clock_suspended",
-        "deadline_extended",
-        "application_denied",
-        "licence_issued",
-        "licence_revoked",
-        "application_abandoned",
-    }
-)
+class Effect(StrEnum):
+    """What outside systems must be told of an event (the values name the activities that do it)."""
+
+    NOTIFY_APPLICANT = "notify_applicant"
+    PUSH_TO_SUPERVISION = "push_to_supervision"
+    REVOKE_LICENCE = "revoke_licence"
+    WRITE_CREDIT_RECORD = "write_credit_record"
+    ESCALATE = "escalate"
+
+
+_NOTICE = frozenset({Effect.NOTIFY_APPLICANT})
+# R-XK-32b (acceptance decisions), R-XK-45 (how long a pause takes), R-XK-42a (an extension's reason) and
+# every result are told to the applicant in writing; results go to supervision (审批监管联动); a broken
+# 容缺 promise is written to the applicant's credit record.
+EFFECTS: Mapping[str, frozenset[Effect]] = {
+    "correction_requested": _NOTICE,
+    "application_accepted": _NOTICE,
+    "accepted_with_deficiencies": _NOTICE,
+    "application_not_accepted": _NOTICE,
+    "application_referred": _NOTICE,
+    "clock_suspended": _NOTICE,
+    "deadline_extended": _NOTICE,
+    "application_denied": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
+    "licence_issued": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
+    "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},
+    "licence_revoked": _NOTICE
+    | {Effect.PUSH_TO_SUPERVISION, Effect.REVOKE_LICENCE, Effect.WRITE_CREDIT_RECORD},
+}
+
+
+def effects_of(event: ApplicationEvent) -> tuple[Effect, ...]:
+    """The outside effects of ``event``, in a fixed order; a red warning is escalated (督办)."""
+    wanted = set(EFFECTS.get(event.kind, ()))
+    if isinstance(event, WarningRaised) and event.level is WarningLevel.RED:
+        wanted.add(Effect.ESCALATE)
+    return tuple(effect for effect in Effect if effect in wanted)
+
 
 ENGINE = Actor(id="onewindow", role=Role.SYSTEM, name="onewindow engine")
 
