@@ -1,0 +1,194 @@
+"""The Python client of onewindow: what the CLI, the HTTP gateway and integrators' code all call.
+
+Connection follows temporalio's own environment configuration (``TEMPORAL_ADDRESS``,
+``TEMPORAL_NAMESPACE``, TLS and API-key variables, TOML profiles), with the pydantic converter so every
+payload is plain JSON. Refusals come back as ``Refused`` carrying the domain error's type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows import search_attributes
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.domain.clock import WarningLevel
+from workflows.domain.commands import ApplicationCommand
+from workflows.domain.errors import OneWindowError
+from workflows.domain.events import ApplicationEvent
+from workflows.messages import TASK_QUEUE, ApplicationView, Intake
+
+GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)  # 绿色通道: ahead of ordinary cases (default key 3)
+
+
+class Refused(OneWindowError):
+    """The engine refused a request; ``type`` is the domain error's name (``NotAuthorised``, ...)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self._error_type = error_type
+
+    @property
+    def type(self) -> str:
+        """The domain error type the engine reported."""
+        return self._error_type
+
+
+class AlreadySubmitted(OneWindowError):
+    """An application with this number exists already; the first one carries on unharmed."""
+
+
+class UnknownApplication(OneWindowError):
+    """No application with this number."""
+
+
+async def connect(profile: str | None = None) -> Client:
+    """A client configured the temporalio way (environment variables, then the TOML profile)."""
+    config = ClientConfig.load_client_connect_config(profile=profile)
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+class CaseSummary(BaseModel):
+    """One line of a list: what the search attributes say of a case, without querying it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    status: str | None
+    matter: str | None
+    departments: tuple[str, ...]
+    due_at: datetime | None
+    warning_level: str | None
+    green_channel: bool | None
+    running: bool
+
+
+def overdue_query(now: datetime) -> str:
+    """Open cases whose decision deadline has passed (or whose warning is already red)."""
+    return (
+        f"ExecutionStatus = 'Running' AND ({search_attributes.WARNING_LEVEL.name} = "
+        f"'{WarningLevel.RED.value}' OR {search_attributes.DUE_AT.name} < '{now.isoformat()}')"
+    )
+
+
+def warned_query() -> str:
+    """Open cases with any warning (notice, yellow or red)."""
+    levels = ", ".join(f"'{level.value}'" for level in WarningLevel if level is not WarningLevel.NONE)
+    return f"ExecutionStatus = 'Running' AND {search_attributes.WARNING_LEVEL.name} IN ({levels})"
+
+
+def department_query(department: str) -> str:
+    """Open cases a department is responsible for."""
+    return f"ExecutionStatus = 'Running' AND {search_attributes.DEPARTMENTS.name} = '{_quoted(department)}'"
+
+
+def matter_query(matter_code: str) -> str:
+    """Open cases of one matter (``CODE`` or ``CODE.TYPE``)."""
+    return f"ExecutionStatus = 'Running' AND {search_attributes.MATTER.name} = '{_quoted(matter_code)}'"
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+class Cases:
+    """Applications on one Temporal namespace and task queue."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def submit(self, application_id: str, intake: Intake) -> str:
+        """Open a case; green-channel cases run with priority. Returns the run id."""
+        try:
+            handle = await self.client.start_workflow(
+                ApplicationWorkflow.run,
+                intake,
+                id=application_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                priority=GREEN_CHANNEL_PRIORITY if intake.green_channel else Priority.default,
+            )
+        except WorkflowAlreadyStartedError as error:
+            raise AlreadySubmitted(f"application {application_id} exists already") from error
+        return handle.result_run_id or ""
+
+    async def act(
+        self, application_id: str, command: ApplicationCommand, *, update_id: str | None = None
+    ) -> ApplicationView:
+        """Give a command; a retry with the same ``update_id`` takes effect once."""
+        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        try:
+            return await handle.execute_update(ApplicationWorkflow.act, command, id=update_id)
+        except WorkflowUpdateFailedError as error:
+            raise _refused(error) from error
+        except RPCError as error:
+            raise _translated(application_id, error) from error
+
+    async def state(self, application_id: str, at: datetime | None = None) -> ApplicationView:
+        """The case's view at ``at`` (the caller's time; the case's last activity if omitted)."""
+        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        try:
+            return await handle.query(ApplicationWorkflow.state, at)
+        except RPCError as error:
+            raise _translated(application_id, error) from error
+
+    async def events(self, application_id: str) -> list[ApplicationEvent]:
+        """The case's whole domain log."""
+        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        try:
+            return await handle.query(ApplicationWorkflow.events)
+        except RPCError as error:
+            raise _translated(application_id, error) from error
+
+    async def find(self, query: str, limit: int = 100) -> list[CaseSummary]:
+        """Cases found by a visibility query over onewindow's search attributes."""
+        found = []
+        async for execution in self.client.list_workflows(
+            f"WorkflowType = 'ApplicationWorkflow' AND ({query})", limit=limit
+        ):
+            attributes = execution.typed_search_attributes
+            found.append(
+                CaseSummary(
+                    application_id=execution.id,
+                    status=attributes.get(search_attributes.STATUS),
+                    matter=attributes.get(search_attributes.MATTER),
+                    departments=tuple(attributes.get(search_attributes.DEPARTMENTS) or ()),
+                    due_at=attributes.get(search_attributes.DUE_AT),
+                    warning_level=attributes.get(search_attributes.WARNING_LEVEL),
+                    green_channel=attributes.get(search_attributes.GREEN_CHANNEL),
+                    running=execution.status is WorkflowExecutionStatus.RUNNING,
+                )
+            )
+        return found
+
+    async def announce_calendar_revision(self) -> list[str]:
+        """R-CAL-4: tell every running case that a new calendar is loaded; returns their numbers."""
+        signalled = []
+        async for execution in self.client.list_workflows(
+            "WorkflowType = 'ApplicationWorkflow' AND ExecutionStatus = 'Running'"
+        ):
+            await self.client.get_workflow_handle(execution.id).signal(ApplicationWorkflow.calendar_revised)
+            signalled.append(execution.id)
+        return signalled
+
+
+def _refused(error: WorkflowUpdateFailedError) -> OneWindowError:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return Refused(cause.type or "Refused", cause.message)
+    return Refused("Refused", str(cause or error))
+
+
+def _translated(application_id: str, error: RPCError) -> Exception:
+    if error.status is RPCStatusCode.NOT_FOUND:
+        return UnknownApplication(f"no application {application_id}")
+    return error
