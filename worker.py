@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -89,12 +91,35 @@ def _require_free_port(port: int) -> None:
             )
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How this worker runs (command-line options, with environment defaults)."""
+
+    task_queue: str
+    profile: str | None
+    max_concurrent_activities: int
+    max_concurrent_workflow_tasks: int
+    metrics_port: int
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """The SDK runtime, exporting Temporal's worker metrics to Prometheus unless the port is 0."""
+    if not settings.metrics_port:
+        return Runtime.default()
+    metrics = PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
+    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+
+
 @contextlib.asynccontextmanager
-async def temporal_client() -> AsyncIterator[Client]:
-    """A client to ``TEMPORAL_ADDRESS`` if set, else to a dev server started (and stopped) here."""
-    if os.environ.get("TEMPORAL_ADDRESS"):
-        config = ClientConfig.load_client_connect_config()
-        client = await Client.connect(**config, data_converter=pydantic_data_converter)
+async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator[Client]:
+    """A client to the configured cluster, or to a dev server started (and stopped) here.
+
+    A cluster is configured the temporalio way: ``TEMPORAL_ADDRESS`` (with ``TEMPORAL_NAMESPACE``, TLS
+    and API-key variables) or a TOML client profile (``--profile``, ``TEMPORAL_PROFILE``).
+    """
+    if os.environ.get("TEMPORAL_ADDRESS") or settings.profile or os.environ.get("TEMPORAL_PROFILE"):
+        config = ClientConfig.load_client_connect_config(profile=settings.profile)
+        client = await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
         log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
         yield client
         return
@@ -109,6 +134,7 @@ async def temporal_client() -> AsyncIterator[Client]:
         ui=True,
         ui_port=UI_PORT,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     ) as env:
         log.info(
             "dev_server_started",
@@ -119,8 +145,8 @@ async def temporal_client() -> AsyncIterator[Client]:
         yield env.client
 
 
-async def serve(task_queue: str) -> None:
-    """Load and validate reference data, register search attributes, and run the worker until cancelled."""
+async def serve(settings: Settings) -> None:
+    """Load and validate reference data, register search attributes, and run the worker until stopped."""
     catalogue = load_catalogue()
     calendar = CalendarSource()
     policy = load_warning_policy()
@@ -130,33 +156,64 @@ async def serve(task_queue: str) -> None:
         matters=len(catalogue.matters),
         calendar=calendar.current().version,
     )
-    async with temporal_client() as client:
+    async with temporal_client(settings, _runtime(settings)) as client:
         added = await search_attributes.register(client)
         log.info("search_attributes_ready", added=added)
         worker = Worker(
             client,
-            task_queue=task_queue,
+            task_queue=settings.task_queue,
             workflows=[ApplicationWorkflow],
             activities=all_activities(catalogue, calendar, Outbox(OUTBOX), policy),
+            max_concurrent_activities=settings.max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         # Ctrl-C and SIGTERM (a service manager's stop): stop polling, let running activities finish.
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signal_number, lambda: loop.create_task(worker.shutdown()))
-        log.info("worker_running", task_queue=task_queue, stop="Ctrl-C")
+        metrics = f"http://localhost:{settings.metrics_port}/metrics" if settings.metrics_port else None
+        log.info("worker_running", task_queue=settings.task_queue, metrics=metrics, stop="Ctrl-C")
         await worker.run()
     log.info("worker_stopped")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; exit code 0 on Ctrl-C, 2 when reference data or the connection is unusable."""
+def parse_settings(argv: list[str] | None) -> Settings:
+    """Options, each defaulting to an ``ONEWINDOW_*`` environment variable."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    environment = os.environ.get
+    parser.add_argument("--task-queue", default=environment("ONEWINDOW_TASK_QUEUE", TASK_QUEUE))
+    parser.add_argument("--profile", default=None, help="temporalio TOML client profile to connect with")
+    parser.add_argument(
+        "--max-concurrent-activities", type=int, default=int(environment("ONEWINDOW_MAX_ACTIVITIES", "100"))
+    )
+    parser.add_argument(
+        "--max-concurrent-workflow-tasks",
+        type=int,
+        default=int(environment("ONEWINDOW_MAX_WORKFLOW_TASKS", "100")),
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(environment("ONEWINDOW_METRICS_PORT", "9464")),
+        help="Prometheus endpoint for worker metrics (0: off)",
+    )
     args = parser.parse_args(argv)
+    return Settings(
+        task_queue=args.task_queue,
+        profile=args.profile,
+        max_concurrent_activities=args.max_concurrent_activities,
+        max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        metrics_port=args.metrics_port,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; exit code 0 after a clean stop, 2 when reference data or the connection is unusable."""
+    settings = parse_settings(argv)
     configure_logging()
     try:
-        asyncio.run(serve(args.task_queue))
+        asyncio.run(serve(settings))
     except (OneWindowError, OSError, RuntimeError) as error:
         log.error("worker_failed", error=str(error), error_type=type(error).__name__)
         return 2

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from temporalio.runtime import Runtime
+from temporalio.testing import WorkflowEnvironment
 
 import worker
 from starter import main as onewindow
@@ -92,3 +94,23 @@ def test_a_malformed_catalogue_stops_the_worker_naming_the_entry_and_field(
     logged = capsys.readouterr().err
     assert "BROKEN-PERMIT" in logged
     assert "promised_limit" in logged
+
+
+def test_worker_options_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Task queue, concurrency and metrics port come from ONEWINDOW_* variables unless given as options."""
+    monkeypatch.setenv("ONEWINDOW_TASK_QUEUE", "onewindow-dalian")
+    monkeypatch.setenv("ONEWINDOW_MAX_ACTIVITIES", "7")
+    settings = worker.parse_settings(["--metrics-port", "0", "--max-concurrent-workflow-tasks", "3"])
+    assert (settings.task_queue, settings.max_concurrent_activities) == ("onewindow-dalian", 7)
+    assert (settings.max_concurrent_workflow_tasks, settings.metrics_port) == (3, 0)
+
+
+async def test_with_temporal_address_set_the_worker_connects_there_and_starts_no_server(
+    dev_server: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TEMPORAL_ADDRESS (temporalio's own variable) points the worker at an existing cluster."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server.client.service_client.config.target_host)
+    settings = worker.parse_settings(["--metrics-port", "0"])
+    async with worker.temporal_client(settings, Runtime.default()) as client:
+        assert await client.service_client.check_health()
+        assert client.service_client.config.target_host == dev_server.client.service_client.config.target_host
