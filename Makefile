@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint types unit
+.PHONY: install run demo test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(STAMP)
 ## make run: the embedded Temporal dev server (state in .temporal/, UI on :8233) and the worker.
 run: install
 	$(BIN)/python worker.py
+
+## make demo: with `make run` up in another terminal, open and walk a few cases.
+demo: install
+	$(BIN)/python demo.py
 
 lint: install
 	$(BIN)/ruff check .

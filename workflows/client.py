@@ -25,6 +25,7 @@ from workflows.domain.errors import OneWindowError
 from workflows.domain.events import ApplicationEvent
 from workflows.messages import TASK_QUEUE, ApplicationView, Intake
 
+DEFAULT_ADDRESS = "localhost:7233"
 GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)  # 绿色通道: ahead of ordinary cases (default key 3)
 
 
@@ -52,6 +53,7 @@ class UnknownApplication(OneWindowError):
 async def connect(profile: str | None = None) -> Client:
     """A client configured the temporalio way (environment variables, then the TOML profile)."""
     config = ClientConfig.load_client_connect_config(profile=profile)
+    config.setdefault("target_host", DEFAULT_ADDRESS)  # `make run`'s dev server when nothing is configured
     return await Client.connect(**config, data_converter=pydantic_data_converter)
 
 

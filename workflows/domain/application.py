@@ -778,7 +778,7 @@ def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
     actions = []
     for kind in sorted(TRANSITIONS[state.status]):
         roles = tuple(sorted(AUTHORISED_ROLES[kind] - {Role.SYSTEM}))
-        if not roles:
+        if not roles or (kind == "supplement_materials" and not (state.missing or state.outstanding)):
             continue
         departments: tuple[str, ...] = ()
         steps: tuple[str, ...] = ()
