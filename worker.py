@@ -115,9 +115,11 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
     """A client to the configured cluster, or to a dev server started (and stopped) here.
 
     A cluster is configured the temporalio way: ``TEMPORAL_ADDRESS`` (with ``TEMPORAL_NAMESPACE``, TLS
-    and API-key variables) or a TOML client profile (``--profile``, ``TEMPORAL_PROFILE``).
+    and API-key variables) or a TOML client profile (``--profile``, ``TEMPORAL_PROFILE``,
+    ``TEMPORAL_CONFIG_FILE``).
     """
-    if os.environ.get("TEMPORAL_ADDRESS") or settings.profile or os.environ.get("TEMPORAL_PROFILE"):
+    configured = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+    if settings.profile or any(os.environ.get(variable) for variable in configured):
         config = ClientConfig.load_client_connect_config(profile=settings.profile)
         client = await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
         log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
