@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: the embedded Temporal dev server (state in .temporal/, UI on :8233) and the worker.
+## make run: the embedded Temporal dev server (state in .temporal/, UI on :8233), the worker, and the
+## HTTP gateway on 127.0.0.1:8000 with the example (public, loopback-only) tokens.
 run: install
-	$(BIN)/python worker.py
+	$(BIN)/python worker.py --gateway-tokens workflows/data/gateway_tokens.example.toml
 
 ## make demo: with `make run` up in another terminal, open and walk a few cases.
 demo: install

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -21,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import structlog
-from temporalio import activity, workflow
+import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
@@ -31,10 +30,13 @@ from temporalio.worker import Worker
 
 from activities import all_activities
 from activities.outbox import Outbox
+from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
+from workflows.client import Cases
 from workflows.domain.errors import OneWindowError
+from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
 
@@ -45,40 +47,6 @@ UI_PORT = 8233
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 log = structlog.get_logger()
-
-
-def configure_logging() -> None:
-    """structlog once per process, for structlog and stdlib loggers alike (Temporal's workflow/activity
-    loggers): JSON lines when not on a terminal, readable console otherwise; ``extra`` fields such as the
-    application id become keys of the event.
-    """
-    shared: list[structlog.typing.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
-    )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                renderer,
-            ],
-        )
-    )
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    # The workflow/activity context travels as structured extra fields, not appended to the message.
-    workflow.logger.workflow_info_on_message = False
-    activity.logger.activity_info_on_message = False
 
 
 def _require_free_port(port: int) -> None:
@@ -100,6 +68,8 @@ class Settings:
     max_concurrent_activities: int
     max_concurrent_workflow_tasks: int
     metrics_port: int
+    gateway_tokens: Path | None
+    gateway_port: int
 
 
 def _runtime(settings: Settings) -> Runtime:
@@ -174,10 +144,27 @@ async def serve(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signal_number, lambda: loop.create_task(worker.shutdown()))
+        gateway = _gateway(settings, client)
+        if gateway is not None:
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, lambda: _stop(loop, worker, gateway))
         metrics = f"http://localhost:{settings.metrics_port}/metrics" if settings.metrics_port else None
         log.info("worker_running", task_queue=settings.task_queue, metrics=metrics, stop="Ctrl-C")
-        await worker.run()
+        await asyncio.gather(worker.run(), *([gateway.serve()] if gateway else []))
     log.info("worker_stopped")
+
+
+def _gateway(settings: Settings, client: Client) -> uvicorn.Server | None:
+    """The HTTP gateway on loopback beside the worker, when a token file is configured."""
+    if settings.gateway_tokens is None or not settings.gateway_port:
+        return None
+    tokens = TokenBook.load(settings.gateway_tokens)
+    return http_server(Cases(client, settings.task_queue), tokens, port=settings.gateway_port)
+
+
+def _stop(loop: asyncio.AbstractEventLoop, worker: Worker, gateway: uvicorn.Server) -> None:
+    gateway.should_exit = True
+    loop.create_task(worker.shutdown())
 
 
 def parse_settings(argv: list[str] | None) -> Settings:
@@ -200,8 +187,19 @@ def parse_settings(argv: list[str] | None) -> Settings:
         default=int(environment("ONEWINDOW_METRICS_PORT", "9464")),
         help="Prometheus endpoint for worker metrics (0: off)",
     )
+    parser.add_argument(
+        "--gateway-tokens",
+        type=Path,
+        default=os.environ.get(TOKENS_VARIABLE),
+        help="also serve the HTTP gateway on 127.0.0.1 with this token file (make run uses the example)",
+    )
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(environment("ONEWINDOW_GATEWAY_PORT", "8000"))
+    )
     args = parser.parse_args(argv)
     return Settings(
+        gateway_tokens=args.gateway_tokens,
+        gateway_port=args.gateway_port,
         task_queue=args.task_queue,
         profile=args.profile,
         max_concurrent_activities=args.max_concurrent_activities,

@@ -1,0 +1,51 @@
+"""Logging for every entry point: structlog key/value events, JSON lines when not on a terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+from temporalio import activity, workflow
+
+
+def _drop_colour_duplicates(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """uvicorn repeats its message with terminal colours in ``color_message``; keep the plain one."""
+    event.pop("color_message", None)
+    return event
+
+
+def configure_logging() -> None:
+    """structlog once per process, for structlog and stdlib loggers alike (Temporal's workflow/activity
+    loggers): JSON lines when not on a terminal, readable console otherwise; ``extra`` fields such as the
+    application id become keys of the event.
+    """
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _drop_colour_duplicates,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # The workflow/activity context travels as structured extra fields, not appended to the message.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
