@@ -114,3 +114,59 @@ async def test_with_temporal_address_set_the_worker_connects_there_and_starts_no
     async with worker.temporal_client(settings, Runtime.default()) as client:
         assert await client.service_client.check_health()
         assert client.service_client.config.target_host == dev_server.client.service_client.config.target_host
+
+
+def test_the_cli_explains_its_exit_codes_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """`onewindow --help` ends with the exit codes a script can branch on, and exits 0."""
+    assert onewindow(["--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "exit codes: 0 done; 1 anything else failed; 2 refused by the engine or bad input; 3 no" in help_text
+    )
+    assert "4 Temporal cannot be reached" in help_text
+
+
+def test_a_usage_mistake_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed --as is argparse's complaint, on one line, without argparse's usage block."""
+    assert onewindow(["accept", "APP-1", "--as", "window-7"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("error: Usage: argument --as: 'window-7' is not ID:ROLE[:DEPARTMENT]")
+
+
+def test_an_approver_without_a_department_is_a_usage_mistake(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--as zhang:approver` names no department; the actor model refuses it before anything connects."""
+    assert onewindow(["approve", "APP-1", "--step", "health", "--as", "zhang:approver"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "must name their department" in line
+
+
+def test_the_cli_says_when_temporal_cannot_be_reached_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listens on the address: CannotConnect on one line naming it, exit 4."""
+    assert onewindow(["status", "APP-1", "--address", "127.0.0.1:1"]) == 4
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: CannotConnect: cannot reach Temporal at 127.0.0.1:1: ")
+
+
+def test_calendar_load_needs_to_know_where_the_worker_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --calendar-dir and no ONEWINDOW_CALENDAR_DIRS: InvalidInput, exit 2, before connecting."""
+    monkeypatch.delenv("ONEWINDOW_CALENDAR_DIRS", raising=False)
+    notice = tmp_path / "2030.toml"
+    notice.write_text('year = 2030\nrevision = "r1"\nstatus = "published"\nsource = "s"\n', encoding="utf-8")
+    assert onewindow(["calendar", "load", str(notice), "--address", "127.0.0.1:1"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: InvalidInput: no calendar directory: pass --calendar-dir or set ")
+
+
+def test_submit_without_an_application_number_is_refused_before_connecting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The number is the workflow id: without --id or application_id there is nothing to submit."""
+    assert onewindow(["submit", "--matter", "FOOD-BUSINESS", "--address", "127.0.0.1:1"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert (
+        line == "error: InvalidInput: no application number: give --id or an application_id key in the file"
+    )

@@ -115,7 +115,8 @@ class Cases:
                 intake,
                 id=application_id,
                 task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # A case that failed to register (a mistyped matter code) frees its number; no other does.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 priority=GREEN_CHANNEL_PRIORITY if intake.green_channel else Priority.default,
             )
