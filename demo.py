@@ -36,6 +36,12 @@ def _materials(matter_code: str, *, leave_out_secondary: bool = False) -> tuple[
     return tuple(m.code for m in kept)
 
 
+def _secondary(matter_code: str) -> tuple[str, ...]:
+    return tuple(
+        m.code for m in load_catalogue().matter(matter_code).materials if m.importance == "secondary"
+    )
+
+
 async def _open(cases: Cases, number: str, matter_code: str, name: str, materials: tuple[str, ...]) -> None:
     applicant = Applicant(
         id_number=f"91210200DEMO{uuid.uuid4().hex[:6].upper()}", name=name, contact="0411-0000000"
@@ -51,9 +57,12 @@ async def _open(cases: Cases, number: str, matter_code: str, name: str, material
     await cases.submit(number, intake)
 
 
-async def _walk(cases: Cases, number: str, *commands: ApplicationCommand) -> ApplicationView:
-    view = await cases.state(number, datetime.now(UTC))
-    for command in commands:
+async def _walk(
+    cases: Cases, number: str, first: ApplicationCommand, *then: ApplicationCommand
+) -> ApplicationView:
+    """Give the commands in order (an update waits until the case is registered); the last view."""
+    view = await cases.act(number, first)
+    for command in then:
         view = await cases.act(number, command)
     return view
 
@@ -101,13 +110,15 @@ async def demo() -> None:
         await _walk(cases, mortgage, AcceptApplication(actor=OFFICER)),
         await _walk(cases, advert, RequestCorrection(actor=OFFICER, missing=advert_materials[-1:])),
     ]
-    food_missing = (await cases.state(food)).missing
     views.append(
         await _walk(
             cases,
             food,
             AcceptWithDeficiencies(
-                actor=OFFICER, missing=food_missing, supplement_within=5, commitment="容缺受理承诺书 DEMO-001"
+                actor=OFFICER,
+                missing=_secondary("FOOD-BUSINESS"),
+                supplement_within=5,
+                commitment="容缺受理承诺书 DEMO-001",
             ),
         )
     )
