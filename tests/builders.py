@@ -110,6 +110,11 @@ def actor_in(role: Role, department: str = "market_regulation") -> Actor:
 # --- commands and cases ----------------------------------------------------------------------------------
 
 
+def all_materials(matter_code: str) -> tuple[str, ...]:
+    """Every material a shipped matter asks for: a complete application."""
+    return tuple(m.code for m in shipped_matter(matter_code).materials)
+
+
 def secondary_materials(matter: Matter) -> tuple[str, ...]:
     """The codes the matter marks secondary, the only ones 容缺 tolerates missing."""
     return tuple(m.code for m in matter.materials if m.importance is Importance.SECONDARY)

@@ -20,6 +20,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from starter import build_parser, list_query, main, run
+from tests.builders import all_materials
 from tests.conftest import RunWorker
 from workflows.client import Cases
 from workflows.domain.calendar import SHANGHAI
@@ -41,14 +42,7 @@ from workflows.domain.events import Actor, Role
 from workflows.messages import ApplicationView
 
 MATTER = "PUBLIC-PLACE-HYGIENE"
-MATERIALS = (
-    "application_form",
-    "operator_identity",
-    "site_plans",
-    "hygiene_assessment_report",
-    "hygiene_rules",
-    "staff_health_certificates",
-)
+MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
 OFFICER = "window-7:window_officer"
 APPROVER = "zhang:approver:health"
 

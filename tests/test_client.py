@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.builders import applicant, window_officer
+from tests.builders import all_materials, applicant, window_officer
 from tests.conftest import RunWorker
 from workflows.client import (
     AlreadySubmitted,
@@ -26,14 +26,7 @@ from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Channel, Role
 from workflows.messages import Intake
 
-HYGIENE_MATERIALS = (
-    "application_form",
-    "operator_identity",
-    "site_plans",
-    "hygiene_assessment_report",
-    "hygiene_rules",
-    "staff_health_certificates",
-)
+HYGIENE_MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
 
 
 def _intake(received_at: datetime) -> Intake:

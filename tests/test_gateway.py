@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import gateway
 from gateway import EXAMPLE_TOKENS, TokenBook, TokenFileInvalid, create_app, token_digest
+from tests.builders import all_materials
 from tests.conftest import RunWorker
 from workflows.client import Cases
 from workflows.domain.events import Role
@@ -31,14 +32,7 @@ APPROVER = "example-approver-wang-health"
 APPLICANT = "example-applicant-dalian-food"
 SUPERVISOR = "example-supervisor-zhao"  # stored in the file as its SHA-256 only
 
-HYGIENE_MATERIALS = [
-    "application_form",
-    "operator_identity",
-    "site_plans",
-    "hygiene_assessment_report",
-    "hygiene_rules",
-    "staff_health_certificates",
-]
+HYGIENE_MATERIALS = list(all_materials("PUBLIC-PLACE-HYGIENE"))
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.builders import all_materials
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.calendar import SHANGHAI
@@ -27,14 +28,7 @@ async def test_a_case_with_timers_suspension_and_issuance_replays_deterministica
         actor=Actor(id="intake-portal", role=Role.SYSTEM),
         applicant=Applicant(id_number="91210200MA0000009Z", name="示例公司", contact="0411-0000000"),
         matter_code="PUBLIC-PLACE-HYGIENE",
-        materials=(
-            "application_form",
-            "operator_identity",
-            "site_plans",
-            "hygiene_assessment_report",
-            "hygiene_rules",
-            "staff_health_certificates",
-        ),
+        materials=all_materials("PUBLIC-PLACE-HYGIENE"),
         channel=Channel.ONLINE,
         received_at=received,
     )

@@ -11,6 +11,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from tests.builders import all_materials
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status
@@ -30,14 +31,7 @@ def _intake(received_at: datetime) -> Intake:
             id_number="91210200MA0000000X", name="大连示例食品有限公司", contact="0411-0000000"
         ),
         matter_code="PUBLIC-PLACE-HYGIENE",
-        materials=(
-            "application_form",
-            "operator_identity",
-            "site_plans",
-            "hygiene_assessment_report",
-            "hygiene_rules",
-            "staff_health_certificates",
-        ),
+        materials=all_materials("PUBLIC-PLACE-HYGIENE"),
         channel=Channel.WINDOW,
         received_at=received_at,
     )
