@@ -52,8 +52,6 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowQueryFailedError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -63,6 +61,7 @@ from workflows.client import (
     CaseSummary,
     Refused,
     UnknownApplication,
+    connect,
     department_query,
     matter_query,
     overdue_query,
@@ -148,18 +147,12 @@ class Connection:
 
 
 async def _connect(args: argparse.Namespace) -> Client:
-    """``workflows.client.connect``'s configuration, with ``--address``/``--namespace`` taking precedence."""
-    environment = dict(os.environ)
-    if args.address:
-        environment[ADDRESS_VARIABLE] = args.address
-    if args.namespace:
-        environment[NAMESPACE_VARIABLE] = args.namespace
-    config = ClientConfig.load_client_connect_config(profile=args.profile, override_env_vars=environment)
-    config.setdefault("target_host", DEFAULT_ADDRESS)
+    """``workflows.client.connect`` with ``--profile``/``--address``/``--namespace``."""
     try:
-        return await Client.connect(**config, data_converter=pydantic_data_converter)
+        return await connect(args.profile, address=args.address, namespace=args.namespace)
     except RuntimeError as error:  # the SDK's core raises RuntimeError("Failed client connect: ...")
-        raise CannotConnect(f"cannot reach Temporal at {config['target_host']}: {error}") from error
+        where = args.address or os.environ.get(ADDRESS_VARIABLE) or DEFAULT_ADDRESS
+        raise CannotConnect(f"cannot reach Temporal at {where}: {error}") from error
 
 
 def _now() -> datetime:

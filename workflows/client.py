@@ -7,6 +7,7 @@ payload is plain JSON. Refusals come back as ``Refused`` carrying the domain err
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -50,10 +51,20 @@ class UnknownApplication(OneWindowError):
     """No application with this number."""
 
 
-async def connect(profile: str | None = None) -> Client:
-    """A client configured the temporalio way (environment variables, then the TOML profile)."""
-    config = ClientConfig.load_client_connect_config(profile=profile)
-    config.setdefault("target_host", DEFAULT_ADDRESS)  # `make run`'s dev server when nothing is configured
+async def connect(
+    profile: str | None = None, *, address: str | None = None, namespace: str | None = None
+) -> Client:
+    """A client configured the temporalio way (environment variables, then the TOML profile).
+
+    ``address`` and ``namespace`` override both, as command-line options do; with nothing configured
+    it connects to ``make run``'s dev server.
+    """
+    environment = dict(os.environ)
+    for variable, value in (("TEMPORAL_ADDRESS", address), ("TEMPORAL_NAMESPACE", namespace)):
+        if value:
+            environment[variable] = value
+    config = ClientConfig.load_client_connect_config(profile=profile, override_env_vars=environment)
+    config.setdefault("target_host", DEFAULT_ADDRESS)
     return await Client.connect(**config, data_converter=pydantic_data_converter)
 
 
