@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test lint types unit
+.PHONY: install run demo bench test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 ## make demo: with `make run` up in another terminal, open and walk a few cases.
 demo: install
 	$(BIN)/python demo.py
+
+## make bench: whole cases per second through the engine on an in-memory dev server (no `make run` needed).
+bench: install
+	$(BIN)/python benchmark.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from calendar import monthrange
 from datetime import datetime
 
@@ -31,7 +32,9 @@ class CreditActivities:
     @activity.defn(name="write_credit_record")
     async def write_credit_record(self, entry: CreditEntry) -> None:
         """Record a broken commitment against the applicant (once per key)."""
-        self._outbox.record(SYSTEM, entry.key, entry.applicant_id, entry.at, entry.model_dump(mode="json"))
+        await self._outbox.record(
+            SYSTEM, entry.key, entry.applicant_id, entry.at, entry.model_dump(mode="json")
+        )
 
     @activity.defn(name="check_credit")
     async def check_credit(self, query: CreditQuery) -> CreditStanding:
@@ -39,7 +42,7 @@ class CreditActivities:
         since = months_before(query.at, self._bar_months)
         recent = [
             payload
-            for at, payload in self._outbox.records(SYSTEM, query.applicant_id)
+            for at, payload in await asyncio.to_thread(self._outbox.records, SYSTEM, query.applicant_id)
             if since <= at <= query.at
         ]
         if recent:

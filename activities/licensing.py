@@ -23,7 +23,9 @@ class LicensingActivities:
         """The licence number for the case (one per case, however often retried)."""
         number = f"{request.matter_code.split('.')[0]}-{request.application_id}"
         payload = {"action": "issue", "licence_number": number, **request.model_dump(mode="json")}
-        stored = self._outbox.record(SYSTEM, request.key, request.application_id, datetime.now(UTC), payload)
+        stored = await self._outbox.record(
+            SYSTEM, request.key, request.application_id, datetime.now(UTC), payload
+        )
         activity.logger.info(
             "licence_issued", extra={"application_id": request.application_id, "licence": number}
         )
@@ -33,4 +35,4 @@ class LicensingActivities:
     async def revoke_licence(self, request: LicenceRevocation) -> None:
         """Revoke the licence (recorded once)."""
         payload = {"action": "revoke", **request.model_dump(mode="json")}
-        self._outbox.record(SYSTEM, request.key, request.application_id, datetime.now(UTC), payload)
+        await self._outbox.record(SYSTEM, request.key, request.application_id, datetime.now(UTC), payload)

@@ -21,6 +21,6 @@ class NotificationActivities:
     @activity.defn(name="notify_applicant")
     async def notify_applicant(self, notice: ApplicantNotice) -> None:
         """Tell the applicant (the notice kind and text name the decision and any deadline)."""
-        self._outbox.record(
+        await self._outbox.record(
             SYSTEM, notice.key, notice.application_id, datetime.now(UTC), notice.model_dump(mode="json")
         )

@@ -8,6 +8,7 @@ hand-over point: their connectors read it (see README, "Outside systems").
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -37,10 +38,18 @@ class Outbox:
         self._connection.execute(_SCHEMA)
         self._lock = threading.Lock()
 
-    def record(
+    async def record(
         self, system: str, key: str, subject: str, at: datetime, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        """Store ``payload`` once under (system, key); a repeat returns what the first write stored."""
+        """Store ``payload`` once under (system, key); a repeat returns what the first write stored.
+
+        The write runs in a thread: activities share the worker's event loop, which must never block.
+        """
+        return await asyncio.to_thread(self._record, system, key, subject, at, payload)
+
+    def _record(
+        self, system: str, key: str, subject: str, at: datetime, payload: dict[str, Any]
+    ) -> dict[str, Any]:
         with self._lock:
             self._connection.execute(
                 "INSERT OR IGNORE INTO records (system, key, subject, at, payload) VALUES (?, ?, ?, ?, ?)",

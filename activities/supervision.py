@@ -22,13 +22,15 @@ class SupervisionActivities:
     async def push_to_supervision(self, push: SupervisionPush) -> None:
         """审批监管联动: supervisors read the result and must not ask the applicant again."""
         payload = {"action": "result", **push.model_dump(mode="json")}
-        self._outbox.record(SYSTEM, push.key, push.application_id, datetime.now(UTC), payload)
+        await self._outbox.record(SYSTEM, push.key, push.application_id, datetime.now(UTC), payload)
 
     @activity.defn(name="escalate")
     async def escalate(self, escalation: Escalation) -> None:
         """督办: an overdue case is escalated and needs a published explanation (优化营商环境条例 第36条)."""
         payload = {"action": "escalate", **escalation.model_dump(mode="json")}
-        self._outbox.record(SYSTEM, escalation.key, escalation.application_id, datetime.now(UTC), payload)
+        await self._outbox.record(
+            SYSTEM, escalation.key, escalation.application_id, datetime.now(UTC), payload
+        )
         activity.logger.warning(
             "case_escalated",
             extra={"application_id": escalation.application_id, "subject": escalation.subject},
