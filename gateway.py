@@ -34,13 +34,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
+import fastapi_offline
 import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 from temporalio.client import (
@@ -828,7 +831,10 @@ def create_app(
             {"name": "lists", "description": "Open cases found by their search attributes."},
             {"name": "calendar", "description": "The working-day calendar (R-CAL-4)."},
         ],
+        docs_url=None,  # served below from the pip-installed Swagger UI: government networks are offline
+        redoc_url=None,
     )
+    _serve_docs_offline(app)
     app.state.gateway = Gateway(
         cases, tokens, clock=clock, query_timeout=query_timeout, action_timeout=action_timeout
     )
@@ -838,6 +844,25 @@ def create_app(
     app.add_exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError, _engine_failure_response)
     app.add_exception_handler(RequestValidationError, _validation_response)
     return app
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """``/docs`` with Swagger UI's script and styles from the ``fastapi-offline`` package, not a CDN.
+
+    That package ships Swagger UI 5, which renders the OpenAPI 3.1 that FastAPI writes (UI 4 cannot).
+    """
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/static", StaticFiles(directory=assets), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="",
+        )
 
 
 class _GatewayApp(FastAPI):

@@ -423,6 +423,10 @@ async def test_the_openapi_document_describes_every_endpoint_and_body(http: http
     docs = await http.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    assert "https://" not in docs.text  # offline networks: the script and styles come from this server
+    script = await http.get("/docs/static/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
 
 
 # --- the token file and the entry point (no server) ------------------------------------------------------
