@@ -17,8 +17,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
-    WorkflowFailureError,
-    WorkflowHandle,
     WorkflowHistory,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -37,6 +35,7 @@ from tests.builders import (
     shipped_matter,
     window_officer,
 )
+from tests.case_helpers import Handle, act, case_events, final_view, refusal
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status, approval_rounds
@@ -45,7 +44,6 @@ from workflows.domain.catalogue import Catalogue, DeficiencyMode, Importance
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
-    ApplicationCommand,
     CreditStanding,
     DeemAccepted,
     RecordApproval,
@@ -73,8 +71,6 @@ from workflows.domain.events import (
     Role,
 )
 from workflows.messages import ApplicationView, Intake
-
-Handle = WorkflowHandle[ApplicationWorkflow, ApplicationView]
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 OFFICER = window_officer("window-1")
@@ -179,10 +175,6 @@ async def _until(handle: Handle, predicate: Callable[[ApplicationView], bool], w
     raise AssertionError(f"{what}: never reached; last view {view}")
 
 
-async def _events(handle: Handle) -> list[ApplicationEvent]:
-    return await handle.query(ApplicationWorkflow.events)
-
-
 def _kinds(events: Sequence[ApplicationEvent]) -> list[str]:
     """The people's and the engine's actions, without the deadline bookkeeping."""
     return [e.kind for e in events if e.kind not in ("deadlines_planned", "warning_raised")]
@@ -198,34 +190,6 @@ def _shanghai_date(instant: datetime) -> date:
     return instant.astimezone(SHANGHAI).date()
 
 
-async def _act(handle: Handle, command: ApplicationCommand) -> ApplicationView:
-    """Send a command that must succeed; a refusal fails the test with the engine's reason."""
-    try:
-        return await handle.execute_update(ApplicationWorkflow.act, command)
-    except WorkflowUpdateFailedError as error:
-        raise AssertionError(f"{command.kind} was refused: {error.cause}") from error
-
-
-async def _result(handle: Handle) -> ApplicationView:
-    """The closed case's final view; a failed run fails the test with the engine's reason."""
-    try:
-        return await handle.result()
-    except WorkflowFailureError as error:
-        raise AssertionError(f"the case's run failed instead of closing: {error.cause}") from error
-
-
-async def _refusal(handle: Handle, command: ApplicationCommand) -> str:
-    """Send ``command``, expect a typed refusal, and check that nothing entered the case's log."""
-    before = len(await _events(handle))
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(ApplicationWorkflow.act, command)
-    cause = refused.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert cause.type is not None
-    assert len(await _events(handle)) == before
-    return cause.type
-
-
 async def _approve_every_step(handle: Handle) -> ApplicationView:
     """Each pending approval step decided by an approver of its own department, round after round."""
     view = await _view(handle)
@@ -237,7 +201,7 @@ async def _approve_every_step(handle: Handle) -> ApplicationView:
         if not steps:
             return view
         for step in steps:
-            view = await _act(
+            view = await act(
                 handle, RecordApproval(actor=approver(department_of[step]), step=step, approved=True)
             )
 
@@ -267,7 +231,7 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
     view = await _view(handle)
     assert view.application_id == application_id
     assert view.status is Status.RECEIVED
-    submitted = _one(await _events(handle), ApplicationSubmitted)
+    submitted = _one(await case_events(handle), ApplicationSubmitted)
     assert isinstance(submitted, ApplicationSubmitted)
     assert submitted.application_id == application_id
     assert submitted.matter == catalogue.matter("PUBLIC-PLACE-HYGIENE")
@@ -275,16 +239,16 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
     assert submitted.actor == INTAKE_SYSTEM
     assert submitted.received_at == received
 
-    count = len(await _events(handle))
+    count = len(await case_events(handle))
     imposter = _intake("FOOD-BUSINESS", received, applicant_id="91210200MA9999999X")
     with pytest.raises(WorkflowAlreadyStartedError):
         await desk.env.client.start_workflow(
             ApplicationWorkflow.run, imposter, id=application_id, task_queue=desk.task_queue
         )
 
-    assert len(await _events(handle)) == count
+    assert len(await case_events(handle)) == count
     assert (await _view(handle)).matter_code == "PUBLIC-PLACE-HYGIENE"
-    accepted = await _act(handle, AcceptApplication(actor=OFFICER))
+    accepted = await act(handle, AcceptApplication(actor=OFFICER))
     assert accepted.status is Status.UNDER_REVIEW
     assert accepted.application_id == application_id
 
@@ -306,11 +270,11 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
 
         await desk.env.sleep(deemed_at - await desk.now() - timedelta(minutes=1))
         assert (await _view(handle)).status is Status.RECEIVED
-        assert "application_accepted" not in _kinds(await _events(handle))
+        assert "application_accepted" not in _kinds(await case_events(handle))
 
         await desk.env.sleep(timedelta(minutes=2))
         view = await _until(handle, lambda v: v.status is Status.UNDER_REVIEW, "deemed accepted")
-        accepted = _one(await _events(handle), ApplicationAccepted)
+        accepted = _one(await case_events(handle), ApplicationAccepted)
         assert isinstance(accepted, ApplicationAccepted)
         assert accepted.basis == "deemed_by_silence"
         assert accepted.as_of == received
@@ -335,13 +299,13 @@ async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at
         assert (await _view(handle)).acceptance_by == end_of_receipt_day
 
         correction = RequestCorrection(actor=OFFICER, missing=("tax_payment_proof",))
-        assert await _refusal(handle, correction) == "InvalidCommand"
+        assert await refusal(handle, correction) == "InvalidCommand"
 
         await desk.env.sleep(end_of_receipt_day - await desk.now() - timedelta(minutes=1))
         assert (await _view(handle)).status is Status.RECEIVED
         await desk.env.sleep(timedelta(minutes=2))
         view = await _until(handle, lambda v: v.status is Status.UNDER_REVIEW, "accepted at 24:00")
-        events = await _events(handle)
+        events = await case_events(handle)
         accepted = _one(events, ApplicationAccepted)
         assert isinstance(accepted, ApplicationAccepted)
         assert accepted.basis == "deemed_by_silence"
@@ -365,12 +329,12 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
     async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", MONDAY, leave_out=missing))
         incomplete = RequestCorrection(actor=OFFICER, missing=missing[:1])
-        assert await _refusal(handle, incomplete) == "InvalidCommand"
+        assert await refusal(handle, incomplete) == "InvalidCommand"
 
-        view = await _act(handle, RequestCorrection(actor=OFFICER, missing=missing))
+        view = await act(handle, RequestCorrection(actor=OFFICER, missing=missing))
         assert view.status is Status.CORRECTION_REQUESTED
         assert view.acceptance_by is None
-        notice = _one(await _events(handle), CorrectionRequested)
+        notice = _one(await case_events(handle), CorrectionRequested)
         assert isinstance(notice, CorrectionRequested)
         assert notice.missing == missing
         assert notice.actor == OFFICER
@@ -378,20 +342,20 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
 
         await desk.env.sleep(timedelta(days=10))
         assert (await _view(handle)).status is Status.CORRECTION_REQUESTED
-        assert "application_accepted" not in _kinds(await _events(handle))
+        assert "application_accepted" not in _kinds(await case_events(handle))
 
         second = RequestCorrection(actor=OFFICER, missing=(*missing, "site_plans"))
-        assert await _refusal(handle, second) == "CorrectionNotOneTime"
+        assert await refusal(handle, second) == "CorrectionNotOneTime"
 
-        view = await _act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
+        view = await act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
         assert view.missing == ()
-        supplied = _one(await _events(handle), MaterialsSupplemented)
+        supplied = _one(await case_events(handle), MaterialsSupplemented)
         assert supplied.actor.id == APPLICANT_ID
         assert supplied.actor.role is Role.APPLICANT
 
-        view = await _act(handle, AcceptApplication(actor=OTHER_OFFICER))
+        view = await act(handle, AcceptApplication(actor=OTHER_OFFICER))
         assert view.status is Status.UNDER_REVIEW
-        accepted = _one(await _events(handle), ApplicationAccepted)
+        accepted = _one(await case_events(handle), ApplicationAccepted)
         assert isinstance(accepted, ApplicationAccepted)
         assert accepted.basis == "decided"
         assert accepted.actor == OTHER_OFFICER
@@ -408,15 +372,15 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
 async def test_a_rejection_states_its_reason_and_closes_the_case(desk: Desk, outbox: Outbox) -> None:
     """R-XK-32b: 不予受理 needs a reason; the written decision is numbered and the case ends not accepted."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
-    assert await _refusal(handle, RejectApplication(actor=OFFICER)) == "InvalidCommand"
+    assert await refusal(handle, RejectApplication(actor=OFFICER)) == "InvalidCommand"
 
     reason = "申请事项依法不需要取得行政许可"
-    view = await _act(handle, RejectApplication(actor=OFFICER, reason=reason))
+    view = await act(handle, RejectApplication(actor=OFFICER, reason=reason))
     assert view.status is Status.NOT_ACCEPTED
-    result = await _result(handle)
+    result = await final_view(handle)
     assert result.status is Status.NOT_ACCEPTED
     assert result.closed
-    events = await _events(handle)
+    events = await case_events(handle)
     rejected = _one(events, ApplicationNotAccepted)
     assert isinstance(rejected, ApplicationNotAccepted)
     assert rejected.reason == reason
@@ -431,12 +395,12 @@ async def test_a_rejection_states_its_reason_and_closes_the_case(desk: Desk, out
 async def test_a_matter_outside_this_organs_power_is_referred_elsewhere_and_closed(desk: Desk) -> None:
     """R-XK-32c: refused at once, saying where to apply; the case is closed as referred."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
-    view = await _act(handle, ReferElsewhere(actor=OFFICER, competent_organ="省卫生健康委员会"))
+    view = await act(handle, ReferElsewhere(actor=OFFICER, competent_organ="省卫生健康委员会"))
     assert view.status is Status.REFERRED
-    result = await _result(handle)
+    result = await final_view(handle)
     assert result.status is Status.REFERRED
     assert result.closed
-    referred = _one(await _events(handle), ApplicationReferred)
+    referred = _one(await case_events(handle), ApplicationReferred)
     assert isinstance(referred, ApplicationReferred)
     assert referred.competent_organ == "省卫生健康委员会"
     assert referred.actor == OFFICER
@@ -462,11 +426,11 @@ async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues
     missing = ("food_safety_rules",)
     async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
-        view = await _act(handle, _deficiency(missing, within=3))
+        view = await act(handle, _deficiency(missing, within=3))
         assert view.status is Status.UNDER_REVIEW
         assert view.outstanding == missing
         assert view.supplement_by == datetime(2026, 3, 6, 0, 0, tzinfo=SHANGHAI)
-        accepted = _one(await _events(handle), AcceptedWithDeficiencies)
+        accepted = _one(await case_events(handle), AcceptedWithDeficiencies)
         assert isinstance(accepted, AcceptedWithDeficiencies)
         assert accepted.missing == missing
         assert accepted.supplement_within == 3
@@ -480,12 +444,12 @@ async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues
         assert view.licence_number is None
         assert outbox.records("licensing") == []
 
-        await _act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
-        result = await _result(handle)
+        await act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
         assert result.outstanding == ()
         assert result.licence_number == f"FOOD-BUSINESS-{result.application_id}"
-        events = await _events(handle)
+        events = await case_events(handle)
         assert _kinds(events)[-4:] == [
             "approval_recorded",
             "application_approved",
@@ -506,7 +470,7 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
     missing = ("food_safety_rules",)
     async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
-        view = await _act(handle, _deficiency(missing, within=3))
+        view = await act(handle, _deficiency(missing, within=3))
         supplement_by = datetime(2026, 3, 6, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Thursday 03-05
         assert view.supplement_by == supplement_by
 
@@ -514,7 +478,7 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
         assert (await _view(handle)).status is Status.UNDER_REVIEW
         await desk.env.sleep(timedelta(minutes=2))
         view = await _until(handle, lambda v: v.status is Status.ABANDONED, "abandoned")
-        abandoned = _one(await _events(handle), ApplicationAbandoned)
+        abandoned = _one(await case_events(handle), ApplicationAbandoned)
         assert isinstance(abandoned, ApplicationAbandoned)
         assert abandoned.missing == missing
         assert abandoned.actor.role is Role.SYSTEM
@@ -529,11 +493,11 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
         # The same applicant's next case: the engine's credit check refuses 容缺, whatever the caller claims.
         second = await desk.start(_intake("FOOD-BUSINESS", await desk.now(), leave_out=missing))
         claimed = _deficiency(missing, within=3, credit=CreditStanding(eligible=True))
-        assert await _refusal(second, claimed) == "DeficiencyNotTolerable"
+        assert await refusal(second, claimed) == "DeficiencyNotTolerable"
         assert (await _view(second)).status is Status.RECEIVED
 
         # Abandonment closes the case: its run ends with the final view, not a failure.
-        result = await _result(handle)
+        result = await final_view(handle)
         assert result.status is Status.ABANDONED
         assert result.closed
 
@@ -545,7 +509,7 @@ async def test_a_broken_promise_after_issuance_revokes_the_licence(
     missing = ("premises_proof",)
     async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("ENTERPRISE-ESTABLISH", MONDAY, leave_out=missing))
-        view = await _act(handle, _deficiency(missing, within=1))
+        view = await act(handle, _deficiency(missing, within=1))
         supplement_by = datetime(2026, 3, 4, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Tuesday 03-03
         assert view.supplement_by == supplement_by
 
@@ -558,9 +522,9 @@ async def test_a_broken_promise_after_issuance_revokes_the_licence(
         assert licence["action"] == "issue"
 
         await desk.env.sleep(supplement_by - await desk.now() + timedelta(minutes=1))
-        result = await _result(handle)
+        result = await final_view(handle)
         assert result.status is Status.REVOKED
-        revoked = _one(await _events(handle), LicenceRevoked)
+        revoked = _one(await case_events(handle), LicenceRevoked)
         assert isinstance(revoked, LicenceRevoked)
         assert revoked.missing == missing
         assert revoked.actor.role is Role.SYSTEM
@@ -587,13 +551,13 @@ async def test_deficiency_acceptance_is_refused_for_a_missing_core_material_or_a
     now = await desk.now()
     core_missing = ("food_safety_rules", core)
     handle = await desk.start(_intake("FOOD-BUSINESS", now, leave_out=core_missing))
-    assert await _refusal(handle, _deficiency(core_missing, within=3)) == "DeficiencyNotTolerable"
+    assert await refusal(handle, _deficiency(core_missing, within=3)) == "DeficiencyNotTolerable"
 
     secondary = ("food_safety_rules",)
     other = await desk.start(_intake("FOOD-BUSINESS", now, leave_out=secondary))
     too_long = _deficiency(secondary, within=matter.limit + 1)
-    assert await _refusal(other, too_long) == "DeadlineOutOfRange"
-    assert (await _act(other, _deficiency(secondary, within=matter.limit))).status is Status.UNDER_REVIEW
+    assert await refusal(other, too_long) == "DeadlineOutOfRange"
+    assert (await act(other, _deficiency(secondary, within=matter.limit))).status is Status.UNDER_REVIEW
 
 
 # --- 7. 撤回 ---
@@ -602,15 +566,15 @@ async def test_deficiency_acceptance_is_refused_for_a_missing_core_material_or_a
 async def test_the_applicant_withdraws_before_a_decision(desk: Desk) -> None:
     """撤回 by the applicant under review closes the case as withdrawn; another applicant may not."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
-    await _act(handle, AcceptApplication(actor=OFFICER))
+    await act(handle, AcceptApplication(actor=OFFICER))
     stranger = applicant_actor("91210200MA7777777X")
-    assert await _refusal(handle, WithdrawApplication(actor=stranger)) == "NotAuthorised"
+    assert await refusal(handle, WithdrawApplication(actor=stranger)) == "NotAuthorised"
 
-    view = await _act(handle, WithdrawApplication(actor=applicant_actor(), reason="经营计划调整"))
+    view = await act(handle, WithdrawApplication(actor=applicant_actor(), reason="经营计划调整"))
     assert view.status is Status.WITHDRAWN
-    result = await _result(handle)
+    result = await final_view(handle)
     assert result.status is Status.WITHDRAWN
-    withdrawn = _one(await _events(handle), ApplicationWithdrawn)
+    withdrawn = _one(await case_events(handle), ApplicationWithdrawn)
     assert withdrawn.actor == applicant_actor()
     assert withdrawn.reason == "经营计划调整"
 
@@ -625,13 +589,13 @@ async def test_the_assigned_steward_withdraws_a_green_channel_case_and_no_other_
     assert (await _view(handle)).green_channel
 
     other = Actor(id="steward-2", role=Role.STEWARD)
-    assert await _refusal(handle, WithdrawApplication(actor=other)) == "NotAuthorised"
+    assert await refusal(handle, WithdrawApplication(actor=other)) == "NotAuthorised"
 
-    view = await _act(handle, WithdrawApplication(actor=assigned))
+    view = await act(handle, WithdrawApplication(actor=assigned))
     assert view.status is Status.WITHDRAWN
-    result = await _result(handle)
+    result = await final_view(handle)
     assert result.status is Status.WITHDRAWN
-    withdrawn = _one(await _events(handle), ApplicationWithdrawn)
+    withdrawn = _one(await case_events(handle), ApplicationWithdrawn)
     assert withdrawn.actor == assigned
 
 
@@ -639,9 +603,9 @@ async def test_withdrawal_after_the_approval_decision_is_not_allowed(desk: Desk)
     """撤回 only before a decision: an approved case awaiting its 容缺 supplement refuses it."""
     missing = ("food_safety_rules",)
     handle = await desk.start(_intake("FOOD-BUSINESS", await desk.now(), leave_out=missing))
-    await _act(handle, _deficiency(missing, within=3))
+    await act(handle, _deficiency(missing, within=3))
     assert (await _approve_every_step(handle)).status is Status.APPROVED
-    assert await _refusal(handle, WithdrawApplication(actor=applicant_actor())) == "NotAllowed"
+    assert await refusal(handle, WithdrawApplication(actor=applicant_actor())) == "NotAllowed"
     assert (await _view(handle)).status is Status.APPROVED
 
 
@@ -659,15 +623,15 @@ async def test_every_role_refusal_reaches_the_caller_typed_and_leaves_no_trace_i
     missing = ("hygiene_rules",)
     intake = _intake("PUBLIC-PLACE-HYGIENE", await desk.now(), leave_out=missing, actor=intake_officer)
     handle = await desk.start(intake)
-    assert await _refusal(handle, AcceptApplication(actor=applicant_actor())) == "NotAuthorised"
+    assert await refusal(handle, AcceptApplication(actor=applicant_actor())) == "NotAuthorised"
     engine_impostor = Actor(id="onewindow", role=Role.SYSTEM)
-    assert await _refusal(handle, DeemAccepted(actor=engine_impostor)) == "NotAuthorised"
-    assert await _refusal(handle, AcceptApplication(actor=engine_impostor)) == "NotAuthorised"
-    assert await _refusal(handle, AcceptApplication(actor=OFFICER)) == "MaterialsIncomplete"
+    assert await refusal(handle, DeemAccepted(actor=engine_impostor)) == "NotAuthorised"
+    assert await refusal(handle, AcceptApplication(actor=engine_impostor)) == "NotAuthorised"
+    assert await refusal(handle, AcceptApplication(actor=OFFICER)) == "MaterialsIncomplete"
 
-    await _act(handle, RequestCorrection(actor=OFFICER, missing=missing))
-    await _act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
-    await _act(handle, AcceptApplication(actor=OTHER_OFFICER))
+    await act(handle, RequestCorrection(actor=OFFICER, missing=missing))
+    await act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
+    await act(handle, AcceptApplication(actor=OTHER_OFFICER))
 
     def approval_by(actor_id: str, department: str = "health") -> RecordApproval:
         approving = Actor(id=actor_id, role=Role.APPROVER, department=department)
@@ -675,23 +639,23 @@ async def test_every_role_refusal_reaches_the_caller_typed_and_leaves_no_trace_i
 
     # 受审分离: who decided acceptance, who sent the correction notice, who took the intake at the window.
     for window_person in (OTHER_OFFICER.id, OFFICER.id, intake_officer.id):
-        assert await _refusal(handle, approval_by(window_person)) == "SeparationOfDuties"
-    assert await _refusal(handle, approval_by("approver-mr", "market_regulation")) == "NotAuthorised"
+        assert await refusal(handle, approval_by(window_person)) == "SeparationOfDuties"
+    assert await refusal(handle, approval_by("approver-mr", "market_regulation")) == "NotAuthorised"
     as_officer = RecordApproval(actor=OFFICER, step="health", approved=True)
-    assert await _refusal(handle, as_officer) == "NotAuthorised"
+    assert await refusal(handle, as_officer) == "NotAuthorised"
 
     # Only the three successful commands reached the workflow's history; refusals left nothing there.
     assert _accepted_updates(await handle.fetch_history()) == 3
 
-    assert (await _act(handle, approval_by("approver-health"))).status is Status.APPROVED
-    result = await _result(handle)
+    assert (await act(handle, approval_by("approver-health"))).status is Status.APPROVED
+    result = await final_view(handle)
     assert result.status is Status.ISSUED
 
 
 async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_running(desk: Desk) -> None:
     """A payload missing its actor, of an unknown kind, or with a stray field: InvalidCommand, unharmed."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
-    count = len(await _events(handle))
+    count = len(await case_events(handle))
     officer = OFFICER.model_dump(mode="json")
     for payload in (
         {"kind": "accept_application"},
@@ -706,7 +670,7 @@ async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_
         assert cause.type == "InvalidCommand"
         assert "not a valid command" in cause.message
 
-    assert len(await _events(handle)) == count
+    assert len(await case_events(handle)) == count
     assert _accepted_updates(await handle.fetch_history()) == 0
     assert (await _view(handle)).status is Status.RECEIVED
     well_formed = {"kind": "accept_application", "actor": officer}
@@ -717,14 +681,14 @@ async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_
 async def test_a_command_without_its_kind_is_refused_rather_than_read_as_another_command(desk: Desk) -> None:
     """The command union is discriminated by ``kind``: a payload without one names no command at all."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
-    count = len(await _events(handle))
+    count = len(await case_events(handle))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
             "act", {"actor": OFFICER.model_dump(mode="json")}, result_type=ApplicationView
         )
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "InvalidCommand"
-    assert len(await _events(handle)) == count
+    assert len(await case_events(handle)) == count
     assert (await _view(handle)).status is Status.RECEIVED
 
 
@@ -739,7 +703,7 @@ async def test_a_retried_update_with_the_same_update_id_takes_effect_once(desk: 
     again = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
     assert first.status is again.status is Status.UNDER_REVIEW
     assert again.event_count == first.event_count
-    assert _kinds(await _events(handle)).count("application_accepted") == 1
+    assert _kinds(await case_events(handle)).count("application_accepted") == 1
     notices = [p["notice"] for _, p in outbox.records("notification", first.application_id)]
     assert notices == ["application_accepted"]
     # A new update id is a new command: the same acceptance is now refused by the transition table.

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
 from tests.builders import (
+    all_materials,
     applicant,
     applicant_actor,
     approver,
@@ -35,6 +34,7 @@ from tests.builders import (
     shipped_matter,
     window_officer,
 )
+from tests.case_helpers import Handle, act, case_events, final_view, refusal
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import PendingAction, Status
@@ -43,7 +43,6 @@ from workflows.domain.clock import WarningLevel, WarningSubject
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
-    ApplicationCommand,
     ExtendDeadline,
     RecordApproval,
     ResumeClock,
@@ -63,15 +62,12 @@ from workflows.domain.events import (
 from workflows.messages import ApplicationView, Intake
 from workflows.reference_data import load_calendar
 
-Handle = WorkflowHandle[ApplicationWorkflow, ApplicationView]
-
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 OFFICER = window_officer("window-clock-1")
 CALENDAR = load_calendar()  # packaged 2004-2026 plus the shipped, provisional 2027
 
 # A timer fires at its instant; the server's clock ticks on, so the task recording it runs a moment later.
 FIRING_SLACK = timedelta(seconds=5)
-RESULT_TIMEOUT = 15.0
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -102,11 +98,6 @@ def counted_days(
         if calendar.day(day).working and not skipped:
             days.append(day)
     return days
-
-
-def all_materials(matter_code: str) -> tuple[str, ...]:
-    """Every material the shipped catalogue asks for on ``matter_code``."""
-    return tuple(m.code for m in shipped_matter(matter_code).materials)
 
 
 def intake(matter_code: str, received_at: datetime, materials: tuple[str, ...] | None = None) -> Intake:
@@ -147,35 +138,11 @@ async def open_accepted_case(
     return handle, await act(handle, AcceptApplication(actor=OFFICER))
 
 
-async def act(handle: Handle, command: ApplicationCommand) -> ApplicationView:
-    """Give a person's command; the view returned is computed at the instant it was applied."""
-    return await handle.execute_update(ApplicationWorkflow.act, command)
-
-
-async def refusal(handle: Handle, command: ApplicationCommand) -> str:
-    """The error type with which the case refuses ``command`` (nothing enters history)."""
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await act(handle, command)
-    cause = refused.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause.type or ""
-
-
 async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
     """Skip the server's clock forward to ``instant``, firing every timer on the way."""
     now = await env.get_current_time()
     assert instant > now, f"{instant.isoformat()} is not ahead of {now.isoformat()}"
     await env.sleep(instant - now)
-
-
-async def finished(handle: Handle) -> ApplicationView:
-    """The case's result once it closes (the engine issues, notifies and pushes on its own)."""
-    return await asyncio.wait_for(handle.result(), timeout=RESULT_TIMEOUT)
-
-
-async def event_log(handle: Handle) -> list[ApplicationEvent]:
-    """The domain log, as supervision reads it."""
-    return await handle.query(ApplicationWorkflow.events)
 
 
 def kinds(events: Sequence[ApplicationEvent]) -> list[str]:
@@ -285,7 +252,7 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
 
         # Notice at the end of the 14th counted day (⅔ of 20), 2026-03-20; yellow (16th) not yet.
         await sleep_until(env, shanghai(2026, 3, 22, 12))  # a Sunday: nothing more is used until Monday
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE]
         assert_fired_at(warning_at(events, WarningLevel.NOTICE, WarningSubject.DECISION), end_of(counted[13]))
         assert counted[13] == date(2026, 3, 20)
@@ -304,11 +271,11 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
         assert view.status is Status.APPROVED
         assert view.delivery_by == end_of(CALENDAR.add_working_days(date(2026, 3, 23), 10).day)  # R-XK-44
 
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
         assert result.closed
         assert result.licence_number == f"OUTDOOR-ADVERTISING-{handle.id}"
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert milestones(events)[-3:] == ["approval_recorded", "application_approved", "licence_issued"]
         assert issued_on(events) == date(2026, 3, 23)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE]
@@ -339,7 +306,7 @@ async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_a
 
         # 4 of 5 counted days is both ⅔ (rounded up) and 80 %: notice and yellow at the end of 10-12.
         await sleep_until(env, shanghai(2026, 10, 13, 23, 59))
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE, WarningLevel.YELLOW]
         assert_fired_at(
             warning_at(events, WarningLevel.NOTICE, WarningSubject.DECISION), shanghai(2026, 10, 13)
@@ -353,7 +320,7 @@ async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_a
         assert view.status is Status.UNDER_REVIEW
 
         await sleep_until(env, shanghai(2026, 10, 14, 0, 1))
-        events = await event_log(handle)
+        events = await case_events(handle)
         red = warning_at(events, WarningLevel.RED, WarningSubject.DECISION)
         assert_fired_at(red, shanghai(2026, 10, 14))
         assert red.deadline_at == shanghai(2026, 10, 14)
@@ -393,9 +360,9 @@ async def test_an_enterprise_accepted_on_friday_13_february_is_due_on_the_make_u
         assert not view.provisional
 
         await sleep_until(env, shanghai(2026, 2, 14, 23, 59))
-        assert warnings(await event_log(handle)) == []
+        assert warnings(await case_events(handle)) == []
         await sleep_until(env, shanghai(2026, 2, 15, 0, 1))
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.RED]
         assert_fired_at(warnings(events)[0], shanghai(2026, 2, 15))
         assert len(escalations(outbox, handle.id)) == 1
@@ -423,10 +390,10 @@ async def test_one_refusal_in_a_road_occupation_countersign_denies_and_closes_th
         assert view.closed
         assert view.pending_actions == ()
 
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.DENIED
         assert result.licence_number is None
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert milestones(events)[-2:] == ["approval_recorded", "application_denied"]
         denied = next(e for e in events if e.kind == "application_denied")
         assert denied.at.astimezone(SHANGHAI).date() == date(2026, 3, 3)
@@ -453,9 +420,9 @@ async def test_a_road_occupation_countersign_is_approved_and_issued_when_both_de
         view = await act(handle, approve("urban_management", "urban_management"))
         assert view.status is Status.APPROVED
 
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert kinds(events).count("approval_recorded") == 2
         assert "application_approved" in kinds(events)
         assert [p["result"] for p in sent(outbox, "supervision", handle.id)] == ["licence_issued"]
@@ -493,9 +460,9 @@ async def test_enterprise_establishment_opens_its_parallel_stage_only_after_the_
         for step, department in stage_two.items():
             view = await act(handle, approve(step, department))
         assert view.status is Status.APPROVED
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
-        recorded = [e for e in await event_log(handle) if isinstance(e, ApprovalRecorded)]
+        recorded = [e for e in await case_events(handle) if isinstance(e, ApprovalRecorded)]
         assert [e.step for e in recorded] == ["business_licence", *stage_two]
         assert [p["result"] for p in sent(outbox, "supervision", handle.id)] == ["licence_issued"]
 
@@ -529,7 +496,7 @@ async def test_an_expert_review_moves_the_due_date_by_the_suspended_working_days
 
         # Past the original notice (03-21), yellow (03-25) and red (03-31) instants: nothing fires.
         await sleep_until(env, shanghai(2026, 4, 2, 10))
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warnings(events) == []
         assert escalations(outbox, handle.id) == []
         view = await act(handle, ResumeClock(actor=approver("ecology_environment"), reason="专家评审结束"))
@@ -552,7 +519,7 @@ async def test_an_expert_review_moves_the_due_date_by_the_suspended_working_days
         assert counted[-1] == expected_last_day
         assert counted[13] == date(2026, 4, 7)
         await sleep_until(env, shanghai(2026, 4, 8, 0, 1))
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE]
         assert_fired_at(warnings(events)[0], end_of(counted[13]))
 
@@ -572,7 +539,7 @@ async def test_the_clock_stops_only_for_a_statutory_pause_or_one_the_matter_list
         assert await refusal(handle, other) == "NotAuthorised"
         view = await handle.query(ApplicationWorkflow.state)
         assert view.status is Status.UNDER_REVIEW
-        assert "clock_suspended" not in kinds(await event_log(handle))
+        assert "clock_suspended" not in kinds(await case_events(handle))
 
 
 # --- 7. extensions (R-XK-42) -------------------------------------------------------------------------------
@@ -610,7 +577,7 @@ async def test_a_department_head_extends_a_single_department_matter_once_by_at_m
             await refusal(handle, ExtendDeadline(actor=head, working_days=5, reason=reason))
             == "InvalidCommand"
         )
-        assert kinds(await event_log(handle)).count("deadline_extended") == 1
+        assert kinds(await case_events(handle)).count("deadline_extended") == 1
         told = await eventually_sent(outbox, "notification", handle.id, "notice", "deadline_extended")
         assert told["text"] == reason  # R-XK-42a: the reason is told to the applicant
 
@@ -699,9 +666,9 @@ async def test_a_construction_project_runs_its_four_stages_over_four_months_and_
                 assert (view.working_days_used, view.working_days_left) == (used, 90 - used)
         assert view.status is Status.APPROVED
 
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE, WarningLevel.YELLOW]
         assert_fired_at(
             warning_at(events, WarningLevel.NOTICE, WarningSubject.DECISION), shanghai(2026, 4, 4)
@@ -754,12 +721,12 @@ async def test_a_published_2027_notice_revises_a_provisional_deadline_and_re_arm
         assert expected_last_day == date(2027, 1, 18)
         await handle.signal(ApplicationWorkflow.calendar_revised)
 
-        events = await event_log(handle)
+        events = await case_events(handle)
         for _ in range(100):  # the revision is computed by a local activity after the signal
             if "calendar_revised" in kinds(events):
                 break
             await asyncio.sleep(0.05)
-            events = await event_log(handle)
+            events = await case_events(handle)
         revised = [e for e in events if isinstance(e, CalendarRevised)]
         assert len(revised) == 1
         assert revised[0].previous_version == first_version
@@ -776,7 +743,7 @@ async def test_a_published_2027_notice_revises_a_provisional_deadline_and_re_arm
         assert counted[13] == date(2027, 1, 9)
         assert counted[15] == date(2027, 1, 12)
         await sleep_until(env, shanghai(2027, 1, 18, 23, 59))
-        events = await event_log(handle)
+        events = await case_events(handle)
         assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE, WarningLevel.YELLOW]
         assert_fired_at(
             warning_at(events, WarningLevel.NOTICE, WarningSubject.DECISION), shanghai(2027, 1, 10)
@@ -785,7 +752,7 @@ async def test_a_published_2027_notice_revises_a_provisional_deadline_and_re_arm
             warning_at(events, WarningLevel.YELLOW, WarningSubject.DECISION), shanghai(2027, 1, 13)
         )
         await sleep_until(env, shanghai(2027, 1, 19, 0, 1))
-        events = await event_log(handle)
+        events = await case_events(handle)
         red = warning_at(events, WarningLevel.RED, WarningSubject.DECISION)
         assert_fired_at(red, shanghai(2027, 1, 19))  # not 01-20, the provisional instant
         (escalation,) = escalations(outbox, handle.id)
@@ -828,9 +795,9 @@ async def test_a_licence_held_back_by_a_deferred_promise_turns_red_ten_working_d
         assert view.licence_number is None
 
         await sleep_until(env, shanghai(2026, 3, 17, 23, 59))
-        assert warning_levels(await event_log(handle), WarningSubject.DELIVERY) == []
+        assert warning_levels(await case_events(handle), WarningSubject.DELIVERY) == []
         await sleep_until(env, shanghai(2026, 3, 18, 0, 1))
-        events = await event_log(handle)
+        events = await case_events(handle)
         red = warning_at(events, WarningLevel.RED, WarningSubject.DELIVERY)
         assert_fired_at(red, shanghai(2026, 3, 18))
         assert red.deadline_at == shanghai(2026, 3, 18)
@@ -841,7 +808,7 @@ async def test_a_licence_held_back_by_a_deferred_promise_turns_red_ten_working_d
         assert sent(outbox, "licensing", handle.id) == []
 
         await act(handle, SupplementMaterials(actor=applicant_actor(), materials=missing))
-        result = await finished(handle)
+        result = await final_view(handle)
         assert result.status is Status.ISSUED
         assert result.outstanding == ()
 
@@ -875,7 +842,7 @@ async def test_supervision_lists_overdue_cases_with_one_visibility_query_on_the_
         assert view.warning_level is WarningLevel.RED
         assert view.due_at is not None
         assert view.due_at < now
-        events = await event_log(overdue)
+        events = await case_events(overdue)
         accepted = next(e for e in events if isinstance(e, ApplicationAccepted))
         assert accepted.basis == "deemed_by_silence"
         assert accepted.as_of == now - timedelta(days=21)

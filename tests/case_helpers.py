@@ -1,0 +1,51 @@
+"""Driving one case through its workflow handle, shared by the workflow test suites."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.domain.commands import ApplicationCommand
+from workflows.domain.events import ApplicationEvent
+from workflows.messages import ApplicationView
+
+Handle = WorkflowHandle[ApplicationWorkflow, ApplicationView]
+
+RESULT_TIMEOUT = 15.0  # seconds of wall time for a closing case to finish its outside-system calls
+
+
+async def act(handle: Handle, command: ApplicationCommand) -> ApplicationView:
+    """Send a command that must succeed; a refusal fails the test with the engine's reason."""
+    try:
+        return await handle.execute_update(ApplicationWorkflow.act, command)
+    except WorkflowUpdateFailedError as error:
+        raise AssertionError(f"{command.kind} was refused: {error.cause}") from error
+
+
+async def case_events(handle: Handle) -> list[ApplicationEvent]:
+    """The domain log, as supervision reads it."""
+    return await handle.query(ApplicationWorkflow.events)
+
+
+async def refusal(handle: Handle, command: ApplicationCommand) -> str:
+    """Send ``command``, expect a typed refusal, and check that nothing entered the case's log."""
+    before = len(await case_events(handle))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ApplicationWorkflow.act, command)
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type is not None
+    assert len(await case_events(handle)) == before
+    return cause.type
+
+
+async def final_view(handle: Handle) -> ApplicationView:
+    """The closed case's final view; a failed run fails the test with the engine's reason."""
+    try:
+        return await asyncio.wait_for(handle.result(), timeout=RESULT_TIMEOUT)
+    except WorkflowFailureError as error:
+        raise AssertionError(f"the case's run failed instead of closing: {error.cause}") from error
