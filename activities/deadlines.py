@@ -30,6 +30,7 @@ class DeadlineActivities:
     @activity.defn(name="plan_deadlines")
     async def plan_deadlines(self, plan_input: PlanInput) -> DeadlinePlan:
         """Every deadline of the case at ``plan_input.now``; a year with no data fails permanently."""
+        calendar = self._calendar.current(reload=plan_input.reload_calendar)
         return plan_deadlines(
-            plan_input.request, self._calendar.current(), plan_input.now, self._policy, self._receipt_policy
+            plan_input.request, calendar, plan_input.now, self._policy, self._receipt_policy
         )

@@ -26,7 +26,7 @@ from workflows.domain.calendar import (
     local_date,
 )
 from workflows.domain.errors import CalendarDataInvalid, CalendarNotPublished
-from workflows.reference_data import CALENDAR_DIRS_VARIABLE, load_calendar, read_notices
+from workflows.reference_data import CALENDAR_DIRS_VARIABLE, CalendarSource, load_calendar, read_notices
 
 
 def _load_without_environment() -> WorkingCalendar:
@@ -769,3 +769,20 @@ def test_a_deadline_is_due_at_the_end_of_the_last_counted_day(case: tuple[date, 
     assert (deadline.last_day, deadline.provisional) == (last.day, last.provisional)
     assert deadline.due_at == datetime.combine(last.day, time(16), tzinfo=UTC)
     assert deadline.provisional == (last.day.year == 2027)
+
+
+def test_a_calendar_source_keeps_its_calendar_until_a_revision_asks_for_the_new_notice(
+    tmp_path: Path,
+) -> None:
+    """R-CAL-4: a notice dropped in a directory is read on an announced revision, not on every computation."""
+    source = CalendarSource([tmp_path])
+    before = source.current()
+    (tmp_path / "2027.toml").write_text(
+        'year = 2027\nrevision = "2027-test-r1"\nstatus = "published"\nsource = "test notice"\n'
+        'holidays = ["2027-01-01/2027-01-03"]\nmakeup_workdays = []\n',
+        encoding="utf-8",
+    )
+    assert source.current() is before
+    revised = source.current(reload=True)
+    assert revised.version != before.version
+    assert not revised.day(date(2027, 1, 4)).provisional

@@ -166,7 +166,7 @@ class ApplicationWorkflow:
                 self._calendar_revision_requested = False
                 plan = await workflow.execute_local_activity(
                     "plan_deadlines",
-                    PlanInput(request=request, now=workflow.now()),
+                    PlanInput(request=request, now=workflow.now(), reload_calendar=revision),
                     result_type=DeadlinePlan,
                     start_to_close_timeout=timedelta(seconds=10),
                     retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year is loaded

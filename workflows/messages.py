@@ -183,3 +183,4 @@ class PlanInput(BaseModel):
 
     request: PlanRequest
     now: AwareDatetime
+    reload_calendar: bool = Field(default=False, description="A calendar revision was announced (R-CAL-4).")

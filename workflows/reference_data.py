@@ -98,31 +98,21 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 
 class CalendarSource:
-    """The calendar in force, reloaded when a notice file is added or changed (R-CAL-4).
+    """The calendar in force, loaded once and reloaded only when a revision is announced (R-CAL-4).
 
-    Workers keep running while the State Council publishes; an operator drops the new notice into a
-    calendar directory and signals the running cases, whose next deadline computation sees it.
+    Workers keep running while the State Council publishes: an operator drops the new notice into a
+    calendar directory and signals the running cases (``onewindow calendar load``); each case's next
+    deadline computation then asks for a reload. Nothing reads the disk on the way otherwise.
     """
 
     def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:
         self._extra_dirs = list(extra_dirs)
-        self._fingerprint: tuple[tuple[str, int], ...] | None = None
         self._calendar: WorkingCalendar | None = None
 
-    def _directories(self) -> list[Path]:
-        return [SHIPPED_CALENDAR_DIR, *self._extra_dirs, *calendar_dirs_from_environment()]
-
-    def current(self) -> WorkingCalendar:
-        """The calendar as the notice files are now (cached until one of them changes)."""
-        fingerprint = tuple(
-            (str(path), path.stat().st_mtime_ns)
-            for directory in self._directories()
-            if directory.is_dir()
-            for path in sorted(directory.glob("*.toml"))
-        )
-        if self._calendar is None or fingerprint != self._fingerprint:
+    def current(self, *, reload: bool = False) -> WorkingCalendar:
+        """The loaded calendar; with ``reload``, the notice files as they are now."""
+        if self._calendar is None or reload:
             self._calendar = load_calendar(self._extra_dirs)
-            self._fingerprint = fingerprint
         return self._calendar
 
 
