@@ -73,5 +73,10 @@ class Outbox:
         return [(datetime.fromisoformat(at), json.loads(payload)) for at, payload in rows]
 
     def close(self) -> None:
-        """Release the database file."""
-        self._connection.close()
+        """Release the database file, after any write in flight on an activity thread has finished.
+
+        An activity cancelled at worker shutdown leaves its thread running; closing the connection under
+        that thread's feet crashes the interpreter, so closing waits for the lock like every other use.
+        """
+        with self._lock:
+            self._connection.close()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +76,28 @@ def test_months_before_keeps_the_day_or_clamps_it_to_the_months_end(
 ) -> None:
     """Calendar months, not 30-day blocks: 31 August minus six months is 28 February."""
     assert months_before(instant, months) == expected
+
+
+async def test_closing_the_outbox_while_activity_threads_write_loses_nothing_written_and_never_crashes(
+    tmp_path: Path,
+) -> None:
+    """Worker shutdown cancels activities but not their threads: closing must wait for a write in flight."""
+    store = Outbox(tmp_path / "outbox.sqlite")
+    at = datetime(2026, 9, 30, 9, tzinfo=SHANGHAI)
+
+    async def write(n: int) -> bool:
+        try:
+            await store.record("licensing", f"APP-1:{n}", "APP-1", at, {"n": n})
+        except sqlite3.ProgrammingError:
+            return False
+        return True
+
+    writes = [asyncio.create_task(write(n)) for n in range(200)]
+    await asyncio.sleep(0)
+    await asyncio.to_thread(store.close)
+    written = sum(await asyncio.gather(*writes))
+    reopened = Outbox(tmp_path / "outbox.sqlite")
+    try:
+        assert len(reopened.records("licensing")) == written
+    finally:
+        reopened.close()
