@@ -270,6 +270,8 @@ def _plan_text(plan: DeadlinePlan) -> str:
         parts.append(f"acceptance by {_deadline(plan.acceptance_by)}")
     if plan.decision:
         parts.append(f"decision by {_deadline(plan.decision.due_at)}")
+    if plan.stage and plan.stage_due_at:
+        parts.append(f"stage {plan.stage} by {_deadline(plan.stage_due_at)}")
     if plan.supplement_by:
         parts.append(f"supplement by {_deadline(plan.supplement_by)}")
     if plan.delivery_by:
@@ -330,6 +332,7 @@ def _view_text(view: ApplicationView) -> str:
             f"{used} used, {left} left, {view.working_days_suspended} suspended" if view.due_at else "",
         ),
         ("warning", view.warning_level.value),
+        ("stage", f"{view.stage} by {_deadline(view.stage_due_at)}" if view.stage_due_at else ""),
         ("missing", ", ".join(view.missing)),
         ("outstanding", ", ".join(view.outstanding)),
         ("supplement by", _deadline(view.supplement_by) if view.supplement_by else ""),

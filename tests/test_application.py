@@ -43,6 +43,7 @@ from workflows.domain.application import (
     decide,
     effects_of,
     evolve,
+    plan_request,
     replay,
 )
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
@@ -767,6 +768,32 @@ def test_a_staged_plan_opens_each_stage_when_the_previous_one_is_approved() -> N
     assert isinstance(case.events[-1], ApplicationApproved)
     assert case.state.status is Status.APPROVED
     assert case.state.pending_steps == ()
+
+
+def test_a_budgeted_stage_starts_at_acceptance_and_then_when_the_stage_before_it_is_decided() -> None:
+    """一家牵头、限时办结: the plan asks for the open stage's own limit, counted from when it opened."""
+    matter = shipped_matter("CONSTRUCTION-PROJECT")
+    case = drive_to(Status.UNDER_REVIEW, matter)
+    assert case.state.clock is not None
+    for index, stage in enumerate(matter.stages):
+        limit = case.state.stage_limit
+        assert limit is not None
+        assert (limit.code, limit.name, limit.working_days) == (stage.code, stage.name, stage.working_days)
+        opened_at = case.state.clock.started_at if index == 0 else case.events[-1].at
+        assert limit.started_at == opened_at
+        assert plan_request(case.state).stage == limit
+        for step in stage.matters:
+            case = _decide_step(case, step.code)
+    assert case.state.status is Status.APPROVED
+    assert case.state.stage_limit is None
+    assert plan_request(case.state).stage is None
+
+
+@pytest.mark.parametrize("matter_code", ["ENTERPRISE-ESTABLISH", "ROAD-OCCUPATION", "FOOD-BUSINESS"])
+def test_matters_without_stage_budgets_run_one_clock_only(matter_code: str) -> None:
+    """Single, countersign and unbudgeted staged matters have no stage limit to overrun."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter(matter_code))
+    assert case.state.stage_limit is None
 
 
 def test_a_step_is_decided_only_once() -> None:

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workflows.domain.calendar import SHANGHAI, RestDayReceipt, WorkingCalendar, local_date
-from workflows.domain.clock import PlanRequest, StatutoryClock, Suspension, plan_deadlines
+from workflows.domain.clock import (
+    PlanRequest,
+    StageLimit,
+    StatutoryClock,
+    Suspension,
+    WarningLevel,
+    WarningSubject,
+    plan_deadlines,
+)
 from workflows.reference_data import CALENDAR_DIRS_VARIABLE, load_calendar
 
 
@@ -377,3 +385,83 @@ def test_a_recorded_plan_reports_the_same_days_used_as_the_clock(
     if local_date(now) <= plan.decision.last_day:
         assert plan.working_days_used(now) == clock.working_days_used(CALENDAR, now)
     assert len(plan.counted_days) == budget
+
+
+# --- Stages of a composite matter: each overruns its own limit (DESIGN.md section 8) ------------------------
+
+# The construction project accepted Monday 2026-01-05: 90 working days, due 2026-05-20.
+PROJECT = StatutoryClock(started_at=shanghai(2026, 1, 5, 9), budget=90)
+
+
+def _stage_plan(clock: StatutoryClock, started_at: datetime, working_days: int) -> PlanRequest:
+    stage = StageLimit(code="stage_2", name="工程建设许可", started_at=started_at, working_days=working_days)
+    return PlanRequest(
+        received_at=clock.started_at, deem_acceptance=None, clock=clock, decision_running=True, stage=stage
+    )
+
+
+@pytest.mark.parametrize(
+    ("started_at", "working_days", "last_day"),
+    [
+        # 30 counted days from acceptance end on the 02-14 make-up Saturday, before the Spring Festival.
+        (shanghai(2026, 1, 5, 9), 30, date(2026, 2, 14)),
+        # Decided during the Spring Festival: day one is 02-24, the 25th counted day 03-27.
+        (shanghai(2026, 2, 16, 10), 25, date(2026, 3, 27)),
+        # Over Qingming (04-04..04-06): 20 days from 03-10 end on 04-08.
+        (shanghai(2026, 3, 10, 10), 20, date(2026, 4, 8)),
+    ],
+)
+def test_a_stage_overruns_at_the_end_of_its_own_working_days_counted_from_its_start(
+    started_at: datetime, working_days: int, last_day: date
+) -> None:
+    """Yellow when one step overruns its own limit, at 24:00 of the stage's last counted day."""
+    plan = plan_deadlines(_stage_plan(PROJECT, started_at, working_days), CALENDAR, started_at)
+    assert plan.stage == "stage_2"
+    assert plan.stage_due_at == shanghai(last_day.year, last_day.month, last_day.day, 0) + timedelta(days=1)
+    (stage_mark,) = [m for m in plan.marks if "stage_2" in m.cause]
+    assert (stage_mark.level, stage_mark.subject, stage_mark.at) == (
+        WarningLevel.YELLOW,
+        WarningSubject.DECISION,
+        plan.stage_due_at,
+    )
+    assert f"own limit of {working_days} working days" in stage_mark.cause
+
+
+def test_a_pause_inside_a_stage_moves_the_stages_limit_by_its_working_days() -> None:
+    """Expert review 01-12..01-16 removes 4 working days: the stage's last day moves 02-14 -> 02-27."""
+    clock = PROJECT.suspend(paused(shanghai(2026, 1, 12))).resume(shanghai(2026, 1, 16))
+    now = shanghai(2026, 1, 20)
+    plan = plan_deadlines(_stage_plan(clock, clock.started_at, 30), CALENDAR, now)
+    assert plan.stage_due_at == shanghai(2026, 2, 28, 0)
+
+
+def test_while_suspended_no_stage_warning_is_armed_but_the_stage_limit_is_still_shown() -> None:
+    """The counted time stands still during a pause, for the stage as for the whole period."""
+    clock = PROJECT.suspend(paused(shanghai(2026, 1, 12)))
+    now = shanghai(2026, 1, 20)
+    plan = plan_deadlines(_stage_plan(clock, clock.started_at, 30), CALENDAR, now)
+    assert plan.marks == ()
+    assert plan.stage_due_at is not None
+
+
+def test_a_stage_whose_limit_lies_beyond_the_whole_deadline_adds_no_warning_of_its_own() -> None:
+    """Started late, the last stage would overrun after the period itself: red comes first, alone."""
+    started_at = shanghai(2026, 5, 18, 10)
+    plan = plan_deadlines(_stage_plan(PROJECT, started_at, 15), CALENDAR, started_at)
+    assert plan.decision is not None
+    assert plan.stage_due_at is not None
+    assert plan.stage_due_at > plan.decision.due_at
+    assert not any("stage_2" in m.cause for m in plan.marks)
+
+
+def test_every_warning_mark_says_which_threshold_it_crosses() -> None:
+    """The cause becomes the warning event's reason: the audit trail says why a case turned yellow."""
+    request = PlanRequest(
+        received_at=PROJECT.started_at, deem_acceptance=None, clock=PROJECT, decision_running=True
+    )
+    plan = plan_deadlines(request, CALENDAR, PROJECT.started_at)
+    assert [(m.level, m.cause) for m in plan.marks] == [
+        (WarningLevel.NOTICE, "60 of 90 counted working days used"),
+        (WarningLevel.YELLOW, "72 of 90 counted working days used"),
+        (WarningLevel.RED, "overdue: the decision was due by the end of 2026-05-20 (督办)"),
+    ]

@@ -682,6 +682,41 @@ async def test_a_construction_project_runs_its_four_stages_over_four_months_and_
         assert kinds(events).count("approval_recorded") == 13
 
 
+async def test_a_construction_stage_that_overruns_its_own_thirty_days_turns_the_case_yellow_months_early(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    """Stage 1's 30 counted days from 01-05 end on the 02-14 make-up Saturday: yellow at 02-15 00:00.
+
+    The next stage opens when stage 1 is decided (02-16, in the Spring Festival) with its own 25 days.
+    """
+    project = shipped_matter("CONSTRUCTION-PROJECT")
+    first, second = project.stages[0], project.stages[1]
+    async with time_skipping_at(shanghai(2026, 1, 5, 9)) as env, run_worker(env.client) as task_queue:
+        handle, view = await open_accepted_case(env, task_queue, "CONSTRUCTION-PROJECT")
+        assert (view.stage, view.stage_due_at) == (first.code, end_of(date(2026, 2, 14)))
+        assert view.due_at == end_of(date(2026, 5, 20))
+
+        await sleep_until(env, shanghai(2026, 2, 14, 23, 59))
+        view = await handle.query(ApplicationWorkflow.state)
+        assert view.warning_level is WarningLevel.NONE
+        await sleep_until(env, shanghai(2026, 2, 15, 0, 1))
+        view = await handle.query(ApplicationWorkflow.state)
+        assert view.warning_level is WarningLevel.YELLOW
+        events = await case_events(handle)
+        yellow = warning_at(events, WarningLevel.YELLOW, WarningSubject.DECISION)
+        assert_fired_at(yellow, end_of(date(2026, 2, 14)))
+        assert f"stage {first.code}" in yellow.reason
+        assert "30 working days" in yellow.reason
+        assert escalations(outbox, handle.id) == []
+
+        await sleep_until(env, shanghai(2026, 2, 16, 10))
+        for step in first.matters:
+            view = await act(handle, approve(step.code, step.department))
+        assert (view.stage, view.stage_due_at) == (second.code, end_of(date(2026, 3, 27)))
+        assert view.warning_level is WarningLevel.YELLOW
+        await handle.terminate("the stages after the first are not the subject of this test")
+
+
 # --- 9. a calendar revision mid-case (R-CAL-4) --------------------------------------------------------------
 
 # A fictional 2027 notice for the test: New Year 01-01..01-03 off, Saturday 01-09 worked.

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ready_to_issue,
         start,
     )
-    from workflows.domain.clock import DeadlinePlan, PlanRequest, WarningSubject
+    from workflows.domain.clock import DeadlinePlan, PlanRequest
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
@@ -331,9 +331,7 @@ class ApplicationWorkflow:
         state = self._current
         plan = state.plan
         due_at = plan.decision_due_at if plan else None
-        warning = max(
-            (state.warning_raised(subject) for subject in WarningSubject), key=lambda level: level.rank
-        )
+        warning = state.warning_raised()
         wanted: dict[str, object] = {
             search_attributes.STATUS.name: state.status.value,
             search_attributes.MATTER.name: state.matter.code,

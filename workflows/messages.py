@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from workflows.domain.application import ApplicationState, PendingAction, Status, pending_actions
 from workflows.domain.catalogue import Matter
-from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject
+from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Submission
 from workflows.domain.events import Applicant
 
@@ -64,6 +64,8 @@ class ApplicationView(BaseModel):
     acceptance_by: datetime | None = Field(description="R-XK-32: silence until then means accepted.")
     supplement_by: datetime | None = Field(description="容缺: promised materials due by then.")
     delivery_by: datetime | None = Field(description="R-XK-44: the licence is due by then.")
+    stage: str | None = Field(description="The budgeted stage of a composite matter under review now.")
+    stage_due_at: datetime | None = Field(description="When that stage overruns its own limit (yellow).")
     missing: tuple[str, ...]
     outstanding: tuple[str, ...]
     pending_actions: tuple[PendingAction, ...]
@@ -92,10 +94,14 @@ class ApplicationView(BaseModel):
             working_days_left=len(plan.counted_days) - used if plan and used is not None else None,
             working_days_suspended=plan.suspended_working_days if plan else 0,
             suspended=state.status is Status.SUSPENDED,
-            warning_level=plan.level_at(now) if plan and decision else WarningLevel.NONE,
+            warning_level=highest(
+                (state.warning_raised(), plan.level_at(now) if plan and decision else WarningLevel.NONE)
+            ),
             acceptance_by=plan.acceptance_by if plan and state.status is Status.RECEIVED else None,
             supplement_by=plan.supplement_by if plan and state.outstanding else None,
             delivery_by=plan.delivery_by if plan else None,
+            stage=plan.stage if plan and decision else None,
+            stage_due_at=plan.stage_due_at if plan and decision else None,
             missing=state.missing,
             outstanding=state.outstanding,
             pending_actions=pending_actions(state),

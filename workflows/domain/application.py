@@ -18,10 +18,12 @@ from workflows.domain.catalogue import AcceptanceMode, ApprovalMode, DeficiencyM
 from workflows.domain.clock import (
     DeadlinePlan,
     PlanRequest,
+    StageLimit,
     StatutoryClock,
     Suspension,
     WarningLevel,
     WarningSubject,
+    highest,
 )
 from workflows.domain.commands import (
     AbandonApplication,
@@ -233,10 +235,10 @@ class ApplicationState(BaseModel):
     warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
 
-    def warning_raised(self, subject: WarningSubject) -> WarningLevel:
-        """The highest warning of ``subject`` recorded so far."""
-        levels = [w.level for w in self.warnings if w.subject is subject]
-        return max(levels, key=lambda level: level.rank, default=WarningLevel.NONE)
+    def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
+        """The highest warning (of ``subject``, or of any) recorded so far: a warning once raised stands."""
+        levels = [w.level for w in self.warnings if subject is None or w.subject is subject]
+        return highest(levels)
 
     @property
     def closed(self) -> bool:
@@ -249,16 +251,41 @@ class ApplicationState(BaseModel):
         return tuple(m.code for m in self.matter.materials if m.code not in self.provided)
 
     @property
+    def open_round(self) -> int | None:
+        """Index of the approval round under review now (None once decided or before acceptance)."""
+        if self.status not in (Status.UNDER_REVIEW, Status.SUSPENDED):
+            return None
+        decided = {d.step for d in self.decisions}
+        for index, round_ in enumerate(approval_rounds(self.matter)):
+            if any(s.code not in decided for s in round_):
+                return index
+        return None
+
+    @property
     def pending_steps(self) -> tuple[ApprovalStep, ...]:
         """The approval steps awaiting a decision now (empty once decided or before acceptance)."""
-        if self.status not in (Status.UNDER_REVIEW, Status.SUSPENDED):
+        index = self.open_round
+        if index is None:
             return ()
         decided = {d.step for d in self.decisions}
-        for round_ in approval_rounds(self.matter):
-            open_steps = tuple(s for s in round_ if s.code not in decided)
-            if open_steps:
-                return open_steps
-        return ()
+        return tuple(s for s in approval_rounds(self.matter)[index] if s.code not in decided)
+
+    @property
+    def stage_limit(self) -> StageLimit | None:
+        """The budgeted stage under review (composite matters with a split limit) and when it started."""
+        index = self.open_round
+        if index is None or self.clock is None or self.matter.approval is not ApprovalMode.STAGED:
+            return None
+        stage = self.matter.stages[index]
+        if stage.working_days is None:
+            return None
+        started_at = self.clock.started_at
+        if index > 0:
+            previous = {s.code for s in approval_rounds(self.matter)[index - 1]}
+            started_at = max(d.at for d in self.decisions if d.step in previous)
+        return StageLimit(
+            code=stage.code, name=stage.name, started_at=started_at, working_days=stage.working_days
+        )
 
 
 def start(event: ApplicationSubmitted) -> ApplicationState:
@@ -759,6 +786,7 @@ def plan_request(state: ApplicationState) -> PlanRequest:
         decision_running=state.status in (Status.UNDER_REVIEW, Status.SUSPENDED),
         supplement_within=state.supplement_within if state.outstanding else None,
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
+        stage=state.stage_limit,
     )
 
 
@@ -872,6 +900,6 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
             _WARNING_STATUS[mark.subject] is state.status
             and mark.level.rank > state.warning_raised(mark.subject).rank
         ):
-            warning = RaiseWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+            warning = RaiseWarning(actor=ENGINE, reason=mark.cause, level=mark.level, subject=mark.subject)
             candidates.append(ScheduledCommand(at=mark.at, command=warning))
     return min(candidates, key=lambda scheduled: scheduled.at, default=None)

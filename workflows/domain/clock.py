@@ -6,6 +6,7 @@ budget (R-CAL-2), and the deadline is recomputed from the ledger whenever it cha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -144,6 +145,11 @@ class WarningLevel(StrEnum):
         return list(WarningLevel).index(self)
 
 
+def highest(levels: Iterable[WarningLevel]) -> WarningLevel:
+    """The highest of ``levels``; none if there are none."""
+    return max(levels, key=lambda level: level.rank, default=WarningLevel.NONE)
+
+
 class WarningSubject(StrEnum):
     """Which deadline a warning is about."""
 
@@ -178,13 +184,29 @@ def _share(budget: int, share: tuple[int, int]) -> int:
 
 
 class WarningMark(BaseModel):
-    """An instant at which a warning level is reached."""
+    """An instant at which a warning level is reached, and why (recorded as the warning's reason)."""
 
     model_config = ConfigDict(frozen=True)
 
     level: WarningLevel
     subject: WarningSubject
     at: AwareDatetime
+    cause: str = ""
+
+
+class StageLimit(BaseModel):
+    """The stage of a composite matter now under review, and its own share of the limit (一家牵头、限时办结).
+
+    A stage starts when the previous one is decided (the first at acceptance); its working days are
+    counted like the whole period's, suspensions excluded.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    started_at: AwareDatetime
+    working_days: PositiveInt
 
 
 class PlanRequest(BaseModel):
@@ -198,6 +220,7 @@ class PlanRequest(BaseModel):
     decision_running: bool = False
     supplement_within: PositiveInt | None = None
     decided_at: AwareDatetime | None = None
+    stage: StageLimit | None = Field(default=None, description="Set while a budgeted stage is under review.")
 
 
 class DeadlinePlan(BaseModel):
@@ -213,6 +236,8 @@ class DeadlinePlan(BaseModel):
     suspended_working_days: int = Field(default=0, description="Working days not counted (R-XK-45 pauses).")
     supplement_by: AwareDatetime | None = None
     delivery_by: AwareDatetime | None = None
+    stage: str | None = Field(default=None, description="The budgeted stage under review, if any.")
+    stage_due_at: AwareDatetime | None = Field(default=None, description="When that stage overruns.")
     marks: tuple[WarningMark, ...] = ()
 
     @property
@@ -222,8 +247,7 @@ class DeadlinePlan(BaseModel):
 
     def level_at(self, now: datetime, subject: WarningSubject = WarningSubject.DECISION) -> WarningLevel:
         """The highest level of ``subject`` reached by ``now``."""
-        reached = [m.level for m in self.marks if m.subject is subject and m.at <= now]
-        return max(reached, key=lambda level: level.rank, default=WarningLevel.NONE)
+        return highest(m.level for m in self.marks if m.subject is subject and m.at <= now)
 
     def working_days_used(self, now: datetime) -> int:
         """Counted days of the decision period used by ``now``, today included (as ``StatutoryClock``)."""
@@ -266,6 +290,13 @@ def plan_deadlines(
         provisional = provisional or decision.provisional
         if not clock.suspended:
             marks = _decision_marks(counted, decision, policy)
+    stage_code, stage_due_at = None, None
+    if clock is not None and decision is not None and request.stage is not None:
+        stage_deadline = _stage_deadline(clock, request.stage, calendar, now, receipt_policy)
+        stage_code, stage_due_at = request.stage.code, stage_deadline.due_at
+        provisional = provisional or stage_deadline.provisional
+        if not clock.suspended and stage_due_at < decision.due_at:
+            marks.append(_stage_mark(request.stage, stage_due_at))
     supplement_by = None
     if clock is not None and request.supplement_within is not None:
         trigger = calendar.trigger_day(clock.started_at, receipt_policy)
@@ -275,7 +306,14 @@ def plan_deadlines(
     if request.decided_at is not None:
         delivery = calendar.deadline(local_date(request.decided_at), DELIVERY_DAYS)
         delivery_by, provisional = delivery.due_at, provisional or delivery.provisional
-        marks.append(WarningMark(level=WarningLevel.RED, subject=WarningSubject.DELIVERY, at=delivery_by))
+        marks.append(
+            WarningMark(
+                level=WarningLevel.RED,
+                subject=WarningSubject.DELIVERY,
+                at=delivery_by,
+                cause=f"R-XK-44: the licence was not delivered within {DELIVERY_DAYS} working days",
+            )
+        )
     return DeadlinePlan(
         calendar_version=calendar.version,
         provisional=provisional,
@@ -285,6 +323,8 @@ def plan_deadlines(
         suspended_working_days=suspended,
         supplement_by=supplement_by,
         delivery_by=delivery_by,
+        stage=stage_code,
+        stage_due_at=stage_due_at,
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
     )
 
@@ -300,8 +340,36 @@ def _decision_marks(
         (WarningLevel.YELLOW, policy.yellow_day(budget)),
     ):
         if 0 < day < budget:
+            cause = f"{day} of {budget} counted working days used"
             marks.append(
-                WarningMark(level=level, subject=WarningSubject.DECISION, at=end_of_day(counted[day - 1]))
+                WarningMark(
+                    level=level, subject=WarningSubject.DECISION, at=end_of_day(counted[day - 1]), cause=cause
+                )
             )
-    marks.append(WarningMark(level=WarningLevel.RED, subject=WarningSubject.DECISION, at=decision.due_at))
+    overdue = f"overdue: the decision was due by the end of {decision.last_day.isoformat()} (督办)"
+    marks.append(
+        WarningMark(
+            level=WarningLevel.RED, subject=WarningSubject.DECISION, at=decision.due_at, cause=overdue
+        )
+    )
     return marks
+
+
+def _stage_deadline(
+    clock: StatutoryClock,
+    stage: StageLimit,
+    calendar: WorkingCalendar,
+    now: datetime,
+    receipt_policy: RestDayReceipt,
+) -> Deadline:
+    """The end of the stage's own limit: its working days from its start, the case's pauses excluded."""
+    stage_clock = StatutoryClock(
+        started_at=stage.started_at, budget=stage.working_days, suspensions=clock.suspensions
+    )
+    return stage_clock.deadline(calendar, now, receipt_policy)
+
+
+def _stage_mark(stage: StageLimit, due_at: datetime) -> WarningMark:
+    """DESIGN.md section 8: yellow when one step overruns its own limit, before the whole period does."""
+    cause = f"stage {stage.code} ({stage.name}) overran its own limit of {stage.working_days} working days"
+    return WarningMark(level=WarningLevel.YELLOW, subject=WarningSubject.DECISION, at=due_at, cause=cause)
