@@ -75,6 +75,7 @@ from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ApplicationCommand,
+    ChangeGreenChannel,
     ExtendDeadline,
     RecordApproval,
     ReferElsewhere,
@@ -793,6 +794,18 @@ def _add_actions(commands: argparse._SubParsersAction[_Parser], temporal: _Parse
         "撤回 by the applicant or the green-channel steward",
         lambda a: WithdrawApplication(actor=a.actor, reason=a.reason),
     )
+    green = add(
+        "green-channel",
+        "绿色通道 (supervisor): put the case in, with its steward, or take it out with --off",
+        lambda a: ChangeGreenChannel(
+            actor=a.actor,
+            reason=a.reason,
+            green_channel=not a.off,
+            steward=Actor(id=a.steward, role=Role.STEWARD) if a.steward else None,
+        ),
+    )
+    green.add_argument("--steward", metavar="ID", help="the 项目管家 who acts for the applicant")
+    green.add_argument("--off", action="store_true", help="take the case out of the green channel")
 
 
 def _add_reading(commands: argparse._SubParsersAction[_Parser], temporal: _Parser) -> None:

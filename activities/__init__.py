@@ -11,6 +11,7 @@ from activities.deadlines import DeadlineActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
 from activities.outbox import Outbox
+from activities.scheduling import set_case_priority
 from activities.supervision import SupervisionActivities
 from workflows.domain.calendar import RestDayReceipt
 from workflows.domain.catalogue import Catalogue
@@ -39,4 +40,5 @@ def all_activities(
         NotificationActivities(outbox).notify_applicant,
         credit.write_credit_record,
         credit.check_credit,
+        set_case_priority,
     ]

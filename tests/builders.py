@@ -96,6 +96,11 @@ def government_leader() -> Actor:
     return Actor(id="leader-1", role=Role.GOVERNMENT_LEADER)
 
 
+def supervisor() -> Actor:
+    """An officer of the business-environment bureau (营商局): designates key projects, supervises."""
+    return Actor(id="supervisor-1", role=Role.SUPERVISOR)
+
+
 def system() -> Actor:
     """The engine itself: timers and intake."""
     return Actor(id="onewindow", role=Role.SYSTEM)

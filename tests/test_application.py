@@ -27,6 +27,7 @@ from tests.builders import (
     shipped_matter,
     steward,
     submit,
+    supervisor,
     system,
     then,
     window_officer,
@@ -53,6 +54,7 @@ from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ApplicationCommand,
+    ChangeGreenChannel,
     Command,
     CreditStanding,
     DeemAccepted,
@@ -92,6 +94,7 @@ from workflows.domain.events import (
     ApplicationNotAccepted,
     ApprovalRecorded,
     CorrectionRequested,
+    GreenChannelChanged,
     LicenceRevoked,
     Role,
     WarningRaised,
@@ -166,6 +169,10 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return IssueLicence(actor=system(), licence_number="LIC-0001")
         case "withdraw_application":
             return WithdrawApplication(actor=applicant_actor())
+        case "change_green_channel":
+            return ChangeGreenChannel(
+                actor=supervisor(), green_channel=True, steward=steward(), reason="市重点项目"
+            )
         case "abandon_application":
             return AbandonApplication(actor=system())
         case "revoke_licence":
@@ -383,6 +390,78 @@ def test_the_assigned_steward_acts_for_the_applicant(kind: str) -> None:
     case = opened(submit(shipped_matter("FOOD-BUSINESS"), green_channel=True, assigned_steward=steward()))
     command = valid_command(kind, case.state).model_copy(update={"actor": steward()})
     assert decide(case.state, command, case.now)
+
+
+def test_a_case_put_into_the_green_channel_gets_its_steward_and_is_told_so() -> None:
+    """绿色通道 is an audited decision: who, when, why; from then on the steward acts for the applicant."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    withdraw = WithdrawApplication(actor=steward())
+    assert type(_refused(case, withdraw)) is NotAuthorised
+    designation = ChangeGreenChannel(
+        actor=supervisor(), green_channel=True, steward=steward(), reason="市重点项目"
+    )
+    case = then(case, designation)
+    changed = case.events[-1]
+    assert isinstance(changed, GreenChannelChanged)
+    assert (changed.actor, changed.reason, changed.steward) == (supervisor(), "市重点项目", steward())
+    assert effects_of(changed) == (Effect.NOTIFY_APPLICANT, Effect.SET_CASE_PRIORITY)
+    assert (case.state.green_channel, case.state.steward) == (True, steward())
+    assert then(case, withdraw).state.status is Status.WITHDRAWN
+
+
+def test_a_case_taken_out_of_the_green_channel_loses_its_steward() -> None:
+    """Leaving the green channel ends the steward's mandate on the case."""
+    case = opened(submit(shipped_matter("FOOD-BUSINESS"), green_channel=True, assigned_steward=steward()))
+    case = then(case, ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目"))
+    assert (case.state.green_channel, case.state.steward) == (False, None)
+    assert type(_refused(case, WithdrawApplication(actor=steward()))) is NotAuthorised
+
+
+def test_the_steward_of_a_green_channel_case_may_be_replaced() -> None:
+    """A new 项目管家 takes over; the old one no longer acts on the case."""
+    case = opened(submit(shipped_matter("FOOD-BUSINESS"), green_channel=True, assigned_steward=steward()))
+    successor = steward("steward-2")
+    case = then(
+        case, ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=successor, reason="管家调岗")
+    )
+    assert case.state.steward == successor
+    assert type(_refused(case, WithdrawApplication(actor=steward()))) is NotAuthorised
+    assert then(case, WithdrawApplication(actor=successor)).state.status is Status.WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            ChangeGreenChannel(actor=supervisor(), green_channel=False, steward=steward(), reason="x"),
+            "only to green-channel cases",
+            id="steward-outside-the-green-channel",
+        ),
+        pytest.param(
+            ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=window_officer(), reason="x"),
+            "not steward",
+            id="steward-who-is-not-one",
+        ),
+        pytest.param(
+            ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=steward()),
+            "state its reason",
+            id="no-reason",
+        ),
+        pytest.param(
+            ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="x"),
+            "already",
+            id="no-change",
+        ),
+    ],
+)
+def test_a_green_channel_decision_that_does_not_hold_is_refused(
+    change: ChangeGreenChannel, message: str
+) -> None:
+    """Each refusal is an InvalidCommand naming what is wrong; nothing enters the log."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    error = _refused(case, change)
+    assert type(error) is InvalidCommand
+    assert message in str(error)
 
 
 @pytest.mark.parametrize(

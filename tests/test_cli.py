@@ -28,6 +28,7 @@ from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ApplicationCommand,
+    ChangeGreenChannel,
     ExtendDeadline,
     RecordApproval,
     ReferElsewhere,
@@ -440,6 +441,21 @@ WINDOW_7 = Actor(id="window-7", role=Role.WINDOW_OFFICER)
         (
             ["withdraw", "--as", "steward-3:steward"],
             WithdrawApplication(actor=Actor(id="steward-3", role=Role.STEWARD)),
+        ),
+        (
+            ["green-channel", "--as", "sup-1:supervisor", "--steward", "steward-3", "--reason", "市重点项目"],
+            ChangeGreenChannel(
+                actor=Actor(id="sup-1", role=Role.SUPERVISOR),
+                green_channel=True,
+                steward=Actor(id="steward-3", role=Role.STEWARD),
+                reason="市重点项目",
+            ),
+        ),
+        (
+            ["green-channel", "--as", "sup-1:supervisor", "--off", "--reason", "项目已投产"],
+            ChangeGreenChannel(
+                actor=Actor(id="sup-1", role=Role.SUPERVISOR), green_channel=False, reason="项目已投产"
+            ),
         ),
     ],
 )

@@ -6,12 +6,17 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from tests.builders import all_materials, applicant, window_officer
+from tests.builders import all_materials, applicant, approver, supervisor, window_officer
 from tests.conftest import RunWorker
+from workflows import search_attributes
+from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import (
     AlreadySubmitted,
     Cases,
@@ -22,9 +27,9 @@ from workflows.client import (
     overdue_query,
 )
 from workflows.domain.application import Status
-from workflows.domain.commands import AcceptApplication, RecordApproval
+from workflows.domain.commands import AcceptApplication, ChangeGreenChannel, RecordApproval
 from workflows.domain.events import Actor, Channel, Role
-from workflows.messages import Intake
+from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, Intake
 
 HYGIENE_MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
 
@@ -103,3 +108,53 @@ async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_ca
         found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
         assert number in [case.application_id for case in found]
         assert number in await cases.announce_calendar_revision()
+
+
+async def _workflow_priority(handle: WorkflowHandle[Any, Any], wanted: int) -> int:
+    """The case's own priority key once it is ``wanted`` (the activity that sets it runs a moment later)."""
+    key = -1
+    for _ in range(50):
+        key = (await handle.describe()).raw_description.workflow_execution_info.priority.priority_key
+        if key == wanted:
+            break
+        await asyncio.sleep(0.1)
+    return key
+
+
+async def _scheduled_priorities(handle: WorkflowHandle[Any, Any]) -> dict[str, int]:
+    """Each activity the case scheduled, with the priority key it was scheduled with (the last, if many)."""
+    scheduled = {}
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = event.activity_task_scheduled_event_attributes
+            scheduled[attributes.activity_type.name] = attributes.priority.priority_key
+    return scheduled
+
+
+async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_queue(
+    dev_server: WorkflowEnvironment, run_worker: RunWorker
+) -> None:
+    """绿色通道: the case's own tasks and every activity after the change go first; out again, they do not."""
+    async with run_worker(dev_server.client) as task_queue:
+        cases = Cases(dev_server.client, task_queue)
+        number = f"APP-{uuid.uuid4().hex[:8]}"
+        await cases.submit(number, _intake(datetime.now(UTC)))
+        handle = dev_server.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
+        assert await _workflow_priority(handle, ORDINARY_PRIORITY.priority_key or 0) == 3
+
+        steward = Actor(id="steward-1", role=Role.STEWARD)
+        designation = ChangeGreenChannel(
+            actor=supervisor(), green_channel=True, steward=steward, reason="市重点项目"
+        )
+        assert (await cases.act(number, designation)).green_channel
+        assert await _workflow_priority(handle, 1) == GREEN_CHANNEL_PRIORITY.priority_key
+        assert (await handle.describe()).typed_search_attributes.get(search_attributes.GREEN_CHANNEL) is True
+        await cases.act(number, AcceptApplication(actor=window_officer()))
+        assert (await _scheduled_priorities(handle))["notify_applicant"] == 1
+
+        leaving = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
+        await cases.act(number, leaving)
+        assert await _workflow_priority(handle, 3) == 3
+        await cases.act(number, RecordApproval(actor=approver("health"), step="health", approved=True))
+        assert (await handle.result()).status is Status.ISSUED
+        assert (await _scheduled_priorities(handle))["issue_licence"] == 3

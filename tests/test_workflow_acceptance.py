@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -22,7 +23,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
@@ -33,10 +33,11 @@ from tests.builders import (
     approver,
     secondary_materials,
     shipped_matter,
+    supervisor,
     window_officer,
 )
 from tests.case_helpers import Handle, act, case_events, final_view, refusal
-from tests.conftest import RunWorker, StartAt
+from tests.conftest import RunWorker
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status, approval_rounds
 from workflows.domain.calendar import SHANGHAI
@@ -44,6 +45,7 @@ from workflows.domain.catalogue import Catalogue, DeficiencyMode, Importance
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
+    ChangeGreenChannel,
     CreditStanding,
     DeemAccepted,
     RecordApproval,
@@ -65,18 +67,22 @@ from workflows.domain.events import (
     ApplicationWithdrawn,
     Channel,
     CorrectionRequested,
+    Event,
+    GreenChannelChanged,
     LicenceIssued,
     LicenceRevoked,
     MaterialsSupplemented,
     Role,
 )
 from workflows.messages import ApplicationView, Intake
+from workflows.testkit import time_skipping_server
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 OFFICER = window_officer("window-1")
 OTHER_OFFICER = window_officer("window-2")
 # A Monday, an ordinary working day: no holiday muddies the 容缺 deadlines.
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+_E = TypeVar("_E", bound=Event)
 
 
 # --- helpers ---
@@ -112,11 +118,10 @@ def _intake(
 
 @dataclass
 class Desk:
-    """One environment with a worker on a fresh task queue; remembers the cases opened through it."""
+    """One environment with a worker on a fresh task queue."""
 
     env: WorkflowEnvironment
     task_queue: str
-    opened: list[Handle] = field(default_factory=list)
 
     async def now(self) -> datetime:
         """The server's clock, in Shanghai."""
@@ -130,30 +135,26 @@ class Desk:
             id=application_id or _application_id(),
             task_queue=self.task_queue,
         )
-        self.opened.append(handle)
         await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
         return handle
 
 
 @pytest.fixture
-async def desk(time_skipping: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Desk]:
-    """The shared time-skipping server, a fresh task queue, and every case left open terminated afterwards.
+async def desk(run_worker: RunWorker) -> AsyncIterator[Desk]:
+    """A time-skipping server of the test's own, at the current time, with a worker on a fresh queue.
 
-    A case left running on the shared server without its worker blocks time skipping for every later test:
-    its next timer schedules a workflow task nobody completes, and the server will not skip past it.
+    Of its own because the test server keeps a closed case's run-timeout timer (10 years when none is
+    set): awaiting a result with nothing else pending skips the clock to it, and a server shared with later
+    tests would hand them a date ten years ahead, where no calendar is published.
     """
-    async with run_worker(time_skipping.client) as task_queue:
-        opened = Desk(time_skipping, task_queue)
+    async with _desk_at(run_worker) as opened:
         yield opened
-    for handle in opened.opened:
-        with contextlib.suppress(RPCError):  # already closed
-            await handle.terminate(reason="test finished")
 
 
 @contextlib.asynccontextmanager
-async def _desk_at(start_at: StartAt, run_worker: RunWorker, instant: datetime) -> AsyncIterator[Desk]:
-    """A time-skipping server of its own whose clock starts at ``instant``, for tests that move time."""
-    async with start_at(instant) as env, run_worker(env.client) as task_queue:
+async def _desk_at(run_worker: RunWorker, instant: datetime | None = None) -> AsyncIterator[Desk]:
+    """A time-skipping server whose clock starts at ``instant`` (or now), with a worker on it."""
+    async with time_skipping_server(instant) as env, run_worker(env.client) as task_queue:
         yield Desk(env, task_queue)
 
 
@@ -180,7 +181,7 @@ def _kinds(events: Sequence[ApplicationEvent]) -> list[str]:
     return [e.kind for e in events if e.kind not in ("deadlines_planned", "warning_raised")]
 
 
-def _one(events: Sequence[ApplicationEvent], kind: type[ApplicationEvent]) -> ApplicationEvent:
+def _one(events: Sequence[ApplicationEvent], kind: type[_E]) -> _E:
     found = [e for e in events if isinstance(e, kind)]
     assert len(found) == 1, f"expected one {kind.__name__}, found {len(found)}"
     return found[0]
@@ -257,11 +258,11 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
 
 
 async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_date(
-    time_skipping_at: StartAt, run_worker: RunWorker
+    run_worker: RunWorker,
 ) -> None:
     """R-XK-32: received 2026-09-29, no notice by 10-12 (National Day, 10-10 worked): accepted as of 09-29."""
     received = datetime(2026, 9, 29, 9, 0, tzinfo=SHANGHAI)
-    async with _desk_at(time_skipping_at, run_worker, received) as desk:
+    async with _desk_at(run_worker, received) as desk:
         handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", received))
         view = await _view(handle)
         deemed_at = datetime(2026, 10, 13, 0, 0, tzinfo=SHANGHAI)  # 24:00 of 10-12, the 5th working day
@@ -288,11 +289,11 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
 
 
 async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at_the_end_of_the_receipt_day(
-    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+    run_worker: RunWorker, outbox: Outbox
 ) -> None:
     """不动产登记暂行条例 第17条: silence on the receipt day is acceptance; there is no correction period."""
     received = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-    async with _desk_at(time_skipping_at, run_worker, received) as desk:
+    async with _desk_at(run_worker, received) as desk:
         intake = _intake("REAL-ESTATE.mortgage", received, leave_out=("tax_payment_proof",))
         handle = await desk.start(intake)
         end_of_receipt_day = datetime(2026, 3, 3, 0, 0, tzinfo=SHANGHAI)
@@ -322,11 +323,11 @@ async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at
 
 
 async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_notice_may_name_items(
-    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+    run_worker: RunWorker, outbox: Outbox
 ) -> None:
     """R-XK-32: one notice lists every missing item; silence no longer deems; supplement then accept."""
     missing = ("hygiene_rules", "staff_health_certificates")
-    async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
+    async with _desk_at(run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", MONDAY, leave_out=missing))
         incomplete = RequestCorrection(actor=OFFICER, missing=missing[:1])
         assert await refusal(handle, incomplete) == "InvalidCommand"
@@ -364,6 +365,31 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
         assert view.last_day == date(2026, 3, 19)  # 5 working days counted from the acceptance, 03-12
         notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
         assert notices == ["correction_requested", "application_accepted"]
+
+
+async def test_an_action_taken_while_the_case_registers_is_told_to_the_applicant_at_once(
+    desk: Desk, outbox: Outbox
+) -> None:
+    """An acceptance that lands while the engine is still planning has its notice sent without waiting.
+
+    The update is sent straight after the start, so it is decided while the first deadlines are being
+    computed; its written notice (R-XK-32b) must not wait for the next change or deadline of the case.
+    """
+    handle = await desk.env.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("PUBLIC-PLACE-HYGIENE", await desk.now()),
+        id=_application_id(),
+        task_queue=desk.task_queue,
+    )
+    view = await act(handle, AcceptApplication(actor=OFFICER))
+    assert view.status is Status.UNDER_REVIEW
+    notices: list[str] = []
+    for _ in range(100):  # real time only: nothing here may wait for the clock to move
+        notices = [payload["notice"] for _, payload in outbox.records("notification", handle.id)]
+        if notices:
+            break
+        await asyncio.sleep(0.05)
+    assert notices == ["application_accepted"]
 
 
 # --- 5. R-XK-32b, R-XK-32c: not accepted, referred ---
@@ -420,11 +446,11 @@ def test_the_deficiency_matters_used_here_have_the_modes_the_tests_assume(catalo
 
 
 async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues(
-    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+    run_worker: RunWorker, outbox: Outbox
 ) -> None:
     """容缺, defer mode: review proceeds and approves; the licence waits for the supplement, then issues."""
     missing = ("food_safety_rules",)
-    async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
+    async with _desk_at(run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=3))
         assert view.status is Status.UNDER_REVIEW
@@ -464,11 +490,11 @@ async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues
 
 
 async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_applicant_from_deficiencies(
-    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+    run_worker: RunWorker, outbox: Outbox
 ) -> None:
     """容缺 missed: abandoned at the deadline, credit record, applicant told; the next case refused 容缺."""
     missing = ("food_safety_rules",)
-    async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
+    async with _desk_at(run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=3))
         supplement_by = datetime(2026, 3, 6, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Thursday 03-05
@@ -503,11 +529,11 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
 
 
 async def test_a_broken_promise_after_issuance_revokes_the_licence(
-    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+    run_worker: RunWorker, outbox: Outbox
 ) -> None:
     """容缺, issue-then-supplement (证照分离): issued on approval, revoked when the deadline passes unkept."""
     missing = ("premises_proof",)
-    async with _desk_at(time_skipping_at, run_worker, MONDAY) as desk:
+    async with _desk_at(run_worker, MONDAY) as desk:
         handle = await desk.start(_intake("ENTERPRISE-ESTABLISH", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=1))
         supplement_by = datetime(2026, 3, 4, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Tuesday 03-03
@@ -597,6 +623,32 @@ async def test_the_assigned_steward_withdraws_a_green_channel_case_and_no_other_
     assert result.status is Status.WITHDRAWN
     withdrawn = _one(await case_events(handle), ApplicationWithdrawn)
     assert withdrawn.actor == assigned
+
+
+async def test_a_supervisor_puts_a_running_case_into_the_green_channel_and_its_steward_then_acts(
+    desk: Desk, outbox: Outbox
+) -> None:
+    """DESIGN.md section 6: switching into the green channel is an audited event, told to the applicant."""
+    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    assigned = Actor(id="steward-1", role=Role.STEWARD, name="项目管家")
+    assert await refusal(handle, WithdrawApplication(actor=assigned)) == "NotAuthorised"
+    designate = ChangeGreenChannel(
+        actor=supervisor(), green_channel=True, steward=assigned, reason="市重点项目"
+    )
+    by_the_window = designate.model_copy(update={"actor": OFFICER})
+    assert await refusal(handle, by_the_window) == "NotAuthorised"
+
+    view = await act(handle, designate)
+    assert view.green_channel
+    changed = _one(await case_events(handle), GreenChannelChanged)
+    assert (changed.actor, changed.reason, changed.steward) == (supervisor(), "市重点项目", assigned)
+    assert await refusal(handle, designate) == "InvalidCommand"  # already so: nothing to record
+
+    view = await act(handle, WithdrawApplication(actor=assigned, reason="项目选址调整"))
+    assert view.status is Status.WITHDRAWN
+    await final_view(handle)
+    notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
+    assert "green_channel_changed" in notices
 
 
 async def test_withdrawal_after_the_approval_decision_is_not_allowed(desk: Desk) -> None:

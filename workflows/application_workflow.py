@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
+        GreenChannelChanged,
         Role,
         WarningRaised,
     )
@@ -59,8 +60,10 @@ with workflow.unsafe.imports_passed_through():
         LicenceRevocation,
         OutsideCall,
         PlanInput,
+        PriorityChange,
         SupervisionPush,
         applicant_hash,
+        priority_of,
     )
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
@@ -109,6 +112,9 @@ class ApplicationWorkflow:
         """Copy the catalogue entry in force, record the submission, then follow the case until closed."""
         await self._register(intake)
         while True:
+            # Updates may record events while this loop awaits an activity: a change since ``seen`` is
+            # acted on at once rather than at the next change or deadline.
+            seen = self._current.version
             await self._perform_effects()
             await self._replan_if_needed()
             if self._current.closed:
@@ -116,7 +122,7 @@ class ApplicationWorkflow:
             if ready_to_issue(self._current):
                 await self._issue()
                 continue
-            await self._wait_for_change_or_deadline()
+            await self._wait_for_change_or_deadline(seen)
         await self._perform_effects()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -134,9 +140,10 @@ class ApplicationWorkflow:
             raise _refusal(InvalidCommand(str(error))) from error
         self._record(self._decide(submission))
 
-    async def _wait_for_change_or_deadline(self) -> None:
-        """Sleep on one durable timer, the earliest deadline ahead, unless the case changes first."""
-        version = self._current.version
+    async def _wait_for_change_or_deadline(self, version: int) -> None:
+        """Sleep on one durable timer, unless the case moved on from ``version``."""
+        if self._current.version != version:
+            return
         scheduled = next_timer(self._current)
         timeout = None if scheduled is None else (scheduled.at - workflow.now()).total_seconds()
         if timeout is None or timeout > 0:
@@ -222,6 +229,8 @@ class ApplicationWorkflow:
                 return CreditEntry(
                     **base, applicant_id=state.applicant.id_number, reason=event.reason, at=event.at
                 )
+            case Effect.SET_CASE_PRIORITY if isinstance(event, GreenChannelChanged):
+                return PriorityChange(**base, green_channel=event.green_channel)
             case Effect.ESCALATE if isinstance(event, WarningRaised):
                 return Escalation(
                     **base,
@@ -297,7 +306,12 @@ class ApplicationWorkflow:
     async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
         """One outside-system call; the argument carries its idempotency key where it changes anything."""
         result: _T = await workflow.execute_activity(
-            activity, argument, result_type=result_type, start_to_close_timeout=_OUTSIDE_TIMEOUT
+            activity,
+            argument,
+            result_type=result_type,
+            start_to_close_timeout=_OUTSIDE_TIMEOUT,
+            # Before registration the start's own priority is inherited; after, the case's current one.
+            priority=priority_of(self._state.green_channel) if self._state else Priority.default,
         )
         return result
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -24,10 +24,9 @@ from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.errors import OneWindowError
 from workflows.domain.events import ApplicationEvent
-from workflows.messages import TASK_QUEUE, ApplicationView, Intake
+from workflows.messages import TASK_QUEUE, ApplicationView, Intake, priority_of
 
 DEFAULT_ADDRESS = "localhost:7233"
-GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)  # 绿色通道: ahead of ordinary cases (default key 3)
 
 
 class Refused(OneWindowError):
@@ -129,7 +128,7 @@ class Cases:
                 # A case that failed to register (a mistyped matter code) frees its number; no other does.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                priority=GREEN_CHANNEL_PRIORITY if intake.green_channel else Priority.default,
+                priority=priority_of(intake.green_channel),
             )
         except WorkflowAlreadyStartedError as error:
             raise AlreadySubmitted(f"application {application_id} exists already") from error

@@ -9,6 +9,7 @@ import hashlib
 from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from temporalio.common import Priority
 
 from workflows.domain.application import ApplicationState, PendingAction, Status, pending_actions
 from workflows.domain.catalogue import Matter
@@ -17,6 +18,14 @@ from workflows.domain.commands import Submission
 from workflows.domain.events import Applicant
 
 TASK_QUEUE = "onewindow"
+# 绿色通道: priority in every queue. Temporal dispatches lower keys first; 3 is its default.
+GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)
+ORDINARY_PRIORITY = Priority(priority_key=3)
+
+
+def priority_of(green_channel: bool) -> Priority:
+    """The task-queue priority of a case's workflow and activity tasks."""
+    return GREEN_CHANNEL_PRIORITY if green_channel else ORDINARY_PRIORITY
 
 
 class Intake(Submission):
@@ -180,6 +189,12 @@ class Escalation(OutsideCall):
     departments: tuple[str, ...]
     subject: WarningSubject
     deadline_at: AwareDatetime
+
+
+class PriorityChange(OutsideCall):
+    """绿色通道: the case's own workflow tasks follow its green-channel status in the task queue."""
+
+    green_channel: bool
 
 
 class PlanInput(BaseModel):

@@ -30,6 +30,7 @@ from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ApplicationCommand,
+    ChangeGreenChannel,
     DeemAccepted,
     ExtendDeadline,
     IssueLicence,
@@ -78,6 +79,7 @@ from workflows.domain.events import (
     DeadlineExtended,
     DeadlinesPlanned,
     Event,
+    GreenChannelChanged,
     LicenceIssued,
     LicenceRevoked,
     MaterialsSupplemented,
@@ -112,18 +114,20 @@ _BEFORE_ACCEPTANCE = frozenset(
 )
 # The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change.
 _WHILE_OPEN = frozenset({"record_deadlines"})
+# Green-channel help (帮办代办) matters until the licence is issued.
+_UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel"}
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
 TRANSITIONS: Mapping[Status, frozenset[str]] = {
     Status.RECEIVED: _BEFORE_ACCEPTANCE
-    | _WHILE_OPEN
+    | _UNTIL_ISSUED
     | {"request_correction", "deem_accepted", "supplement_materials", "withdraw_application"},
     # R-XK-32: once a correction notice is given, silence no longer deems acceptance.
     Status.CORRECTION_REQUESTED: _BEFORE_ACCEPTANCE
-    | _WHILE_OPEN
+    | _UNTIL_ISSUED
     | {"request_correction", "supplement_materials", "withdraw_application"},
-    Status.UNDER_REVIEW: _WHILE_OPEN
+    Status.UNDER_REVIEW: _UNTIL_ISSUED
     | {
         "raise_warning",
         "record_approval",
@@ -134,7 +138,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "abandon_application",
     },
     # Suspended: the clock stands still, so no decision warning can come due.
-    Status.SUSPENDED: _WHILE_OPEN
+    Status.SUSPENDED: _UNTIL_ISSUED
     | {
         "resume_clock",
         "extend_deadline",
@@ -142,7 +146,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "withdraw_application",
         "abandon_application",
     },
-    Status.APPROVED: _WHILE_OPEN
+    Status.APPROVED: _UNTIL_ISSUED
     | {"raise_warning", "issue_licence", "supplement_materials", "abandon_application"},
     Status.ISSUED: _WHILE_OPEN | {"supplement_materials", "revoke_licence"},
     Status.NOT_ACCEPTED: frozenset(),
@@ -169,6 +173,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "extend_deadline": frozenset({Role.DEPARTMENT_HEAD, Role.GOVERNMENT_LEADER}),
     "issue_licence": frozenset({Role.SYSTEM}),  # the engine issues on approval; the window hands it over
     "withdraw_application": frozenset({Role.APPLICANT, Role.STEWARD}),
+    "change_green_channel": frozenset({Role.SUPERVISOR}),  # 营商局 designates key projects
     "abandon_application": frozenset({Role.SYSTEM}),
     "revoke_licence": frozenset({Role.SYSTEM}),
     "record_deadlines": frozenset({Role.SYSTEM}),
@@ -353,6 +358,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes["status"] = Status.REVOKED
         case ApplicationWithdrawn():
             changes["status"] = Status.WITHDRAWN
+        case GreenChannelChanged():
+            changes |= {"green_channel": event.green_channel, "steward": event.steward}
         case ApplicationAbandoned():
             changes["status"] = Status.ABANDONED
         case DeadlinesPlanned():
@@ -437,13 +444,19 @@ def _notice_number(state: ApplicationState) -> str:
     return f"{state.application_id}-{state.version + 1:03d}"
 
 
+def _require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
+    """A steward (项目管家) is assigned only to a green-channel case, and must be one."""
+    if steward is None:
+        return
+    if not green_channel:
+        raise InvalidCommand("a steward is assigned only to green-channel cases")
+    if steward.role is not Role.STEWARD:
+        raise InvalidCommand(f"the assigned steward has role {steward.role.value}, not steward")
+
+
 def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
     _unknown_materials(command.matter, command.materials)
-    if command.steward is not None:
-        if not command.green_channel:
-            raise InvalidCommand("a steward is assigned only to green-channel cases")
-        if command.steward.role is not Role.STEWARD:
-            raise InvalidCommand(f"the assigned steward has role {command.steward.role.value}, not steward")
+    _require_steward_fits(command.green_channel, command.steward)
     actor = command.actor
     if actor.role is Role.APPLICANT and actor.id != command.applicant.id_number:
         raise NotAuthorised(actor.id, "an applicant submits only in their own name")
@@ -684,6 +697,24 @@ def _withdraw(
     return (ApplicationWithdrawn(at=now, actor=command.actor, reason=command.reason),)
 
 
+def _change_green_channel(
+    state: ApplicationState, command: ChangeGreenChannel, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    _require_steward_fits(command.green_channel, command.steward)
+    if (command.green_channel, command.steward) == (state.green_channel, state.steward):
+        raise InvalidCommand("the case is already in that state of the green channel")
+    if not command.reason.strip():
+        raise InvalidCommand("a green-channel decision must state its reason")
+    changed = GreenChannelChanged(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        green_channel=command.green_channel,
+        steward=command.steward,
+    )
+    return (changed,)
+
+
 def _abandon(
     state: ApplicationState, command: AbandonApplication, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
@@ -767,6 +798,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     ExtendDeadline: _extend,
     IssueLicence: _issue,
     WithdrawApplication: _withdraw,
+    ChangeGreenChannel: _change_green_channel,
     AbandonApplication: _abandon,
     RevokeLicence: _revoke,
     RecordDeadlines: _record_deadlines,
@@ -827,6 +859,7 @@ class Effect(StrEnum):
     REVOKE_LICENCE = "revoke_licence"
     WRITE_CREDIT_RECORD = "write_credit_record"
     ESCALATE = "escalate"
+    SET_CASE_PRIORITY = "set_case_priority"
 
 
 _NOTICE = frozenset({Effect.NOTIFY_APPLICANT})
@@ -841,6 +874,7 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "application_referred": _NOTICE,
     "clock_suspended": _NOTICE,
     "deadline_extended": _NOTICE,
+    "green_channel_changed": _NOTICE | {Effect.SET_CASE_PRIORITY},
     "application_denied": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "licence_issued": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},

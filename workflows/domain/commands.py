@@ -143,6 +143,14 @@ class WithdrawApplication(Command):
     kind: Literal["withdraw_application"] = "withdraw_application"
 
 
+class ChangeGreenChannel(Command):
+    """Put a case into the green channel (with its steward) or take it out; an audited decision (绿色通道)."""
+
+    kind: Literal["change_green_channel"] = "change_green_channel"
+    green_channel: bool
+    steward: Actor | None = None
+
+
 class AbandonApplication(Command):
     """The 容缺 supplement deadline passed with materials missing (视为放弃申请)."""
 
@@ -185,6 +193,7 @@ ApplicationCommand = Annotated[
     | ExtendDeadline
     | IssueLicence
     | WithdrawApplication
+    | ChangeGreenChannel
     | AbandonApplication
     | RevokeLicence
     | RecordDeadlines

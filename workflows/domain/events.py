@@ -201,6 +201,14 @@ class ApplicationWithdrawn(Event):
     kind: Literal["application_withdrawn"] = "application_withdrawn"
 
 
+class GreenChannelChanged(Event):
+    """The case entered or left the green channel, or its steward changed (DESIGN.md section 6)."""
+
+    kind: Literal["green_channel_changed"] = "green_channel_changed"
+    green_channel: bool
+    steward: Actor | None
+
+
 class ApplicationAbandoned(Event):
     """视为放弃申请: a 容缺 commitment was broken; the case closes and a credit record follows."""
 
@@ -249,6 +257,7 @@ ApplicationEvent = Annotated[
     | LicenceIssued
     | LicenceRevoked
     | ApplicationWithdrawn
+    | GreenChannelChanged
     | ApplicationAbandoned
     | DeadlinesPlanned
     | WarningRaised
