@@ -45,6 +45,13 @@ def _intake(received_at: datetime) -> Intake:
     )
 
 
+async def _submitted(cases: Cases, received_at: datetime | None = None) -> str:
+    """A new case of the hygiene permit, received at ``received_at`` (now by default); its number."""
+    number = f"APP-{uuid.uuid4().hex[:8]}"
+    await cases.submit(number, _intake(received_at or datetime.now(UTC)))
+    return number
+
+
 async def _eventually(find: Callable[[], Awaitable[list[CaseSummary]]], wanted: str) -> list[CaseSummary]:
     """Poll a visibility list briefly (it is eventually consistent) until ``wanted`` appears."""
     found: list[CaseSummary] = []
@@ -62,8 +69,7 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(
     """Submit, refuse a duplicate, accept, read state and events, and find it by matter."""
     async with run_worker(dev_server.client) as task_queue:
         cases = Cases(dev_server.client, task_queue)
-        number = f"APP-{uuid.uuid4().hex[:8]}"
-        await cases.submit(number, _intake(datetime.now(UTC)))
+        number = await _submitted(cases)
         with pytest.raises(AlreadySubmitted):
             await cases.submit(number, _intake(datetime.now(UTC)))
         view = await cases.act(
@@ -86,8 +92,7 @@ async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(
     """受审分离 refused as Refused('SeparationOfDuties'); an unknown number as UnknownApplication."""
     async with run_worker(dev_server.client) as task_queue:
         cases = Cases(dev_server.client, task_queue)
-        number = f"APP-{uuid.uuid4().hex[:8]}"
-        await cases.submit(number, _intake(datetime.now(UTC)))
+        number = await _submitted(cases)
         await cases.act(number, AcceptApplication(actor=window_officer()))
         acceptor = Actor(id=window_officer().id, role=Role.APPROVER, department="health")
         with pytest.raises(Refused) as refused:
@@ -103,8 +108,7 @@ async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_ca
     """A case received weeks ago (deemed accepted, overdue at once) is listed; the revision reaches it."""
     async with run_worker(dev_server.client) as task_queue:
         cases = Cases(dev_server.client, task_queue)
-        number = f"APP-{uuid.uuid4().hex[:8]}"
-        await cases.submit(number, _intake(datetime.now(UTC) - timedelta(days=30)))
+        number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
         found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
         assert number in [case.application_id for case in found]
         assert number in await cases.announce_calendar_revision()
@@ -137,8 +141,7 @@ async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_que
     """绿色通道: the case's own tasks and every activity after the change go first; out again, they do not."""
     async with run_worker(dev_server.client) as task_queue:
         cases = Cases(dev_server.client, task_queue)
-        number = f"APP-{uuid.uuid4().hex[:8]}"
-        await cases.submit(number, _intake(datetime.now(UTC)))
+        number = await _submitted(cases)
         handle = dev_server.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
         assert await _workflow_priority(handle, ORDINARY_PRIORITY.priority_key or 0) == 3
 
