@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from starter import main as onewindow
+from workflows.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -170,3 +174,21 @@ def test_submit_without_an_application_number_is_refused_before_connecting(
     assert (
         line == "error: InvalidInput: no application number: give --id or an application_id key in the file"
     )
+
+
+def test_log_lines_follow_stderr_when_the_process_replaces_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON line per record, with the application id as a key, on the stderr of the moment."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging()
+    logging.getLogger("onewindow.test").info("event_recorded", extra={"application_id": "APP-1"})
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("onewindow.test").info("event_recorded", extra={"application_id": "APP-2"})
+    (line,) = second.getvalue().splitlines()
+    assert json.loads(line) | {"timestamp": None} == {
+        "event": "event_recorded",
+        "level": "info",
+        "application_id": "APP-2",
+        "timestamp": None,
+    }

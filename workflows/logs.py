@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -14,6 +15,21 @@ def _drop_colour_duplicates(_: WrappedLogger, __: str, event: EventDict) -> Even
     """uvicorn repeats its message with terminal colours in ``color_message``; keep the plain one."""
     event.pop("color_message", None)
     return event
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, not the one at configuration.
+
+    A process that replaces stderr after start-up (a test capturing output, a daemon redirecting it) would
+    otherwise leave the handler writing to a closed file.
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
 
 
 def configure_logging() -> None:
@@ -33,7 +49,7 @@ def configure_logging() -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
