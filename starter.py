@@ -325,6 +325,7 @@ def _view_text(view: ApplicationView) -> str:
         ("matter", f"{view.matter_code} {view.matter_name}"),
         ("status", view.status.value + (" (closed)" if view.closed else "")),
         ("green channel", "yes" if view.green_channel else "no"),
+        ("steward", _actor_text(view.steward) if view.steward else ""),
         ("received", _moment(view.received_at)),
         ("acceptance by", _deadline(view.acceptance_by) if view.acceptance_by else ""),
         ("due", due if view.due_at else ""),

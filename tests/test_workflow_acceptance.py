@@ -639,7 +639,7 @@ async def test_a_supervisor_puts_a_running_case_into_the_green_channel_and_its_s
     assert await refusal(handle, by_the_window) == "NotAuthorised"
 
     view = await act(handle, designate)
-    assert view.green_channel
+    assert (view.green_channel, view.steward) == (True, assigned)
     changed = _one(await case_events(handle), GreenChannelChanged)
     assert (changed.actor, changed.reason, changed.steward) == (supervisor(), "市重点项目", assigned)
     assert await refusal(handle, designate) == "InvalidCommand"  # already so: nothing to record

@@ -15,7 +15,7 @@ from workflows.domain.application import ApplicationState, PendingAction, Status
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Submission
-from workflows.domain.events import Applicant
+from workflows.domain.events import Actor, Applicant
 
 TASK_QUEUE = "onewindow"
 # 绿色通道: priority in every queue. Temporal dispatches lower keys first; 3 is its default.
@@ -58,6 +58,7 @@ class ApplicationView(BaseModel):
     status: Status
     closed: bool
     green_channel: bool
+    steward: Actor | None = Field(description="The 项目管家 who acts for the applicant (green channel).")
     received_at: datetime
     due_at: datetime | None = Field(description="Decision deadline: 24:00 Shanghai of its last working day.")
     last_day: date | None
@@ -94,6 +95,7 @@ class ApplicationView(BaseModel):
             status=state.status,
             closed=state.closed,
             green_channel=state.green_channel,
+            steward=state.steward,
             received_at=state.received_at,
             due_at=decision.due_at if decision else None,
             last_day=decision.last_day if decision else None,
