@@ -47,19 +47,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic.fields import FieldInfo
 from temporalio.client import (
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowQueryFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from workflows.client import (
     AlreadySubmitted,
     Cases,
     CaseSummary,
-    Refused,
     UnknownApplication,
     connect,
     department_query,
@@ -459,6 +455,11 @@ class Gateway:
             if idempotency_key is None or await self._submitted_intake(application_id) != intake:
                 raise
             return True
+        try:  # an unknown matter code is refused now, as the worker registers the case, not on reading it
+            async with asyncio.timeout(self.query_timeout):
+                await self.cases.registered(application_id)
+        except TimeoutError:  # submitted all the same: a worker will register it when one runs
+            log.warning("application_not_yet_registered", application_id=application_id)
         return False
 
     async def act(
@@ -532,39 +533,18 @@ class Gateway:
 
     async def _why_no_update(self, application_id: str, kind: str) -> OneWindowError:
         """The server takes no update for a closed case; say the case is closed, not unknown."""
-        status_now = await self._status(application_id)
-        if status_now is WorkflowExecutionStatus.FAILED:
-            return await self._intake_refusal(application_id)
+        refusal = await self.cases.registration_refusal(application_id)
+        if refusal is not None:  # it never became a case
+            return refusal
         view = await self.state(application_id)
         return NotAllowed(kind, view.status.value)
 
     async def _why_unregistered(self, application_id: str) -> OneWindowError:
         """A case that cannot be queried yet: its intake was refused, or no worker has registered it."""
-        if await self._status(application_id) is WorkflowExecutionStatus.FAILED:
-            return await self._intake_refusal(application_id)
+        refusal = await self.cases.registration_refusal(application_id)
+        if refusal is not None:
+            return refusal
         return NotYetRegistered(f"application {application_id} is still being registered; retry shortly")
-
-    async def _status(self, application_id: str) -> WorkflowExecutionStatus | None:
-        try:
-            description = await self.cases.client.get_workflow_handle(application_id).describe()
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                raise UnknownApplication(f"no application {application_id}") from error
-            raise
-        return description.status
-
-    async def _intake_refusal(self, application_id: str) -> OneWindowError:
-        """The typed reason a case failed at registration (``UnknownMatter``, ``InvalidCommand``)."""
-        try:
-            await self.cases.client.get_workflow_handle(application_id).result()
-        except WorkflowFailureError as failure:
-            cause: BaseException | None = failure
-            while cause is not None:
-                if isinstance(cause, ApplicationError) and cause.type:
-                    return Refused(cause.type, cause.message)
-                cause = cause.__cause__
-            return Refused("Refused", str(failure))
-        return Refused("Refused", f"application {application_id} ended without a case")
 
 
 # --- HTTP -----------------------------------------------------------------------------------------------
@@ -651,8 +631,9 @@ async def submit(
 
     A second submission of the same number is refused, 409 `AlreadySubmitted`, and the first case carries
     on; unless it carries an `Idempotency-Key` and is the very same intake from the same actor, a retry,
-    which is answered 201 again with `Idempotent-Replayed: true`. The matter code is checked when the
-    worker registers the case: an unknown code shows as 409 `UnknownMatter` on reading the case.
+    which is answered 201 again with `Idempotent-Replayed: true`. The answer waits until the worker has
+    registered the case (up to the query timeout): an unknown matter code is refused, 409 `UnknownMatter`,
+    and the number stays free for a corrected submission.
     """
     application_id, intake = intake_of(await _json_object(request), actor)
     replayed = await _gateway(request).submit(application_id, intake, idempotency_key)

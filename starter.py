@@ -48,18 +48,14 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowQueryFailedError,
 )
-from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.client import (
     DEFAULT_ADDRESS,
     Cases,
     CaseSummary,
-    Refused,
     UnknownApplication,
     connect,
     department_query,
@@ -442,43 +438,15 @@ def _intake(args: argparse.Namespace) -> tuple[str, Intake]:
     return application_id, Intake.model_validate(data)
 
 
-def _refusal_in(error: WorkflowFailureError) -> Refused:
-    """The domain error that failed a case at registration (an unknown matter, an invalid submission)."""
-    cause: BaseException | None = error.cause
-    while isinstance(cause, FailureError):
-        if isinstance(cause, ApplicationError) and cause.type:
-            return Refused(cause.type, cause.message)
-        cause = cause.cause
-    return Refused("NotRegistered", _one_line(str(error.cause or error)))
-
-
-async def _raise_if_never_registered(cases: Cases, application_id: str) -> None:
-    """A case whose start failed (its matter unknown to the worker) answers no query: say why instead."""
-    handle = cases.client.get_workflow_handle(application_id)
-    if (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
-        return
-    try:
-        await handle.result()
-    except WorkflowFailureError as error:
-        raise _refusal_in(error) from error
-
-
 async def _view_now(cases: Cases, application_id: str) -> ApplicationView:
     """The state view at this instant; a case that never registered raises its refusal."""
     try:
         return await cases.state(application_id, _now())
-    except WorkflowQueryFailedError:  # still registering (NotSubmitted), or it failed doing so
-        await _raise_if_never_registered(cases, application_id)
+    except WorkflowQueryFailedError:  # still registering, or it failed doing so
+        refusal = await cases.registration_refusal(application_id)
+        if refusal is not None:
+            raise refusal from None
         raise
-
-
-async def _registered(cases: Cases, application_id: str) -> ApplicationView:
-    """The case's first view, once the worker has copied the catalogue entry in; refusals raised."""
-    while True:
-        try:
-            return await _view_now(cases, application_id)
-        except WorkflowQueryFailedError:
-            await asyncio.sleep(_POLL)
 
 
 async def _submit(args: argparse.Namespace, connection: Connection) -> int:
@@ -489,7 +457,7 @@ async def _submit(args: argparse.Namespace, connection: Connection) -> int:
     if args.wait > 0:
         try:
             async with asyncio.timeout(args.wait):
-                view = await _registered(cases, application_id)
+                view = await cases.registered(application_id, _now())
         except TimeoutError:
             print(
                 f"warning: {application_id} is submitted but not yet registered after {args.wait:g}s: is a "

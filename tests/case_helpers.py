@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 
 from workflows.application_workflow import ApplicationWorkflow
@@ -18,8 +23,21 @@ Handle = WorkflowHandle[ApplicationWorkflow, ApplicationView]
 RESULT_TIMEOUT = 15.0  # seconds of wall time for a closing case to finish its outside-system calls
 
 
+async def registered(handle: Handle) -> None:
+    """Wait until the worker has registered the case: a command sent before is refused NotYetRegistered."""
+    for _ in range(400):
+        try:
+            await handle.query(ApplicationWorkflow.state)  # refused until registered (events is [] then)
+        except WorkflowQueryFailedError:
+            await asyncio.sleep(0.025)
+        else:
+            return
+    raise AssertionError(f"{handle.id} was never registered")
+
+
 async def act(handle: Handle, command: ApplicationCommand) -> ApplicationView:
     """Send a command that must succeed; a refusal fails the test with the engine's reason."""
+    await registered(handle)
     try:
         return await handle.execute_update(ApplicationWorkflow.act, command)
     except WorkflowUpdateFailedError as error:
@@ -33,6 +51,7 @@ async def case_events(handle: Handle) -> list[ApplicationEvent]:
 
 async def refusal(handle: Handle, command: ApplicationCommand) -> str:
     """Send ``command``, expect a typed refusal, and check that nothing entered the case's log."""
+    await registered(handle)
     before = len(await case_events(handle))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ApplicationWorkflow.act, command)

@@ -77,8 +77,10 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(
         )
         assert view.status is Status.UNDER_REVIEW
         assert (await cases.state(number, datetime.now(UTC))).due_at == view.due_at
-        assert [e.kind for e in await cases.events(number)][:2] == [
+        # Accepted as soon as it was registered: the command waited for the worker, it was not refused.
+        assert [e.kind for e in await cases.events(number)][:3] == [
             "application_submitted",
+            "deadlines_planned",
             "application_accepted",
         ]
         found = await _eventually(lambda: cases.find(matter_query("PUBLIC-PLACE-HYGIENE")), number)

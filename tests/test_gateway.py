@@ -162,14 +162,19 @@ async def test_a_retried_submission_with_the_same_idempotency_key_answers_the_sa
         assert (refused.status_code, refused.json()["type"]) == (409, "AlreadySubmitted")
 
 
-async def test_an_intake_the_engine_refuses_is_reported_when_the_case_is_read(
+async def test_an_unknown_matter_is_refused_409_at_submission_and_the_number_stays_free(
     http: httpx.AsyncClient,
 ) -> None:
-    """Only the worker knows the catalogue: an unknown matter is 201, then 409 UnknownMatter on reading."""
-    number = await submitted(http, matter_code="NO-SUCH-MATTER")
-    response = await eventually(http, f"/applications/{number}", OFFICER, lambda r: r.status_code != 503)
-    assert (response.status_code, response.json()["type"]) == (409, "UnknownMatter")
-    assert "NO-SUCH-MATTER" in response.json()["detail"]
+    """Only the worker knows the catalogue: the answer waits for it, so the mistake is reported at once."""
+    number = new_number()
+    refused = await http.post(
+        "/applications", json=submission(number, matter_code="NO-SUCH-MATTER"), headers=bearer(PORTAL)
+    )
+    assert (refused.status_code, refused.json()["type"]) == (409, "UnknownMatter")
+    assert "NO-SUCH-MATTER" in refused.json()["detail"]
+    read = await http.get(f"/applications/{number}", headers=bearer(OFFICER))
+    assert (read.status_code, read.json()["type"]) == (409, "UnknownMatter")
+    assert await submitted(http, number) == number
 
 
 # --- actions ----------------------------------------------------------------------------------------------
@@ -357,8 +362,9 @@ async def test_the_state_and_the_events_of_a_case_are_read_with_any_token(http: 
     assert view["working_days_left"] is not None
     history = await http.get(f"/applications/{number}/events", headers=bearer(APPLICANT))
     assert history.status_code == 200
-    assert [event["kind"] for event in history.json()][:2] == [
+    assert [event["kind"] for event in history.json()][:3] == [
         "application_submitted",
+        "deadlines_planned",
         "application_accepted",
     ]
     assert len(history.json()) == view["event_count"]

@@ -9,6 +9,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.builders import all_materials
+from tests.case_helpers import act
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.calendar import SHANGHAI
@@ -36,20 +37,13 @@ async def test_a_case_with_timers_suspension_and_issuance_replays_deterministica
         handle = await env.client.start_workflow(
             ApplicationWorkflow.run, intake, id=f"APP-{uuid.uuid4().hex[:8]}", task_queue=task_queue
         )
-        await handle.execute_update(
-            ApplicationWorkflow.act, AcceptApplication(actor=Actor(id="window-1", role=Role.WINDOW_OFFICER))
-        )
+        await act(handle, AcceptApplication(actor=Actor(id="window-1", role=Role.WINDOW_OFFICER)))
         await env.sleep(timedelta(days=1))
-        await handle.execute_update(
-            ApplicationWorkflow.act,
-            SuspendClock(actor=HEALTH_APPROVER, pause="inspection", expected_working_days=3),
-        )
+        await act(handle, SuspendClock(actor=HEALTH_APPROVER, pause="inspection", expected_working_days=3))
         await env.sleep(timedelta(days=4))
-        await handle.execute_update(ApplicationWorkflow.act, ResumeClock(actor=HEALTH_APPROVER))
+        await act(handle, ResumeClock(actor=HEALTH_APPROVER))
         await env.sleep(timedelta(days=12))  # past the deadline: warnings up to red fire
-        await handle.execute_update(
-            ApplicationWorkflow.act, RecordApproval(actor=HEALTH_APPROVER, step="health", approved=True)
-        )
+        await act(handle, RecordApproval(actor=HEALTH_APPROVER, step="health", approved=True))
         await handle.result()
         kinds = {event.kind for event in await handle.query(ApplicationWorkflow.events)}
         history = await handle.fetch_history()

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.builders import all_materials
+from tests.case_helpers import act
 from tests.conftest import RunWorker, StartAt
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status
@@ -51,7 +52,7 @@ async def test_time_skipping_server_starts_at_the_chosen_past_instant_and_skips_
             task_queue=task_queue,
         )
         await env.sleep(timedelta(days=1))
-        view = await handle.execute_update(ApplicationWorkflow.act, AcceptApplication(actor=OFFICER))
+        view = await act(handle, AcceptApplication(actor=OFFICER))
         assert view.status is Status.UNDER_REVIEW
         events = await handle.query(ApplicationWorkflow.events)
         dates = {e.kind: e.at.astimezone(SHANGHAI).date().isoformat() for e in events}
@@ -70,7 +71,7 @@ async def test_time_skipping_refusal_reaches_the_caller_typed_and_leaves_the_cas
             id=f"APP-{uuid.uuid4().hex[:8]}",
             task_queue=task_queue,
         )
-        await handle.execute_update(ApplicationWorkflow.act, AcceptApplication(actor=OFFICER))
+        await act(handle, AcceptApplication(actor=OFFICER))
         same_person = Actor(id=OFFICER.id, role=Role.APPROVER, department="health")
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
@@ -95,7 +96,7 @@ async def test_dev_server_lists_cases_by_status_through_a_visibility_query(
         handle = await dev_server.client.start_workflow(
             ApplicationWorkflow.run, _intake(datetime.now(UTC)), id=application_id, task_queue=task_queue
         )
-        await handle.execute_update(ApplicationWorkflow.act, AcceptApplication(actor=OFFICER))
+        await act(handle, AcceptApplication(actor=OFFICER))
         query = (
             "OwStatus = 'under_review' AND OwMatter = 'PUBLIC-PLACE-HYGIENE' "
             f"AND WorkflowId = '{application_id}'"

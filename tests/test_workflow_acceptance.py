@@ -18,6 +18,7 @@ from typing import TypeVar
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
+    WorkflowFailureError,
     WorkflowHistory,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -39,6 +40,7 @@ from tests.builders import (
 from tests.case_helpers import Handle, act, case_events, final_view, refusal
 from tests.conftest import RunWorker
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.client import Cases
 from workflows.domain.application import Status, approval_rounds
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Catalogue, DeficiencyMode, Importance
@@ -254,6 +256,30 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
     assert accepted.application_id == application_id
 
 
+async def test_an_intake_that_does_not_parse_fails_its_case_at_once_typed_and_frees_the_number(
+    desk: Desk,
+) -> None:
+    """What `temporal workflow start --input` can send: plain JSON, missing the applicant and the channel."""
+    application_id = _application_id()
+    received = await desk.now()  # before awaiting the failed case: the test server may then skip years
+    handle = await desk.env.client.start_workflow(
+        "ApplicationWorkflow",
+        {"actor": INTAKE_SYSTEM.model_dump(mode="json"), "matter_code": "FOOD-BUSINESS"},
+        id=application_id,
+        task_queue=desk.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "InvalidCommand"
+    assert "applicant" in cause.message
+    assert "channel" in cause.message
+    cases = Cases(desk.env.client, desk.task_queue)  # the product's reuse policy: only a failed number
+    await cases.submit(application_id, _intake("FOOD-BUSINESS", received))
+    assert (await cases.registered(application_id)).matter_code == "FOOD-BUSINESS"
+
+
 # --- 2, 3. R-XK-32 and 不动产登记暂行条例 第17条: acceptance by silence ---
 
 
@@ -367,13 +393,13 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
         assert notices == ["correction_requested", "application_accepted"]
 
 
-async def test_an_action_taken_while_the_case_registers_is_told_to_the_applicant_at_once(
+async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retried_with_its_update_id(
     desk: Desk, outbox: Outbox
 ) -> None:
-    """An acceptance that lands while the engine is still planning has its notice sent without waiting.
+    """No rule can be checked before the catalogue entry is in: refused (NotYetRegistered), not recorded.
 
-    The update is sent straight after the start, so it is decided while the first deadlines are being
-    computed; its written notice (R-XK-32b) must not wait for the next change or deadline of the case.
+    A refusal recorded as a failed update would be returned again to a retry with the same update id;
+    refused in the validator, the retry is a new attempt and takes effect once.
     """
     handle = await desk.env.client.start_workflow(
         ApplicationWorkflow.run,
@@ -381,10 +407,18 @@ async def test_an_action_taken_while_the_case_registers_is_told_to_the_applicant
         id=_application_id(),
         task_queue=desk.task_queue,
     )
-    view = await act(handle, AcceptApplication(actor=OFFICER))
+    accept = AcceptApplication(actor=OFFICER)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == "NotYetRegistered"
+
+    await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
+    view = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
     assert view.status is Status.UNDER_REVIEW
+    assert _accepted_updates(await handle.fetch_history()) == 1
     notices: list[str] = []
-    for _ in range(100):  # real time only: nothing here may wait for the clock to move
+    for _ in range(100):  # real time only: the notice must not wait for the clock to move
         notices = [payload["notice"] for _, payload in outbox.records("notification", handle.id)]
         if notices:
             break

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         WarningRaised,
     )
     from workflows.messages import (
+        NOT_YET_REGISTERED,
         ApplicantNotice,
         ApplicationView,
         CatalogueEntry,
@@ -87,6 +88,20 @@ def _parse(payload: object) -> ApplicationCommand:
         raise _refusal(InvalidCommand(f"not a valid command: {error}")) from error
 
 
+def _intake(payload: object) -> Intake:
+    try:
+        return Intake.model_validate(payload)
+    except ValidationError as error:
+        raise _refusal(InvalidCommand(f"not a valid intake: {error}")) from error
+
+
+def _still_registering() -> ApplicationError:
+    """A query or command that arrived before the catalogue entry was copied in: retry shortly."""
+    return ApplicationError(
+        "the application is still being registered; retry shortly", type=NOT_YET_REGISTERED
+    )
+
+
 def _refusal(error: OneWindowError) -> ApplicationError:
     """A domain refusal as the typed, non-retryable failure callers receive."""
     return ApplicationError(str(error), type=error.type, non_retryable=True)
@@ -108,9 +123,14 @@ class ApplicationWorkflow:
     # --- the case's life ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, intake: Intake) -> ApplicationView:
-        """Copy the catalogue entry in force, record the submission, then follow the case until closed."""
-        await self._register(intake)
+    async def run(self, intake: object) -> ApplicationView:
+        """Copy the catalogue entry in force, record the submission, then follow the case until closed.
+
+        ``intake`` is an ``Intake`` or its JSON. It is decoded here, not by the SDK: an intake that does not
+        parse then fails the case at once with a typed InvalidCommand (its number free again), instead of
+        failing its first workflow task over and over.
+        """
+        await self._register(_intake(intake))
         while True:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
@@ -155,8 +175,16 @@ class ApplicationWorkflow:
                 return
             except TimeoutError:
                 pass
-        if scheduled is not None:
-            self._record(self._decide(scheduled.command))
+        # An update may have been applied in the same activation as the timer: re-read the case first.
+        if scheduled is None or self._current.version != version or self._calendar_revision_requested:
+            return
+        try:
+            events = decide(self._state, scheduled.command, workflow.now())
+        except OneWindowError as error:
+            # next_timer and decide disagree: a bug. Failing the workflow task (retried after a fix) keeps
+            # the case; failing the workflow would end it.
+            raise RuntimeError(f"the engine's own {scheduled.command.kind} was refused: {error}") from error
+        self._record(events)
 
     async def _replan_if_needed(self) -> None:
         """Recompute deadlines until they match what they depend on, and after a calendar announcement.
@@ -247,12 +275,11 @@ class ApplicationWorkflow:
     async def act(self, payload: object) -> ApplicationView:
         """Apply a person's command (any model of ``ApplicationCommand``, or its JSON).
 
-        The validator has already refused anything invalid. A command that arrives while the catalogue
-        entry is still being fetched waits for it. 容缺 first runs the credit check; an ineligible
-        applicant is refused here, still as a typed error.
+        The validator has already refused anything invalid, and anything sent before the case was
+        registered. 容缺 first runs the credit check; an ineligible applicant is refused here, still as a
+        typed error, but this one refusal is an update that failed and so stays in the history.
         """
         command = _parse(payload)
-        await workflow.wait_condition(lambda: self._state is not None)
         if isinstance(command, AcceptWithDeficiencies):
             query = CreditQuery(applicant_id=self._current.applicant.id_number, at=workflow.now())
             standing = await self._call("check_credit", query, CreditStanding)
@@ -267,8 +294,8 @@ class ApplicationWorkflow:
         command = _parse(payload)
         if command.actor.role is Role.SYSTEM:
             raise _refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
-        if self._state is None:
-            return
+        if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
+            raise _still_registering()
         if isinstance(command, AcceptWithDeficiencies):
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
@@ -297,7 +324,7 @@ class ApplicationWorkflow:
     @property
     def _current(self) -> ApplicationState:
         if self._state is None:
-            raise ApplicationError("the application is still being registered", type="NotSubmitted")
+            raise _still_registering()
         return self._state
 
     def _view(self, at: datetime | None = None) -> ApplicationView:

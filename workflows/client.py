@@ -7,15 +7,22 @@ payload is plain JSON. Refusals come back as ``Refused`` carrying the domain err
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import search_attributes
@@ -24,9 +31,11 @@ from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.errors import OneWindowError
 from workflows.domain.events import ApplicationEvent
-from workflows.messages import TASK_QUEUE, ApplicationView, Intake, priority_of
+from workflows.messages import NOT_YET_REGISTERED, TASK_QUEUE, ApplicationView, Intake, priority_of
 
 DEFAULT_ADDRESS = "localhost:7233"
+_REGISTRATION_POLL = 0.05  # seconds between looks at a case its worker has not registered yet
+_REGISTRATION_PATIENCE = 10.0  # seconds a command waits for the case it acts on to be registered
 
 
 class Refused(OneWindowError):
@@ -139,12 +148,52 @@ class Cases:
     ) -> ApplicationView:
         """Give a command; a retry with the same ``update_id`` takes effect once."""
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        give_up_at = asyncio.get_running_loop().time() + _REGISTRATION_PATIENCE
+        while True:
+            try:
+                return await handle.execute_update(ApplicationWorkflow.act, command, id=update_id)
+            except WorkflowUpdateFailedError as error:
+                refused = _refused(error)
+                # A case submitted a moment ago is registered within milliseconds: wait for that only.
+                if refused.type != NOT_YET_REGISTERED or asyncio.get_running_loop().time() > give_up_at:
+                    raise refused from error
+            except RPCError as error:
+                raise _translated(application_id, error) from error
+            await asyncio.sleep(_REGISTRATION_POLL)
+
+    async def registered(self, application_id: str, at: datetime | None = None) -> ApplicationView:
+        """The case's view once its worker has registered it; a refused intake raises its ``Refused``.
+
+        Waits as long as no worker takes the case: bound it with ``asyncio.timeout``.
+        """
+        while True:
+            try:
+                return await self.state(application_id, at)
+            except WorkflowQueryFailedError:
+                refusal = await self.registration_refusal(application_id)
+                if refusal is not None:
+                    raise refusal from None
+            await asyncio.sleep(_REGISTRATION_POLL)
+
+    async def registration_refusal(self, application_id: str) -> Refused | None:
+        """Why a case failed before it was registered (``UnknownMatter``, an invalid intake: the only way a
+        case fails); None if it has not failed, e.g. while it waits for a worker to register it.
+        """
+        handle = self.client.get_workflow_handle(application_id)
         try:
-            return await handle.execute_update(ApplicationWorkflow.act, command, id=update_id)
-        except WorkflowUpdateFailedError as error:
-            raise _refused(error) from error
+            if (await handle.describe()).status is not WorkflowExecutionStatus.FAILED:
+                return None
+            await handle.result()
         except RPCError as error:
             raise _translated(application_id, error) from error
+        except WorkflowFailureError as failure:
+            cause: BaseException | None = failure.cause
+            while isinstance(cause, FailureError):
+                if isinstance(cause, ApplicationError) and cause.type:
+                    return Refused(cause.type, cause.message)
+                cause = cause.cause
+            return Refused("Refused", str(failure.cause or failure))
+        return Refused("Refused", f"application {application_id} failed without a reason")
 
     async def state(self, application_id: str, at: datetime | None = None) -> ApplicationView:
         """The case's view at ``at`` (the caller's time; the case's last activity if omitted)."""

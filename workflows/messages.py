@@ -18,6 +18,8 @@ from workflows.domain.commands import Submission
 from workflows.domain.events import Actor, Applicant
 
 TASK_QUEUE = "onewindow"
+# The error type of a query or command that reaches a case before the worker has registered it.
+NOT_YET_REGISTERED = "NotYetRegistered"
 # 绿色通道: priority in every queue. Temporal dispatches lower keys first; 3 is its default.
 GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)
 ORDINARY_PRIORITY = Priority(priority_key=3)
