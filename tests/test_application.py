@@ -24,6 +24,7 @@ from tests.builders import (
     drive_to,
     government_leader,
     opened,
+    secondary_materials,
     shipped_matter,
     steward,
     submit,
@@ -74,6 +75,7 @@ from workflows.domain.commands import (
     WithdrawApplication,
 )
 from workflows.domain.errors import (
+    AcceptanceDeemed,
     CorrectionNotOneTime,
     DeadlineOutOfRange,
     DeficiencyNotTolerable,
@@ -618,6 +620,62 @@ def test_silence_for_five_working_days_means_accepted_as_of_receipt() -> None:
     assert state.clock.started_at == case.state.received_at
     assert state.clock.budget == state.matter.limit
     assert state.acceptance_decided_by is None
+
+
+_FOOD_SECONDARY = secondary_materials(shipped_matter("FOOD-BUSINESS"))
+
+
+def _silent_until(matter_code: str, *, deficient: bool = False) -> tuple[Case, datetime]:
+    """A received case whose plan says silence deems it accepted at the instant returned."""
+    case = drive_to(Status.RECEIVED, shipped_matter(matter_code), deficient=deficient)
+    acceptance_by = RECEIVED_AT + timedelta(days=7)
+    plan = DeadlinePlan(calendar_version="cal-test", provisional=False, acceptance_by=acceptance_by)
+    return then(case, RecordDeadlines(actor=system(), plan=plan)), acceptance_by
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(RequestCorrection(actor=window_officer(), missing=_FOOD_SECONDARY), id="correction"),
+        pytest.param(RejectApplication(actor=window_officer(), reason="不符合受理条件"), id="rejection"),
+        pytest.param(
+            ReferElsewhere(actor=window_officer(), competent_organ="省市场监督管理局"), id="referral"
+        ),
+        pytest.param(
+            AcceptWithDeficiencies(
+                actor=window_officer(),
+                missing=_FOOD_SECONDARY,
+                supplement_within=5,
+                commitment="容缺承诺-0001",
+                credit=CreditStanding(eligible=True),
+            ),
+            id="deficiency-tolerant",
+        ),
+    ],
+)
+def test_after_five_silent_working_days_the_window_can_no_longer_refuse_or_hold_back_acceptance(
+    command: ApplicationCommand,
+) -> None:
+    """R-XK-32: once the period has passed the law has accepted; a late notice or refusal is refused."""
+    case, acceptance_by = _silent_until("FOOD-BUSINESS", deficient=True)
+    assert decide(case.state, command, acceptance_by - timedelta(minutes=1))
+    with pytest.raises(AcceptanceDeemed):
+        decide(case.state, command, acceptance_by)
+
+
+def test_a_late_acceptance_at_the_window_counts_from_receipt_as_the_law_does() -> None:
+    """An officer's accept that reaches the case after the period is the deemed acceptance, back-dated."""
+    case, acceptance_by = _silent_until("FOOD-BUSINESS")
+    (on_time,) = decide(
+        case.state, AcceptApplication(actor=window_officer()), acceptance_by - timedelta(hours=1)
+    )
+    (late,) = decide(
+        case.state, AcceptApplication(actor=window_officer()), acceptance_by + timedelta(hours=1)
+    )
+    assert isinstance(on_time, ApplicationAccepted)
+    assert isinstance(late, ApplicationAccepted)
+    assert (on_time.basis, on_time.as_of) == ("decided", acceptance_by - timedelta(hours=1))
+    assert (late.basis, late.as_of) == ("deemed_by_silence", RECEIVED_AT)
 
 
 def test_a_decided_acceptance_starts_the_clock_when_it_is_made() -> None:

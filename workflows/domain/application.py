@@ -48,6 +48,7 @@ from workflows.domain.commands import (
     WithdrawApplication,
 )
 from workflows.domain.errors import (
+    AcceptanceDeemed,
     CorrectionNotOneTime,
     DeadlineOutOfRange,
     DeficiencyNotTolerable,
@@ -478,9 +479,25 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
     )
 
 
+def _acceptance_lapsed(state: ApplicationState, now: datetime) -> bool:
+    """Whether the time to decide on acceptance has passed: the application is then accepted by law.
+
+    The engine's timer records the deemed acceptance at that instant; this holds when a person's command
+    reaches the case first (the same moment, or a worker that was down).
+    """
+    acceptance_by = state.plan.acceptance_by if state.plan else None
+    return state.status is Status.RECEIVED and acceptance_by is not None and now >= acceptance_by
+
+
+def _require_acceptance_open(state: ApplicationState, command: ApplicationCommand, now: datetime) -> None:
+    if _acceptance_lapsed(state, now) and state.plan and state.plan.acceptance_by:
+        raise AcceptanceDeemed(command.kind, state.plan.acceptance_by)
+
+
 def _request_correction(
     state: ApplicationState, command: RequestCorrection, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
+    _require_acceptance_open(state, command, now)
     _unknown_materials(state.matter, command.missing)
     if state.matter.acceptance is AcceptanceMode.ON_THE_SPOT:
         raise InvalidCommand(
@@ -513,12 +530,13 @@ def _accept(
 ) -> tuple[ApplicationEvent, ...]:
     if state.missing:
         raise MaterialsIncomplete(state.missing)
+    lapsed = _acceptance_lapsed(state, now)  # accepted by law already: the clock runs from receipt
     event = ApplicationAccepted(
         at=now,
         actor=command.actor,
         reason=command.reason,
-        basis="decided",
-        as_of=now,
+        basis="deemed_by_silence" if lapsed else "decided",
+        as_of=state.received_at if lapsed else now,
         notice_number=_notice_number(state),
     )
     return (event,)
@@ -527,6 +545,7 @@ def _accept(
 def _accept_with_deficiencies(
     state: ApplicationState, command: AcceptWithDeficiencies, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
+    _require_acceptance_open(state, command, now)
     matter = state.matter
     if matter.deficiency_mode is DeficiencyMode.NOT_ALLOWED:
         raise DeficiencyNotTolerable(f"matter {matter.code} does not allow 容缺受理")
@@ -568,6 +587,7 @@ def _importance(matter: Matter, code: str) -> Importance:
 def _reject(
     state: ApplicationState, command: RejectApplication, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
+    _require_acceptance_open(state, command, now)
     if not command.reason.strip():
         raise InvalidCommand("a decision not to accept must state its reason (R-XK-32b)")
     event = ApplicationNotAccepted(
@@ -577,6 +597,7 @@ def _reject(
 
 
 def _refer(state: ApplicationState, command: ReferElsewhere, now: datetime) -> tuple[ApplicationEvent, ...]:
+    _require_acceptance_open(state, command, now)
     event = ApplicationReferred(
         at=now, actor=command.actor, reason=command.reason, competent_organ=command.competent_organ
     )

@@ -6,7 +6,7 @@ language can branch on the type.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 
 class OneWindowError(Exception):
@@ -102,3 +102,13 @@ class CorrectionNotOneTime(InvalidCommand):
 
 class DeficiencyNotTolerable(InvalidCommand):
     """容缺 refused: the matter does not allow it, a core material is missing, or the applicant's credit."""
+
+
+class AcceptanceDeemed(OneWindowError):
+    """The time to decide on acceptance has passed: by law the application is accepted as of receipt."""
+
+    def __init__(self, command: str, deadline: datetime) -> None:
+        super().__init__(
+            f"{command}: no acceptance decision was given by {deadline.isoformat()}, so the application is "
+            "accepted as of its receipt (R-XK-32; real estate: 不动产登记暂行条例 第17条)"
+        )
