@@ -327,8 +327,11 @@ def _view_text(view: ApplicationView) -> str:
         ("due", due if view.due_at else ""),
         (
             "working days",
-            f"{used} used, {left} left, {view.working_days_suspended} suspended" if view.due_at else "",
+            f"{used} used, {left} left, {view.working_days_suspended} suspended"
+            if view.working_days_used is not None
+            else "",
         ),
+        ("resume by", _deadline(view.resume_expected_by) if view.resume_expected_by else ""),
         ("warning", view.warning_level.value),
         ("stage", f"{view.stage} by {_deadline(view.stage_due_at)}" if view.stage_due_at else ""),
         ("missing", ", ".join(view.missing)),

@@ -435,13 +435,41 @@ def test_a_pause_inside_a_stage_moves_the_stages_limit_by_its_working_days() -> 
     assert plan.stage_due_at == shanghai(2026, 2, 28, 0)
 
 
-def test_while_suspended_no_stage_warning_is_armed_but_the_stage_limit_is_still_shown() -> None:
-    """The counted time stands still during a pause, for the stage as for the whole period."""
+def test_while_suspended_only_the_pauses_own_deadline_is_armed_and_the_stage_limit_is_still_shown() -> None:
+    """The counted time stands still: no stage or period warning ahead; the pause has its own (yellow)."""
     clock = PROJECT.suspend(paused(shanghai(2026, 1, 12)))
     now = shanghai(2026, 1, 20)
     plan = plan_deadlines(_stage_plan(clock, clock.started_at, 30), CALENDAR, now)
-    assert plan.marks == ()
+    # 10 expected working days after 01-12: 01-13 .. 01-26.
+    assert plan.resume_expected_by == shanghai(2026, 1, 27, 0)
+    assert [(m.level, m.at) for m in plan.marks] == [(WarningLevel.YELLOW, plan.resume_expected_by)]
+    assert "专家评审 overran its expected 10 working days" in plan.marks[0].cause
     assert plan.stage_due_at is not None
+    assert plan.counting_stopped_on == date(2026, 1, 12)
+    assert plan.working_days_used(shanghai(2026, 3, 1)) == 5  # 01-06 .. 01-09 and 01-12: then it stood still
+
+
+@pytest.mark.parametrize(
+    ("suspended_on", "fired"),
+    [
+        # Accepted 09-30 for 5 days: counted 10-08, 10-09, 10-10 (make-up), 10-12, 10-13; notice and
+        # yellow at the end of 10-12, red at the end of 10-13. A pause begun on 10-13 cannot hold back red.
+        (shanghai(2026, 10, 13, 10), [WarningLevel.NOTICE, WarningLevel.YELLOW, WarningLevel.RED]),
+        (shanghai(2026, 10, 12, 10), [WarningLevel.NOTICE, WarningLevel.YELLOW]),
+        (shanghai(2026, 10, 9, 10), []),  # the rest waits for the resumption
+    ],
+)
+def test_a_pause_keeps_the_warnings_its_first_day_already_reached(
+    suspended_on: datetime, fired: list[WarningLevel]
+) -> None:
+    """Only instants on or before the pause's first day are certain whatever the resumption: they stay."""
+    clock = StatutoryClock(started_at=shanghai(2026, 9, 30, 10), budget=5).suspend(paused(suspended_on))
+    request = PlanRequest(
+        received_at=clock.started_at, deem_acceptance=None, clock=clock, decision_running=True
+    )
+    plan = plan_deadlines(request, CALENDAR, suspended_on)
+    kept = [m.level for m in plan.marks if "overran its expected" not in m.cause]
+    assert kept == fired
 
 
 def test_a_stage_whose_limit_lies_beyond_the_whole_deadline_adds_no_warning_of_its_own() -> None:

@@ -333,6 +333,57 @@ async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_a
         assert datetime.fromisoformat(escalation["deadline_at"]) == shanghai(2026, 10, 14)
 
 
+async def test_a_pause_begun_on_the_last_day_cannot_hold_back_red_and_a_pause_overrun_turns_yellow(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    """Due at the end of 10-13; an inspection from 10-13 10:00 expected to take 2 working days.
+
+    The deadline passed whatever the resumption: red at 10-14 00:00 all the same, escalated. The pause's
+    own deadline (end of 10-15) passes too: yellow for the overrun is below red and adds nothing.
+    """
+    async with time_skipping_at(shanghai(2026, 9, 30, 9)) as env, run_worker(env.client) as task_queue:
+        handle, _ = await open_accepted_case(env, task_queue, "REAL-ESTATE.mortgage")
+        await sleep_until(env, shanghai(2026, 10, 13, 10))
+        department = shipped_matter("REAL-ESTATE.mortgage").departments[0]
+        pause = SuspendClock(actor=approver(department), pause="inspection", expected_working_days=2)
+        view = await act(handle, pause)
+        assert view.status is Status.SUSPENDED
+        assert view.due_at == shanghai(2026, 10, 14)  # already certain: it falls on the pause's first day
+        assert view.resume_expected_by == end_of(date(2026, 10, 15))
+
+        await sleep_until(env, shanghai(2026, 10, 14, 0, 1))
+        events = await case_events(handle)
+        assert_fired_at(warning_at(events, WarningLevel.RED, WarningSubject.DECISION), shanghai(2026, 10, 14))
+        (escalation,) = escalations(outbox, handle.id)
+        assert escalation["subject"] == "decision"
+        view = await handle.query(ApplicationWorkflow.state)
+        assert (view.status, view.warning_level) == (Status.SUSPENDED, WarningLevel.RED)
+
+
+async def test_a_pause_that_overruns_its_expected_working_days_turns_the_case_yellow(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """R-XK-45: a paused step still has its own deadline. Expert review from 03-18, expected 3 days."""
+    async with time_skipping_at(shanghai(2026, 3, 2, 9)) as env, run_worker(env.client) as task_queue:
+        handle, _ = await open_accepted_case(env, task_queue, "EIA-APPROVAL.report_book")
+        await sleep_until(env, shanghai(2026, 3, 18, 10))
+        review = SuspendClock(
+            actor=approver("ecology_environment"), pause="expert_review", expected_working_days=3
+        )
+        view = await act(handle, review)
+        assert view.resume_expected_by == end_of(date(2026, 3, 23))  # 03-19, 03-20, 03-23
+
+        await sleep_until(env, shanghai(2026, 3, 23, 23, 59))
+        assert warnings(await case_events(handle)) == []
+        await sleep_until(env, shanghai(2026, 3, 24, 0, 1))
+        (yellow,) = warnings(await case_events(handle))
+        assert yellow.level is WarningLevel.YELLOW
+        assert_fired_at(yellow, end_of(date(2026, 3, 23)))
+        assert "expert_review overran its expected 3 working days" in yellow.reason
+        view = await act(handle, ResumeClock(actor=approver("ecology_environment")))
+        assert (view.status, view.warning_level) == (Status.UNDER_REVIEW, WarningLevel.YELLOW)
+
+
 async def test_the_state_view_counts_the_working_days_used_up_to_the_day_it_is_read(
     time_skipping_at: StartAt, run_worker: RunWorker
 ) -> None:
@@ -485,12 +536,14 @@ async def test_an_expert_review_moves_the_due_date_by_the_suspended_working_days
             SuspendClock(
                 actor=approver("ecology_environment"),
                 pause="expert_review",
-                expected_working_days=10,
+                expected_working_days=11,
                 reason="环评报告书技术评估（专家评审）",
             ),
         )
         assert view.status is Status.SUSPENDED
         assert view.suspended
+        # No due instant while the clock stands still; the pause has its own: 11 working days, to 04-02.
+        assert (view.due_at, view.resume_expected_by) == (None, end_of(date(2026, 4, 2)))
         assert action(view, "resume_clock") is not None
         assert action(view, "record_approval") is None
 

@@ -62,7 +62,10 @@ class ApplicationView(BaseModel):
     green_channel: bool
     steward: Actor | None = Field(description="The 项目管家 who acts for the applicant (green channel).")
     received_at: datetime
-    due_at: datetime | None = Field(description="Decision deadline: 24:00 Shanghai of its last working day.")
+    due_at: datetime | None = Field(
+        description="Decision deadline: 24:00 Shanghai of its last working day; none while suspended, when it"
+        " depends on the resumption, unless it had already passed."
+    )
     last_day: date | None
     provisional: bool = Field(description="The deadlines rest on a year without a State Council notice.")
     calendar_version: str | None
@@ -76,6 +79,9 @@ class ApplicationView(BaseModel):
     acceptance_by: datetime | None = Field(description="R-XK-32: silence until then means accepted.")
     supplement_by: datetime | None = Field(description="容缺: promised materials due by then.")
     delivery_by: datetime | None = Field(description="R-XK-44: the licence is due by then.")
+    resume_expected_by: datetime | None = Field(
+        description="While suspended: the end of the pause's expected working days (R-XK-45)."
+    )
     stage: str | None = Field(description="The budgeted stage of a composite matter under review now.")
     stage_due_at: datetime | None = Field(description="When that stage overruns its own limit (yellow).")
     missing: tuple[str, ...]
@@ -88,8 +94,9 @@ class ApplicationView(BaseModel):
     def of(cls, state: ApplicationState, now: datetime) -> ApplicationView:
         """The view of ``state`` at ``now``; nothing here is stored, all is derived."""
         plan = state.plan
-        decision = plan.decision if plan else None
-        used = plan.working_days_used(now) if plan and decision else None
+        decision = plan.decision_in_force if plan else None
+        running = plan is not None and plan.decision is not None  # while suspended, days are still counted
+        used = plan.working_days_used(now) if plan and running else None
         return cls(
             application_id=state.application_id,
             matter_code=state.matter.code,
@@ -108,13 +115,14 @@ class ApplicationView(BaseModel):
             working_days_suspended=plan.suspended_working_days if plan else 0,
             suspended=state.status is Status.SUSPENDED,
             warning_level=highest(
-                (state.warning_raised(), plan.level_at(now) if plan and decision else WarningLevel.NONE)
+                (state.warning_raised(), plan.level_at(now) if plan and running else WarningLevel.NONE)
             ),
             acceptance_by=plan.acceptance_by if plan and state.status is Status.RECEIVED else None,
             supplement_by=plan.supplement_by if plan and state.outstanding else None,
             delivery_by=plan.delivery_by if plan else None,
-            stage=plan.stage if plan and decision else None,
-            stage_due_at=plan.stage_due_at if plan and decision else None,
+            resume_expected_by=plan.resume_expected_by if plan else None,
+            stage=plan.stage if plan and running else None,
+            stage_due_at=plan.stage_due_at if plan and running else None,
             missing=state.missing,
             outstanding=state.outstanding,
             pending_actions=pending_actions(state),

@@ -138,9 +138,11 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "withdraw_application",
         "abandon_application",
     },
-    # Suspended: the clock stands still, so no decision warning can come due.
+    # Suspended: the clock stands still, but a deadline already passed stays passed, and the pause has
+    # its own expected length: warnings still come due.
     Status.SUSPENDED: _UNTIL_ISSUED
     | {
+        "raise_warning",
         "resume_clock",
         "extend_deadline",
         "supplement_materials",
@@ -930,7 +932,10 @@ class ScheduledCommand(BaseModel):
     command: ApplicationCommand
 
 
-_WARNING_STATUS = {WarningSubject.DECISION: Status.UNDER_REVIEW, WarningSubject.DELIVERY: Status.APPROVED}
+_WARNING_STATUSES = {
+    WarningSubject.DECISION: (Status.UNDER_REVIEW, Status.SUSPENDED),
+    WarningSubject.DELIVERY: (Status.APPROVED,),
+}
 
 
 def next_timer(state: ApplicationState) -> ScheduledCommand | None:
@@ -952,7 +957,7 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
         candidates.append(ScheduledCommand(at=plan.supplement_by, command=broken))
     for mark in plan.marks:
         if (
-            _WARNING_STATUS[mark.subject] is state.status
+            state.status in _WARNING_STATUSES[mark.subject]
             and mark.level.rank > state.warning_raised(mark.subject).rank
         ):
             warning = RaiseWarning(actor=ENGINE, reason=mark.cause, level=mark.level, subject=mark.subject)

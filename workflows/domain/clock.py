@@ -38,9 +38,14 @@ class StatutoryClock(BaseModel):
     extensions: tuple[PositiveInt, ...] = ()
 
     @property
+    def open_suspension(self) -> Suspension | None:
+        """The suspension not yet resumed, if any."""
+        return next((s for s in self.suspensions if s.ended_at is None), None)
+
+    @property
     def suspended(self) -> bool:
         """True while a suspension is open: the counted time stands still."""
-        return any(s.ended_at is None for s in self.suspensions)
+        return self.open_suspension is not None
 
     def suspend(self, suspension: Suspension) -> StatutoryClock:
         """The clock with one more (open) suspension."""
@@ -236,22 +241,45 @@ class DeadlinePlan(BaseModel):
     suspended_working_days: int = Field(default=0, description="Working days not counted (R-XK-45 pauses).")
     supplement_by: AwareDatetime | None = None
     delivery_by: AwareDatetime | None = None
+    counting_stopped_on: date | None = Field(
+        default=None, description="While suspended: the pause's first day, the last one that counts."
+    )
+    resume_expected_by: AwareDatetime | None = Field(
+        default=None, description="While suspended: the end of the pause's expected working days."
+    )
     stage: str | None = Field(default=None, description="The budgeted stage under review, if any.")
     stage_due_at: AwareDatetime | None = Field(default=None, description="When that stage overruns.")
     marks: tuple[WarningMark, ...] = ()
 
     @property
+    def decision_in_force(self) -> Deadline | None:
+        """The decision deadline, if one is running and certain.
+
+        While suspended the deadline depends on when the pause ends, so there is none, unless it fell on
+        or before the pause's first day: then it has passed, whatever the resumption.
+        """
+        decision = self.decision
+        if decision is None or self.counting_stopped_on is None:
+            return decision
+        return decision if decision.last_day <= self.counting_stopped_on else None
+
+    @property
     def decision_due_at(self) -> datetime | None:
-        """When the decision period expires, if one is running."""
-        return self.decision.due_at if self.decision else None
+        """When the decision period expires (see ``decision_in_force``)."""
+        return self.decision_in_force.due_at if self.decision_in_force else None
 
     def level_at(self, now: datetime, subject: WarningSubject = WarningSubject.DECISION) -> WarningLevel:
         """The highest level of ``subject`` reached by ``now``."""
         return highest(m.level for m in self.marks if m.subject is subject and m.at <= now)
 
     def working_days_used(self, now: datetime) -> int:
-        """Counted days of the decision period used by ``now``, today included (as ``StatutoryClock``)."""
+        """Counted days of the decision period used by ``now``, today included (as ``StatutoryClock``).
+
+        While suspended no day after the pause's first counts, however long ago that was.
+        """
         today = local_date(now)
+        if self.counting_stopped_on is not None:
+            today = min(today, self.counting_stopped_on)
         return sum(1 for day in self.counted_days if day <= today)
 
 
@@ -288,15 +316,24 @@ def plan_deadlines(
         counted = clock.counted_days(calendar, now, receipt_policy)
         suspended, _ = clock.suspended_working_days(calendar, now)
         provisional = provisional or decision.provisional
-        if not clock.suspended:
-            marks = _decision_marks(counted, decision, policy)
+        marks = _decision_marks(counted, decision, policy)
     stage_code, stage_due_at = None, None
     if clock is not None and decision is not None and request.stage is not None:
         stage_deadline = _stage_deadline(clock, request.stage, calendar, now, receipt_policy)
         stage_code, stage_due_at = request.stage.code, stage_deadline.due_at
         provisional = provisional or stage_deadline.provisional
-        if not clock.suspended and stage_due_at < decision.due_at:
+        if stage_due_at < decision.due_at:
             marks.append(_stage_mark(request.stage, stage_due_at))
+    pause = clock.open_suspension if clock is not None and decision is not None else None
+    counting_stopped_on, resume_expected_by = None, None
+    if pause is not None:
+        # The counted time stands still: only instants on or before the pause's first day are certain
+        # (a deadline that passed then stays passed); the pause itself is due after its expected days.
+        counting_stopped_on = local_date(pause.started_at)
+        marks = [mark for mark in marks if mark.at <= end_of_day(counting_stopped_on)]
+        expected = calendar.deadline(counting_stopped_on, pause.expected_working_days)
+        resume_expected_by, provisional = expected.due_at, provisional or expected.provisional
+        marks.append(_pause_mark(pause, resume_expected_by))
     supplement_by = None
     if clock is not None and request.supplement_within is not None:
         trigger = calendar.trigger_day(clock.started_at, receipt_policy)
@@ -323,6 +360,8 @@ def plan_deadlines(
         suspended_working_days=suspended,
         supplement_by=supplement_by,
         delivery_by=delivery_by,
+        counting_stopped_on=counting_stopped_on,
+        resume_expected_by=resume_expected_by,
         stage=stage_code,
         stage_due_at=stage_due_at,
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
@@ -367,6 +406,12 @@ def _stage_deadline(
         started_at=stage.started_at, budget=stage.working_days, suspensions=clock.suspensions
     )
     return stage_clock.deadline(calendar, now, receipt_policy)
+
+
+def _pause_mark(pause: Suspension, due_at: datetime) -> WarningMark:
+    """R-XK-45: a paused step still has its own deadline; overrunning it is a step overrunning (yellow)."""
+    cause = f"the pause for {pause.reason} overran its expected {pause.expected_working_days} working days"
+    return WarningMark(level=WarningLevel.YELLOW, subject=WarningSubject.DECISION, at=due_at, cause=cause)
 
 
 def _stage_mark(stage: StageLimit, due_at: datetime) -> WarningMark:
