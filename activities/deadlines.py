@@ -29,8 +29,13 @@ class DeadlineActivities:
 
     @activity.defn(name="plan_deadlines")
     async def plan_deadlines(self, plan_input: PlanInput) -> DeadlinePlan:
-        """Every deadline of the case at ``plan_input.now``; a year with no data fails permanently."""
-        calendar = self._calendar.current(reload=plan_input.reload_calendar)
+        """Every deadline of the case at ``plan_input.now``.
+
+        A year with no data (CalendarNotPublished) fails the attempt; each retry reads the calendar files
+        again, so publishing the notice (``onewindow calendar load``) lets the case go on.
+        """
+        retry = activity.info().attempt > 1
+        calendar = self._calendar.current(reload=plan_input.reload_calendar or retry)
         return plan_deadlines(
             plan_input.request, calendar, plan_input.now, self._policy, self._receipt_policy
         )

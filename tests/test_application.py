@@ -48,6 +48,7 @@ from workflows.domain.application import (
     plan_request,
     replay,
 )
+from workflows.domain.calendar import Deadline
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
 from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningMark, WarningSubject
 from workflows.domain.commands import (
@@ -791,6 +792,27 @@ def test_an_extension_must_give_the_reason_told_to_the_applicant() -> None:
     case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
     command = ExtendDeadline(actor=department_head("market_regulation"), working_days=5)
     assert type(_refused(case, command)) is InvalidCommand
+
+
+def test_an_extension_is_granted_within_the_period_not_after_it_has_run_out() -> None:
+    """R-XK-42: the period is extended while it runs; after its end the case is overdue, not extended."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    due_at = RECEIVED_AT + timedelta(days=10)
+    plan = DeadlinePlan(
+        calendar_version="cal-test",
+        provisional=False,
+        decision=Deadline(
+            last_day=(due_at - timedelta(days=1)).date(),
+            due_at=due_at,
+            provisional=False,
+            calendar_version="cal-test",
+        ),
+    )
+    case = then(case, RecordDeadlines(actor=system(), plan=plan))
+    extend = ExtendDeadline(actor=department_head("market_regulation"), working_days=5, reason="现场核查")
+    assert decide(case.state, extend, due_at - timedelta(seconds=1))
+    with pytest.raises(InvalidCommand, match="within the period"):
+        decide(case.state, extend, due_at)
 
 
 # --- approval plans --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workflows.domain.calendar import SHANGHAI, RestDayReceipt, WorkingCalendar, local_date
+from workflows.domain.catalogue import AcceptanceMode
 from workflows.domain.clock import (
     PlanRequest,
     StageLimit,
@@ -493,3 +494,19 @@ def test_every_warning_mark_says_which_threshold_it_crosses() -> None:
         (WarningLevel.YELLOW, "72 of 90 counted working days used"),
         (WarningLevel.RED, "overdue: the decision was due by the end of 2026-05-20 (督办)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("received_at", "accepted_by"),
+    [
+        (shanghai(2026, 10, 10, 9), shanghai(2026, 10, 11, 0)),  # the make-up Saturday is worked
+        (shanghai(2026, 10, 11, 23, 50), shanghai(2026, 10, 13, 0)),  # Sunday, online: Monday is the spot
+        (shanghai(2026, 10, 3, 9), shanghai(2026, 10, 9, 0)),  # National Day: the first working day, 10-08
+    ],
+)
+def test_real_estate_not_refused_on_the_spot_is_accepted_at_the_end_of_a_working_day(
+    received_at: datetime, accepted_by: datetime
+) -> None:
+    """不动产登记暂行条例 第17条: the spot is the receipt day, or the next working day after a rest day."""
+    request = PlanRequest(received_at=received_at, deem_acceptance=AcceptanceMode.ON_THE_SPOT)
+    assert plan_deadlines(request, CALENDAR, received_at).acceptance_by == accepted_by

@@ -943,3 +943,29 @@ async def test_supervision_lists_overdue_cases_with_one_visibility_query_on_the_
         fresh_view = await fresh.query(ApplicationWorkflow.state)
         assert fresh_view.status is Status.RECEIVED
         assert fresh_view.warning_level is WarningLevel.NONE
+
+
+NOTICE_2028 = """\
+year = 2028
+revision = "2028-notice-test-r1"
+status = "published"
+source = "国务院办公厅关于2028年部分节假日安排的通知 (test fixture)"
+holidays = ["2028-01-01/2028-01-03"]
+makeup_workdays = []
+"""
+
+
+async def test_a_case_whose_deadline_reaches_an_unpublished_year_waits_and_goes_on_once_it_is_published(
+    time_skipping_at: StartAt, run_worker: RunWorker, calendar_dir: Path
+) -> None:
+    """Accepted 2027-12-20 for 20 days: 2028 has no data, so nothing is guessed; publishing it unblocks."""
+    async with time_skipping_at(shanghai(2027, 12, 20, 9)) as env, run_worker(env.client) as task_queue:
+        handle = await open_case(env, task_queue, "EIA-APPROVAL.report_book")
+        acceptance = asyncio.create_task(act(handle, AcceptApplication(actor=OFFICER)))
+        await asyncio.sleep(1.5)  # the plan fails: CalendarNotPublished, retried
+        assert not acceptance.done()
+        (calendar_dir / "2028.toml").write_text(NOTICE_2028, encoding="utf-8")
+        view = await asyncio.wait_for(acceptance, timeout=20)
+        published = load_calendar([calendar_dir])
+        assert view.last_day == published.add_working_days(date(2027, 12, 20), 20).day
+        assert view.calendar_version == published.version

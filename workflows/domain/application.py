@@ -700,6 +700,9 @@ def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> 
         raise DeadlineOutOfRange("extension (working days)", command.working_days, limit)
     if not command.reason.strip():
         raise InvalidCommand("an extension must give the reason told to the applicant")
+    due_at = state.plan.decision_due_at if state.plan else None
+    if due_at is not None and now >= due_at:
+        raise InvalidCommand(f"R-XK-42: an extension is granted within the period, which ended at {due_at}")
     event = DeadlineExtended(at=now, actor=actor, reason=command.reason, working_days=command.working_days)
     return (event,)
 

@@ -299,8 +299,11 @@ def plan_deadlines(
     provisional = False
     acceptance_by = None
     if request.deem_acceptance is AcceptanceMode.ON_THE_SPOT:
-        # 不动产登记暂行条例 第17条: not refused in writing on the spot (the receipt day) = accepted.
-        acceptance_by = end_of_day(local_date(request.received_at))
+        # 不动产登记暂行条例 第17条: not refused in writing on the spot = accepted. The spot is the receipt
+        # day, or for an application received on a rest day (online) the next working day (R-CAL-3).
+        receipt_day = local_date(request.received_at)
+        spot = calendar.deadline(receipt_day, 0 if calendar.day(receipt_day).working else 1)
+        acceptance_by, provisional = spot.due_at, spot.provisional
     elif request.deem_acceptance is AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS:
         deemed = calendar.deadline(
             calendar.trigger_day(request.received_at, receipt_policy), DEEMED_ACCEPTANCE_DAYS
