@@ -11,8 +11,8 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-from workflows.client import Cases, connect
-from workflows.domain.calendar import SHANGHAI
+from workflows.client import Cases, connect, exit_process
+from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
@@ -68,10 +68,10 @@ async def _walk(
 
 
 def _row(view: ApplicationView) -> str:
-    due = view.due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if view.due_at else "-"
+    due = deadline_text(view.due_at) if view.due_at else "-"
     left = "-" if view.working_days_left is None else str(view.working_days_left)
     next_steps = ", ".join(action.command for action in view.pending_actions) or "-"
-    columns = f"{view.application_id:<28} {view.matter_code:<22} {view.status:<21} {due:<12} {left:>4}"
+    columns = f"{view.application_id:<28} {view.matter_code:<22} {view.status:<21} {due:<16} {left:>4}"
     return f"{columns}  {next_steps}"
 
 
@@ -123,7 +123,7 @@ async def demo() -> None:
         )
     )
     print("What window 7 sees (due = 24:00 Shanghai of the last working day; left = working days):\n")
-    print(f"{'application':<28} {'matter':<22} {'status':<21} {'due':<12} {'left':>4}  next")
+    print(f"{'application':<28} {'matter':<22} {'status':<21} {'due':<16} {'left':>4}  next")
     for view in views:
         print(_row(view))
     print(f"\nEvery case, its history and its timers: {UI}")
@@ -144,4 +144,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

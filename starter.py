@@ -40,7 +40,7 @@ import sys
 import tomllib
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -59,12 +59,13 @@ from workflows.client import (
     UnknownApplication,
     connect,
     department_query,
+    exit_process,
     matter_query,
     overdue_query,
     warned_query,
 )
 from workflows.domain.application import PendingAction
-from workflows.domain.calendar import SHANGHAI, CalendarNotice, RestDayReceipt
+from workflows.domain.calendar import SHANGHAI, CalendarNotice, RestDayReceipt, deadline_text
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import DeadlinePlan
 from workflows.domain.commands import (
@@ -239,12 +240,7 @@ def _moment(instant: datetime | None) -> str:
 
 def _deadline(instant: datetime | None) -> str:
     """A deadline in Shanghai time; one at midnight reads as 24:00 of its last day, as the law counts."""
-    if instant is None:
-        return _NO_VALUE
-    local = instant.astimezone(SHANGHAI)
-    if local.time() == time(0):
-        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
+    return _NO_VALUE if instant is None else deadline_text(instant)
 
 
 def _actor_text(actor: Actor) -> str:
@@ -888,9 +884,14 @@ async def run(  # noqa: PLR0911 - one return per row of the exit-code table
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``onewindow`` entry point: one subcommand, its exit code (see the module docstring)."""
+    """One subcommand, its exit code (see the module docstring)."""
     return asyncio.run(run(argv))
 
 
+def script() -> NoReturn:
+    """The ``onewindow`` command: ``main``, then an exit that cannot abort after the answer."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -45,6 +45,7 @@ from workflows.domain.application import (
     decide,
     effects_of,
     evolve,
+    pending_actions,
     plan_request,
     replay,
 )
@@ -1219,3 +1220,22 @@ def test_a_revoked_licence_is_told_to_the_applicant_supervision_licensing_and_cr
         Effect.REVOKE_LICENCE,
         Effect.WRITE_CREDIT_RECORD,
     )
+
+
+@pytest.mark.parametrize(
+    ("left_out", "offered"),
+    [
+        pytest.param((), {"accept_application"}, id="complete"),
+        pytest.param(_FOOD_SECONDARY, {"accept_with_deficiencies", "supplement_materials"}, id="secondary"),
+        pytest.param(("premises_and_layout",), {"supplement_materials"}, id="core"),
+    ],
+)
+def test_the_window_is_offered_only_the_acceptance_the_materials_allow(
+    left_out: tuple[str, ...], offered: set[str]
+) -> None:
+    """pending_actions: accept when complete, 容缺 when only secondary items are missing, else neither."""
+    matter = shipped_matter("FOOD-BUSINESS")
+    case = opened(submit(matter, materials=tuple(m.code for m in matter.materials if m.code not in left_out)))
+    kinds = {action.command for action in pending_actions(case.state)}
+    acceptance = {"accept_application", "accept_with_deficiencies", "supplement_materials"}
+    assert kinds & acceptance == offered

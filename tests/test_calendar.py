@@ -22,6 +22,7 @@ from workflows.domain.calendar import (
     RestDayReceipt,
     WorkingCalendar,
     YearCalendar,
+    deadline_text,
     end_of_day,
     local_date,
 )
@@ -786,3 +787,9 @@ def test_a_calendar_source_keeps_its_calendar_until_a_revision_asks_for_the_new_
     revised = source.current(reload=True)
     assert revised.version != before.version
     assert not revised.day(date(2027, 1, 4)).provisional
+
+
+def test_a_deadline_reads_as_24_00_of_its_last_day_in_shanghai() -> None:
+    """R-CAL-1 for people: the end of 2026-10-13 is 2026-10-13 24:00, not 10-14 00:00 (or 16:00 UTC)."""
+    assert deadline_text(end_of_day(date(2026, 10, 13))) == "2026-10-13 24:00"
+    assert deadline_text(datetime(2026, 10, 13, 2, 30, tzinfo=UTC)) == "2026-10-13 10:30"

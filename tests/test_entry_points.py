@@ -82,6 +82,15 @@ def test_the_script_runs_as_documented_in_the_readme() -> None:
     assert done.stdout.splitlines()[0] == "2026-10-13"
 
 
+@pytest.mark.parametrize(("argv", "code"), [(["due", "2026-09-30", "5"], 0), (["due", "2028-03-01", "5"], 2)])
+def test_the_installed_command_prints_its_answer_and_exits_with_its_code(argv: list[str], code: int) -> None:
+    """`onewindow` ends without the interpreter's teardown: its output is flushed first, its code kept."""
+    command = [str(Path(sys.executable).parent / "onewindow"), *argv]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command
+    assert done.returncode == code
+    assert (done.stdout if code == 0 else done.stderr).strip()
+
+
 def test_a_malformed_catalogue_stops_the_worker_naming_the_entry_and_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from datetime import datetime
+from typing import NoReturn
 
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import (
@@ -57,6 +59,18 @@ class AlreadySubmitted(OneWindowError):
 
 class UnknownApplication(OneWindowError):
     """No application with this number."""
+
+
+def exit_process(code: int) -> NoReturn:
+    """End a short-lived client process now, skipping the interpreter's teardown.
+
+    The Temporal client's native threads can outlive the event loop and abort a finalizing interpreter
+    (temporalio/sdk-python#300), turning a finished command's exit code into 134. Once the answer is
+    printed nothing is left to clean up.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 async def connect(

@@ -859,12 +859,28 @@ class PendingAction(BaseModel):
     steps: tuple[str, ...] = ()
 
 
+def _worth_offering(state: ApplicationState, kind: str) -> bool:
+    """Whether the materials make ``kind`` possible at all (the transition table allows it already)."""
+    match kind:
+        case "supplement_materials":
+            return bool(state.missing or state.outstanding)
+        case "accept_application":
+            return not state.missing
+        case "accept_with_deficiencies":
+            return (
+                bool(state.missing)
+                and state.matter.deficiency_mode is not DeficiencyMode.NOT_ALLOWED
+                and all(_importance(state.matter, code) is Importance.SECONDARY for code in state.missing)
+            )
+    return True
+
+
 def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
     """The commands people (not the engine) may give in the current status, with their roles."""
     actions = []
     for kind in sorted(TRANSITIONS[state.status]):
         roles = tuple(sorted(AUTHORISED_ROLES[kind] - {Role.SYSTEM}))
-        if not roles or (kind == "supplement_materials" and not (state.missing or state.outstanding)):
+        if not roles or not _worth_offering(state, kind):
             continue
         departments: tuple[str, ...] = ()
         steps: tuple[str, ...] = ()

@@ -58,6 +58,14 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + _ONE_DAY, time(0), tzinfo=SHANGHAI).astimezone(UTC)
 
 
+def deadline_text(instant: datetime) -> str:
+    """A deadline as people read it, in Shanghai time: midnight is 24:00 of the last day (R-CAL-1)."""
+    local = instant.astimezone(SHANGHAI)
+    if local.time() == time(0):
+        return f"{(local - _ONE_DAY).date().isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 class YearCalendar(BaseModel):
     """One year's exceptions to the weekend rule, as one revision of published or provisional data."""
 
