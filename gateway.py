@@ -63,8 +63,8 @@ from workflows.client import (
     overdue_query,
     warned_query,
 )
-from workflows.domain.application import AUTHORISED_ROLES
-from workflows.domain.commands import ApplicationCommand, SubmitApplication
+from workflows.domain.application import PEOPLE_COMMANDS
+from workflows.domain.commands import ApplicationCommand
 from workflows.domain.errors import NotAllowed, NotAuthorised, OneWindowError
 from workflows.domain.events import Actor, ApplicationEvent, Role
 from workflows.logs import configure_logging
@@ -257,7 +257,7 @@ def _people_commands() -> dict[str, type[BaseModel]]:
     commands: dict[str, type[BaseModel]] = {}
     for command in typing.get_args(union):
         kind = command.model_fields["kind"].default
-        if command is not SubmitApplication and AUTHORISED_ROLES[kind] - {Role.SYSTEM}:
+        if kind in PEOPLE_COMMANDS:
             commands[kind] = _body_model(command, f"{command.__name__}Body")
     return commands
 

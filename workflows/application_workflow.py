@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.domain.application import (
         ENGINE,
+        PEOPLE_COMMANDS,
         ApplicationState,
         Effect,
         decide,
@@ -85,14 +86,26 @@ def _parse(payload: object) -> ApplicationCommand:
     try:
         return _COMMANDS.validate_python(payload)
     except ValidationError as error:
-        raise _refusal(InvalidCommand(f"not a valid command: {error}")) from error
+        raise _refusal(InvalidCommand(f"not a valid command: {_summary(error)}")) from None
+
+
+def _summary(error: ValidationError) -> str:
+    """Each invalid field and why, on one line; an unknown kind lists the commands a person may give."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        if problem["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            problems.append(f"kind: one of {', '.join(PEOPLE_COMMANDS)} is needed")
+        else:
+            where = ".".join(str(part) for part in problem["loc"])
+            problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+    return "; ".join(problems)
 
 
 def _intake(payload: object) -> Intake:
     try:
         return Intake.model_validate(payload)
     except ValidationError as error:
-        raise _refusal(InvalidCommand(f"not a valid intake: {error}")) from error
+        raise _refusal(InvalidCommand(f"not a valid intake: {_summary(error)}")) from None
 
 
 def _still_registering() -> ApplicationError:
@@ -157,7 +170,7 @@ class ApplicationWorkflow:
                 **intake.model_dump(exclude={"matter_code"}),
             )
         except ValidationError as error:
-            raise _refusal(InvalidCommand(str(error))) from error
+            raise _refusal(InvalidCommand(f"not a valid submission: {_summary(error)}")) from None
         self._record(self._decide(submission))
 
     async def _wait_for_change_or_deadline(self, version: int) -> None:
@@ -349,7 +362,7 @@ class ApplicationWorkflow:
         try:
             return decide(self._state, command, workflow.now())
         except OneWindowError as error:
-            raise _refusal(error) from error
+            raise _refusal(error) from None  # the type and message say it all: no second, untyped cause
 
     def _record(self, events: tuple[ApplicationEvent, ...]) -> None:
         for event in events:

@@ -184,6 +184,12 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
 }
 
 
+# The commands a person may give on an open case: not the engine's own, and not the submission that opens it.
+PEOPLE_COMMANDS: tuple[str, ...] = tuple(
+    kind for kind, roles in AUTHORISED_ROLES.items() if roles - {Role.SYSTEM} and kind != "submit_application"
+)
+
+
 class ApprovalStep(BaseModel):
     """One decision a department owes: a department (single, countersign, sequential) or a stage's matter."""
 
