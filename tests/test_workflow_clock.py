@@ -564,8 +564,10 @@ async def test_an_expert_review_moves_the_due_date_by_the_suspended_working_days
         assert view.working_days_suspended == suspended
         assert (view.working_days_used, view.working_days_left) == (12, 8)  # 03-03 .. 03-18
         assert view.warning_level is WarningLevel.NONE
-        notices = [p["notice"] for p in sent(outbox, "notification", handle.id)]
-        assert "clock_suspended" in notices  # R-XK-45: the applicant is told how long it takes
+        (told,) = [p for p in sent(outbox, "notification", handle.id) if p["notice"] == "clock_suspended"]
+        # R-XK-45: the applicant is told in writing why and how long it takes.
+        assert told["text"] == "环评报告书技术评估（专家评审）"
+        assert (told["details"]["pause"], told["details"]["expected_working_days"]) == ("expert_review", 11)
 
         # The marks are re-armed on the counted days: notice at the end of the 14th, 04-07.
         counted = counted_days(date(2026, 3, 2), 20, not_counted=(date(2026, 3, 18), date(2026, 4, 2)))

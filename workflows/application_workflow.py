@@ -251,8 +251,9 @@ class ApplicationWorkflow:
         base = {"key": key, "application_id": state.application_id}
         match effect:
             case Effect.NOTIFY_APPLICANT:
+                details = event.model_dump(mode="json", exclude={"kind", "at", "actor", "reason"})
                 return ApplicantNotice(
-                    **base, applicant=state.applicant, notice=event.kind, text=event.reason
+                    **base, applicant=state.applicant, notice=event.kind, text=event.reason, details=details
                 )
             case Effect.PUSH_TO_SUPERVISION:
                 return SupervisionPush(

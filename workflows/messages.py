@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from temporalio.common import Priority
@@ -175,6 +176,11 @@ class ApplicantNotice(OutsideCall):
     applicant: Applicant
     notice: str
     text: str
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What the notice must state beyond its reason: e.g. the pause and its expected working"
+        " days (R-XK-45), the extension's days (R-XK-42a), the items missing, the notice number.",
+    )
 
 
 class CreditEntry(OutsideCall):
