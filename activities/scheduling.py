@@ -21,8 +21,9 @@ from workflows.messages import PriorityChange, priority_of
 async def set_case_priority(change: PriorityChange) -> bool:
     """Give the case's workflow the priority of its green-channel status; setting it twice is harmless.
 
-    Returns False on a server that cannot change a running workflow's options (the time-skipping test
-    server): the case then keeps its start priority for its own tasks, while its activities follow.
+    Returns False on a server that cannot or will not change a running workflow's options (the
+    time-skipping test server lacks the call): the case then keeps its start priority for its own tasks,
+    while its activities follow.
     """
     client = activity.client()
     request = UpdateWorkflowExecutionOptionsRequest(
@@ -36,11 +37,18 @@ async def set_case_priority(change: PriorityChange) -> bool:
     try:
         await client.workflow_service.update_workflow_execution_options(request)
     except RPCError as error:
-        if error.status is not RPCStatusCode.UNIMPLEMENTED:
-            raise
+        if error.status in _TRANSIENT:
+            raise  # retried: the server will be back
+        # Best effort: a server that refuses (lacks the call, forbids it) must not hold back the case's
+        # other effects, which wait for this one.
         activity.logger.warning(
             "case_priority_unchanged",
-            extra={"application_id": change.application_id, "why": "the server cannot update options"},
+            extra={"application_id": change.application_id, "status": error.status.name, "why": str(error)},
         )
         return False
     return True
+
+
+_TRANSIENT = frozenset(
+    {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+)

@@ -27,7 +27,12 @@ from workflows.client import (
     overdue_query,
 )
 from workflows.domain.application import Status
-from workflows.domain.commands import AcceptApplication, ChangeGreenChannel, RecordApproval
+from workflows.domain.commands import (
+    AcceptApplication,
+    ChangeGreenChannel,
+    RecordApproval,
+    WithdrawApplication,
+)
 from workflows.domain.events import Actor, Channel, Role
 from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, Intake
 
@@ -163,3 +168,19 @@ async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_que
         await cases.act(number, RecordApproval(actor=approver("health"), step="health", approved=True))
         assert (await handle.result()).status is Status.ISSUED
         assert (await _scheduled_priorities(handle))["issue_licence"] == 3
+
+
+async def test_a_case_closed_before_its_decision_leaves_no_due_date_for_the_overdue_list(
+    dev_server: WorkflowEnvironment, run_worker: RunWorker
+) -> None:
+    """Withdrawn under review: OwDueAt is cleared, so `OwDueAt < now` never lists a closed case."""
+    async with run_worker(dev_server.client) as task_queue:
+        cases = Cases(dev_server.client, task_queue)
+        number = await _submitted(cases)
+        handle = dev_server.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
+        await cases.act(number, AcceptApplication(actor=window_officer()))
+        assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is not None
+        withdrawal = WithdrawApplication(actor=Actor(id=applicant().id_number, role=Role.APPLICANT))
+        assert (await cases.act(number, withdrawal)).status is Status.WITHDRAWN
+        await handle.result()
+        assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is None

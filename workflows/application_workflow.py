@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         PEOPLE_COMMANDS,
         ApplicationState,
         Effect,
+        Status,
         decide,
         effects_of,
         evolve,
@@ -385,7 +386,8 @@ class ApplicationWorkflow:
         """Keep the typed search attributes current, writing only those that changed."""
         state = self._current
         plan = state.plan
-        due_at = plan.decision_due_at if plan else None
+        deciding = state.status in (Status.UNDER_REVIEW, Status.SUSPENDED)  # a closed case keeps no plan
+        due_at = plan.decision_due_at if plan and deciding else None
         warning = state.warning_raised()
         wanted: dict[str, object] = {
             search_attributes.STATUS.name: state.status.value,

@@ -180,6 +180,7 @@ class Cases:
 
         Waits as long as no worker takes the case: bound it with ``asyncio.timeout``.
         """
+        handle = self.client.get_workflow_handle(application_id)
         while True:
             try:
                 return await self.state(application_id, at)
@@ -187,6 +188,12 @@ class Cases:
                 refusal = await self.registration_refusal(application_id)
                 if refusal is not None:
                     raise refusal from None
+                status = (await handle.describe()).status
+                if status is not WorkflowExecutionStatus.RUNNING:  # terminated, cancelled, timed out
+                    name = status.name.lower() if status else "closed"
+                    raise Refused(
+                        "NotRegistered", f"application {application_id} was {name} before it was registered"
+                    ) from None
             await asyncio.sleep(_REGISTRATION_POLL)
 
     async def registration_refusal(self, application_id: str) -> Refused | None:

@@ -98,11 +98,14 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 
 class CalendarSource:
-    """The calendar in force, loaded once and reloaded only when a revision is announced (R-CAL-4).
+    """The calendar in force, loaded once and reloaded when a revision is announced (R-CAL-4).
 
     Workers keep running while the State Council publishes: an operator drops the new notice into a
     calendar directory and signals the running cases (``onewindow calendar load``); each case's next
-    deadline computation then asks for a reload. Nothing reads the disk on the way otherwise.
+    deadline computation then asks for a reload. A computation that failed (a year with no data) asks
+    again on its retry, so a notice published without the announcement is still found. Either way the
+    reload serves every case of the worker, each of which records the new version when it next plans.
+    Nothing reads the disk otherwise.
     """
 
     def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:

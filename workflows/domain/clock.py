@@ -334,6 +334,8 @@ def plan_deadlines(
         # (a deadline that passed then stays passed); the pause itself is due after its expected days.
         counting_stopped_on = local_date(pause.started_at)
         marks = [mark for mark in marks if mark.at <= end_of_day(counting_stopped_on)]
+        if stage_due_at is not None and stage_due_at > end_of_day(counting_stopped_on):
+            stage_due_at = None  # like the decision deadline: it depends on the resumption
         expected = calendar.deadline(counting_stopped_on, pause.expected_working_days)
         resume_expected_by, provisional = expected.due_at, provisional or expected.provisional
         marks.append(_pause_mark(pause, resume_expected_by))

@@ -1,0 +1,126 @@
+"""The reference cases whose histories ``tests/test_replay.py`` replays, and their recorder.
+
+Temporal replays a running case's history on whatever workflow code the worker has now, so a change to
+``ApplicationWorkflow`` that issues its commands differently breaks every case that was running when it
+was deployed. The histories in this directory were recorded by an earlier version of the code; replaying
+them in the tests catches such a change, which then needs ``workflow.patched`` (or worker versioning).
+
+After a deliberate, patched change, add new recordings beside the old ones (never replace them):
+
+    .venv/bin/python -m tests.histories.record
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+
+from activities.outbox import Outbox
+from tests.builders import (
+    all_materials,
+    approver,
+    department_head,
+    secondary_materials,
+    shipped_matter,
+    steward,
+)
+from tests.builders import supervisor as supervisor_actor
+from tests.case_helpers import act, final_view
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.domain.calendar import SHANGHAI
+from workflows.domain.commands import (
+    AcceptApplication,
+    AcceptWithDeficiencies,
+    ChangeGreenChannel,
+    ExtendDeadline,
+    RecordApproval,
+    ResumeClock,
+    SupplementMaterials,
+    SuspendClock,
+)
+from workflows.domain.events import Actor, Applicant, Channel, Role
+from workflows.messages import Intake
+from workflows.testkit import onewindow_worker, time_skipping_server
+
+HERE = Path(__file__).parent
+RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
+APPLICANT = Applicant(id_number="91210200MA0000009Z", name="示例公司", contact="0411-0000000")
+OFFICER = Actor(id="window-1", role=Role.WINDOW_OFFICER)
+
+
+def _intake(matter_code: str, materials: tuple[str, ...]) -> Intake:
+    return Intake(
+        actor=Actor(id="intake-portal", role=Role.SYSTEM),
+        applicant=APPLICANT,
+        matter_code=matter_code,
+        materials=materials,
+        channel=Channel.ONLINE,
+        received_at=RECEIVED,
+    )
+
+
+async def drive_reference_cases(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """Two cases through most of what the workflow does, from 2026-09-28: their histories by name."""
+    client = env.client
+    hygiene = await client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("PUBLIC-PLACE-HYGIENE", all_materials("PUBLIC-PLACE-HYGIENE")),
+        id="REF-HYGIENE",
+        task_queue=task_queue,
+    )
+    food_matter = shipped_matter("FOOD-BUSINESS")
+    promised = secondary_materials(food_matter)
+    food = await client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("FOOD-BUSINESS", tuple(m.code for m in food_matter.materials if m.code not in promised)),
+        id="REF-FOOD",
+        task_queue=task_queue,
+    )
+    health = approver("health")
+    await act(hygiene, AcceptApplication(actor=OFFICER))
+    deficient = AcceptWithDeficiencies(
+        actor=OFFICER, missing=promised, supplement_within=5, commitment="容缺受理承诺书 REF-1"
+    )
+    await act(food, deficient)
+    await act(
+        food,
+        ChangeGreenChannel(
+            actor=supervisor_actor(), green_channel=True, steward=steward(), reason="重点项目"
+        ),
+    )
+    await env.sleep(timedelta(days=1))
+    await act(hygiene, SuspendClock(actor=health, pause="inspection", expected_working_days=3))
+    await act(
+        food, RecordApproval(actor=approver("market_regulation"), step="market_regulation", approved=True)
+    )
+    await env.sleep(timedelta(days=4))
+    await act(hygiene, ResumeClock(actor=health))
+    await act(hygiene, ExtendDeadline(actor=department_head("health"), working_days=5, reason="现场核查"))
+    await act(food, SupplementMaterials(actor=steward(), materials=promised))
+    await env.sleep(timedelta(days=30))  # past the hygiene deadline: notice, yellow and red fire
+    await act(hygiene, RecordApproval(actor=health, step="health", approved=True))
+    await final_view(hygiene)
+    await final_view(food)
+    return {"hygiene": await hygiene.fetch_history(), "food": await food.fetch_history()}
+
+
+async def _record() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        async with (
+            time_skipping_server(RECEIVED) as env,
+            onewindow_worker(env.client, Outbox(Path(directory) / "outbox.sqlite")) as cases,
+        ):
+            histories = await drive_reference_cases(env, cases.task_queue)
+    for name, history in histories.items():
+        path = HERE / f"{datetime.now(SHANGHAI).date().isoformat()}-{name}.json"
+        path.write_text(history.to_json(), encoding="utf-8")
+        print(f"recorded {path}")
+
+
+if __name__ == "__main__":
+    asyncio.run(_record())
