@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,13 @@ def _intake(received_at: datetime) -> Intake:
     )
 
 
+@pytest.fixture
+async def cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Cases]:
+    """The client of a onewindow worker running on the dev server, on a fresh task queue."""
+    async with run_worker(dev_server.client) as task_queue:
+        yield Cases(dev_server.client, task_queue)
+
+
 async def _submitted(cases: Cases, received_at: datetime | None = None) -> str:
     """A new case of the hygiene permit, received at ``received_at`` (now by default); its number."""
     number = f"APP-{uuid.uuid4().hex[:8]}"
@@ -69,56 +76,48 @@ async def _eventually(find: Callable[[], Awaitable[list[CaseSummary]]], wanted: 
 
 
 async def test_a_case_is_submitted_once_acted_on_read_and_listed(
-    dev_server: WorkflowEnvironment, run_worker: RunWorker
+    cases: Cases,
 ) -> None:
     """Submit, refuse a duplicate, accept, read state and events, and find it by matter."""
-    async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
-        number = await _submitted(cases)
-        with pytest.raises(AlreadySubmitted):
-            await cases.submit(number, _intake(datetime.now(UTC)))
-        view = await cases.act(
-            number, AcceptApplication(actor=window_officer()), update_id=f"{number}-accept"
-        )
-        assert view.status is Status.UNDER_REVIEW
-        assert (await cases.state(number, datetime.now(UTC))).due_at == view.due_at
-        # Accepted as soon as it was registered: the command waited for the worker, it was not refused.
-        assert [e.kind for e in await cases.events(number)][:3] == [
-            "application_submitted",
-            "deadlines_planned",
-            "application_accepted",
-        ]
-        found = await _eventually(lambda: cases.find(matter_query("PUBLIC-PLACE-HYGIENE")), number)
-        (summary,) = [case for case in found if case.application_id == number]
-        assert (summary.status, summary.departments, summary.running) == ("under_review", ("health",), True)
+    number = await _submitted(cases)
+    with pytest.raises(AlreadySubmitted):
+        await cases.submit(number, _intake(datetime.now(UTC)))
+    view = await cases.act(number, AcceptApplication(actor=window_officer()), update_id=f"{number}-accept")
+    assert view.status is Status.UNDER_REVIEW
+    assert (await cases.state(number, datetime.now(UTC))).due_at == view.due_at
+    # Accepted as soon as it was registered: the command waited for the worker, it was not refused.
+    assert [e.kind for e in await cases.events(number)][:3] == [
+        "application_submitted",
+        "deadlines_planned",
+        "application_accepted",
+    ]
+    found = await _eventually(lambda: cases.find(matter_query("PUBLIC-PLACE-HYGIENE")), number)
+    (summary,) = [case for case in found if case.application_id == number]
+    assert (summary.status, summary.departments, summary.running) == ("under_review", ("health",), True)
 
 
 async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(
-    dev_server: WorkflowEnvironment, run_worker: RunWorker
+    cases: Cases,
 ) -> None:
     """受审分离 refused as Refused('SeparationOfDuties'); an unknown number as UnknownApplication."""
-    async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
-        number = await _submitted(cases)
-        await cases.act(number, AcceptApplication(actor=window_officer()))
-        acceptor = Actor(id=window_officer().id, role=Role.APPROVER, department="health")
-        with pytest.raises(Refused) as refused:
-            await cases.act(number, RecordApproval(actor=acceptor, step="health", approved=True))
-        assert refused.value.type == "SeparationOfDuties"
-        with pytest.raises(UnknownApplication):
-            await cases.state("APP-NO-SUCH-CASE")
+    number = await _submitted(cases)
+    await cases.act(number, AcceptApplication(actor=window_officer()))
+    acceptor = Actor(id=window_officer().id, role=Role.APPROVER, department="health")
+    with pytest.raises(Refused) as refused:
+        await cases.act(number, RecordApproval(actor=acceptor, step="health", approved=True))
+    assert refused.value.type == "SeparationOfDuties"
+    with pytest.raises(UnknownApplication):
+        await cases.state("APP-NO-SUCH-CASE")
 
 
 async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_calendar(
-    dev_server: WorkflowEnvironment, run_worker: RunWorker
+    cases: Cases,
 ) -> None:
     """A case received weeks ago (deemed accepted, overdue at once) is listed; the revision reaches it."""
-    async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
-        number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
-        found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
-        assert number in [case.application_id for case in found]
-        assert number in await cases.announce_calendar_revision()
+    number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
+    found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
+    assert number in [case.application_id for case in found]
+    assert number in await cases.announce_calendar_revision()
 
 
 async def _workflow_priority(handle: WorkflowHandle[Any, Any], wanted: int) -> int:
@@ -143,44 +142,40 @@ async def _scheduled_priorities(handle: WorkflowHandle[Any, Any]) -> dict[str, i
 
 
 async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_queue(
-    dev_server: WorkflowEnvironment, run_worker: RunWorker
+    cases: Cases,
 ) -> None:
     """绿色通道: the case's own tasks and every activity after the change go first; out again, they do not."""
-    async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
-        number = await _submitted(cases)
-        handle = dev_server.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
-        assert await _workflow_priority(handle, ORDINARY_PRIORITY.priority_key or 0) == 3
+    number = await _submitted(cases)
+    handle = cases.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
+    assert await _workflow_priority(handle, ORDINARY_PRIORITY.priority_key or 0) == 3
 
-        steward = Actor(id="steward-1", role=Role.STEWARD)
-        designation = ChangeGreenChannel(
-            actor=supervisor(), green_channel=True, steward=steward, reason="市重点项目"
-        )
-        assert (await cases.act(number, designation)).green_channel
-        assert await _workflow_priority(handle, 1) == GREEN_CHANNEL_PRIORITY.priority_key
-        assert (await handle.describe()).typed_search_attributes.get(search_attributes.GREEN_CHANNEL) is True
-        await cases.act(number, AcceptApplication(actor=window_officer()))
-        assert (await _scheduled_priorities(handle))["notify_applicant"] == 1
+    steward = Actor(id="steward-1", role=Role.STEWARD)
+    designation = ChangeGreenChannel(
+        actor=supervisor(), green_channel=True, steward=steward, reason="市重点项目"
+    )
+    assert (await cases.act(number, designation)).green_channel
+    assert await _workflow_priority(handle, 1) == GREEN_CHANNEL_PRIORITY.priority_key
+    assert (await handle.describe()).typed_search_attributes.get(search_attributes.GREEN_CHANNEL) is True
+    await cases.act(number, AcceptApplication(actor=window_officer()))
+    assert (await _scheduled_priorities(handle))["notify_applicant"] == 1
 
-        leaving = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
-        await cases.act(number, leaving)
-        assert await _workflow_priority(handle, 3) == 3
-        await cases.act(number, RecordApproval(actor=approver("health"), step="health", approved=True))
-        assert (await handle.result()).status is Status.ISSUED
-        assert (await _scheduled_priorities(handle))["issue_licence"] == 3
+    leaving = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
+    await cases.act(number, leaving)
+    assert await _workflow_priority(handle, 3) == 3
+    await cases.act(number, RecordApproval(actor=approver("health"), step="health", approved=True))
+    assert (await handle.result()).status is Status.ISSUED
+    assert (await _scheduled_priorities(handle))["issue_licence"] == 3
 
 
 async def test_a_case_closed_before_its_decision_leaves_no_due_date_for_the_overdue_list(
-    dev_server: WorkflowEnvironment, run_worker: RunWorker
+    cases: Cases,
 ) -> None:
     """Withdrawn under review: OwDueAt is cleared, so `OwDueAt < now` never lists a closed case."""
-    async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
-        number = await _submitted(cases)
-        handle = dev_server.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
-        await cases.act(number, AcceptApplication(actor=window_officer()))
-        assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is not None
-        withdrawal = WithdrawApplication(actor=Actor(id=applicant().id_number, role=Role.APPLICANT))
-        assert (await cases.act(number, withdrawal)).status is Status.WITHDRAWN
-        await handle.result()
-        assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is None
+    number = await _submitted(cases)
+    handle = cases.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
+    await cases.act(number, AcceptApplication(actor=window_officer()))
+    assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is not None
+    withdrawal = WithdrawApplication(actor=Actor(id=applicant().id_number, role=Role.APPLICANT))
+    assert (await cases.act(number, withdrawal)).status is Status.WITHDRAWN
+    await handle.result()
+    assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is None
