@@ -75,9 +75,7 @@ async def _eventually(find: Callable[[], Awaitable[list[CaseSummary]]], wanted: 
     return found
 
 
-async def test_a_case_is_submitted_once_acted_on_read_and_listed(
-    cases: Cases,
-) -> None:
+async def test_a_case_is_submitted_once_acted_on_read_and_listed(cases: Cases) -> None:
     """Submit, refuse a duplicate, accept, read state and events, and find it by matter."""
     number = await _submitted(cases)
     with pytest.raises(AlreadySubmitted):
@@ -96,9 +94,7 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(
     assert (summary.status, summary.departments, summary.running) == ("under_review", ("health",), True)
 
 
-async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(
-    cases: Cases,
-) -> None:
+async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(cases: Cases) -> None:
     """受审分离 refused as Refused('SeparationOfDuties'); an unknown number as UnknownApplication."""
     number = await _submitted(cases)
     await cases.act(number, AcceptApplication(actor=window_officer()))
@@ -110,9 +106,7 @@ async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(
         await cases.state("APP-NO-SUCH-CASE")
 
 
-async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_calendar(
-    cases: Cases,
-) -> None:
+async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_calendar(cases: Cases) -> None:
     """A case received weeks ago (deemed accepted, overdue at once) is listed; the revision reaches it."""
     number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
     found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
@@ -141,9 +135,7 @@ async def _scheduled_priorities(handle: WorkflowHandle[Any, Any]) -> dict[str, i
     return scheduled
 
 
-async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_queue(
-    cases: Cases,
-) -> None:
+async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_queue(cases: Cases) -> None:
     """绿色通道: the case's own tasks and every activity after the change go first; out again, they do not."""
     number = await _submitted(cases)
     handle = cases.client.get_workflow_handle_for(ApplicationWorkflow.run, number)
