@@ -24,7 +24,6 @@ import importlib.metadata
 import ipaddress
 import json
 import os
-import sys
 import tomllib
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -59,6 +58,7 @@ from workflows.client import (
     UnknownApplication,
     connect,
     department_query,
+    exit_process,
     matter_query,
     overdue_query,
     warned_query,
@@ -930,4 +930,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())  # after a clean shutdown: the interpreter's teardown could still abort (see there)

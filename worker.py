@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,7 +33,7 @@ from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
-from workflows.client import Cases
+from workflows.client import Cases, exit_process
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
@@ -221,4 +220,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())  # after a clean shutdown: the interpreter's teardown could still abort (see there)
