@@ -77,7 +77,7 @@ from workflows.domain.events import (
     Role,
 )
 from workflows.messages import ApplicationView, Intake
-from workflows.testkit import time_skipping_server
+from workflows.testkit import onewindow_worker, time_skipping_server
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 OFFICER = window_officer("window-1")
@@ -394,36 +394,43 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
 
 
 async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retried_with_its_update_id(
-    desk: Desk, outbox: Outbox
+    catalogue: Catalogue, outbox: Outbox
 ) -> None:
     """No rule can be checked before the catalogue entry is in: refused (NotYetRegistered), not recorded.
 
-    A refusal recorded as a failed update would be returned again to a retry with the same update id;
-    refused in the validator, the retry is a new attempt and takes effect once.
+    The case and the command wait together for a worker, so the command reaches the case before its
+    registration. A refusal recorded as a failed update would be returned again to a retry with the same
+    update id; refused in the validator, the retry is a new attempt and takes effect once.
     """
-    handle = await desk.env.client.start_workflow(
-        ApplicationWorkflow.run,
-        _intake("PUBLIC-PLACE-HYGIENE", await desk.now()),
-        id=_application_id(),
-        task_queue=desk.task_queue,
-    )
-    accept = AcceptApplication(actor=OFFICER)
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
-    assert isinstance(refused.value.cause, ApplicationError)
-    assert refused.value.cause.type == "NotYetRegistered"
+    task_queue = f"onewindow-test-{uuid.uuid4().hex[:12]}"
+    async with time_skipping_server() as env:
+        received = (await env.get_current_time()).astimezone(SHANGHAI)
+        handle = await env.client.start_workflow(
+            ApplicationWorkflow.run,
+            _intake("PUBLIC-PLACE-HYGIENE", received),
+            id=_application_id(),
+            task_queue=task_queue,
+        )
+        accept = AcceptApplication(actor=OFFICER)
+        early = asyncio.create_task(handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1"))
+        await asyncio.sleep(0.3)  # the update is with the server before any worker polls
+        async with onewindow_worker(env.client, outbox, catalogue=catalogue, task_queue=task_queue):
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await early
+            assert isinstance(refused.value.cause, ApplicationError)
+            assert refused.value.cause.type == "NotYetRegistered"
 
-    await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
-    view = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
-    assert view.status is Status.UNDER_REVIEW
-    assert _accepted_updates(await handle.fetch_history()) == 1
-    notices: list[str] = []
-    for _ in range(100):  # real time only: the notice must not wait for the clock to move
-        notices = [payload["notice"] for _, payload in outbox.records("notification", handle.id)]
-        if notices:
-            break
-        await asyncio.sleep(0.05)
-    assert notices == ["application_accepted"]
+            await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
+            view = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
+            assert view.status is Status.UNDER_REVIEW
+            assert _accepted_updates(await handle.fetch_history()) == 1
+            notices: list[str] = []
+            for _ in range(100):  # real time only: the notice must not wait for the clock to move
+                notices = [payload["notice"] for _, payload in outbox.records("notification", handle.id)]
+                if notices:
+                    break
+                await asyncio.sleep(0.05)
+            assert notices == ["application_accepted"]
 
 
 # --- 5. R-XK-32b, R-XK-32c: not accepted, referred ---

@@ -89,9 +89,10 @@ async def onewindow_worker(
     *,
     catalogue: Catalogue | None = None,
     calendar_dirs: Sequence[Path] = (),
+    task_queue: str | None = None,
 ) -> AsyncIterator[Cases]:
-    """onewindow's worker on a fresh task queue, and a ``Cases`` client for that queue."""
-    task_queue = f"onewindow-test-{uuid.uuid4().hex[:12]}"
+    """onewindow's worker on ``task_queue`` (a fresh one by default), and a ``Cases`` client for it."""
+    task_queue = task_queue or f"onewindow-test-{uuid.uuid4().hex[:12]}"
     activities = all_activities(
         catalogue or load_catalogue(), CalendarSource(calendar_dirs), outbox, load_warning_policy()
     )
