@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
@@ -59,6 +60,15 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=search_attributes.ALL,
     ) as env:
         yield env
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Entry points configure logging for the whole process: each test gets back the logging it found."""
+    handlers, level = list(logging.root.handlers), logging.root.level
+    yield
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)
 
 
 @pytest.fixture

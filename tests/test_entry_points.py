@@ -88,7 +88,10 @@ def test_the_installed_command_prints_its_answer_and_exits_with_its_code(argv: l
     command = [str(Path(sys.executable).parent / "onewindow"), *argv]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our own command
     assert done.returncode == code
-    assert (done.stdout if code == 0 else done.stderr).strip()
+    if code == 0:
+        assert done.stdout.splitlines()[0] == "2026-10-13"
+    else:
+        assert done.stderr.startswith("error: CalendarNotPublished")
 
 
 def test_a_malformed_catalogue_stops_the_worker_naming_the_entry_and_field(

@@ -23,7 +23,7 @@ REPLAYER = Replayer(workflows=[ApplicationWorkflow], data_converter=pydantic_dat
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[path.stem for path in RECORDINGS])
 async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(recording: Path) -> None:
-    """A case running across a deployment carries on: same commands, same order, same results."""
+    """A case running across a deployment carries on: this code gives the same commands in the same order."""
     history = WorkflowHistory.from_json(recording.stem, recording.read_text(encoding="utf-8"))
     result = await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

@@ -413,7 +413,7 @@ async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retri
         )
         accept = AcceptApplication(actor=OFFICER)
         early = asyncio.create_task(handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1"))
-        await asyncio.sleep(0.3)  # the update is with the server before any worker polls
+        await asyncio.sleep(1.0)  # ample for the update to reach the server before any worker polls
         async with onewindow_worker(env.client, outbox, catalogue=catalogue, task_queue=task_queue):
             with pytest.raises(WorkflowUpdateFailedError) as refused:
                 await early
