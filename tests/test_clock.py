@@ -46,6 +46,13 @@ def paused(started_at: datetime, ended_at: datetime | None = None) -> Suspension
     return Suspension(reason="专家评审", started_at=started_at, expected_working_days=10, ended_at=ended_at)
 
 
+def _paused_once(started_at: datetime, budget: int, gap: timedelta, length: timedelta) -> StatutoryClock:
+    """A clock paused ``gap`` after its start and resumed ``length`` later."""
+    suspended_at = started_at + gap
+    clock = StatutoryClock(started_at=started_at, budget=budget)
+    return clock.suspend(paused(suspended_at)).resume(suspended_at + length)
+
+
 # Accepted on Monday 2026-03-02 with the 20-working-day statutory budget (R-XK-42a): due Monday 3/30.
 MARCH = StatutoryClock(started_at=shanghai(2026, 3, 2, 9), budget=20)
 
@@ -326,14 +333,8 @@ def test_on_its_last_day_a_clock_has_used_exactly_its_budget_and_extension(
     started_at: datetime, budget: int, gap: timedelta, length: timedelta, extension: int
 ) -> None:
     """Counted time on the last day is budget + extension, however long the clock was suspended."""
-    suspended_at = started_at + gap
-    clock = (
-        StatutoryClock(started_at=started_at, budget=budget)
-        .suspend(paused(suspended_at))
-        .resume(suspended_at + length)
-        .extend(extension)
-    )
-    last_day = clock.deadline(CALENDAR, suspended_at + length).last_day
+    clock = _paused_once(started_at, budget, gap, length).extend(extension)
+    last_day = clock.deadline(CALENDAR, started_at + gap + length).last_day
     on_last_day = datetime.combine(last_day, time(12), tzinfo=SHANGHAI)
     assert clock.working_days_used(CALENDAR, on_last_day) == budget + extension
 
@@ -369,13 +370,8 @@ def test_a_recorded_plan_reports_the_same_days_used_as_the_clock(
     started_at: datetime, budget: int, gap: timedelta, length: timedelta, days_later: int
 ) -> None:
     """The state view counts from the plan's counted days; it agrees with the clock up to the last day."""
-    suspended_at = started_at + gap
-    clock = (
-        StatutoryClock(started_at=started_at, budget=budget)
-        .suspend(paused(suspended_at))
-        .resume(suspended_at + length)
-    )
-    now = suspended_at + length + timedelta(days=days_later)
+    clock = _paused_once(started_at, budget, gap, length)
+    now = started_at + gap + length + timedelta(days=days_later)
     plan = plan_deadlines(
         PlanRequest(received_at=started_at, deem_acceptance=None, clock=clock, decision_running=True),
         CALENDAR,
