@@ -52,7 +52,6 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from workflows.client import (
-    AlreadySubmitted,
     Cases,
     CaseSummary,
     UnknownApplication,
@@ -65,7 +64,7 @@ from workflows.client import (
 )
 from workflows.domain.application import PEOPLE_COMMANDS
 from workflows.domain.commands import ApplicationCommand
-from workflows.domain.errors import NotAllowed, NotAuthorised, OneWindowError
+from workflows.domain.errors import NotAuthorised, OneWindowError
 from workflows.domain.events import Actor, ApplicationEvent, Role
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE, ApplicationView, Intake
@@ -114,6 +113,7 @@ _STATUS_OF_TYPE: Mapping[str, int] = {
     NotYetRegistered.__name__: status.HTTP_503_SERVICE_UNAVAILABLE,
     EngineUnavailable.__name__: status.HTTP_503_SERVICE_UNAVAILABLE,
     EngineTimeout.__name__: status.HTTP_504_GATEWAY_TIMEOUT,
+    "IdempotencyKeyReused": status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 """Every other type (NotAllowed, InvalidCommand, AlreadySubmitted, ...) is a refusal in the case's
 current state: 409."""
@@ -447,17 +447,14 @@ class Gateway:
 
     async def submit(self, application_id: str, intake: Intake, idempotency_key: str | None) -> bool:
         """Open the case; True when this was a retry of the submission that opened it."""
-        try:
-            await self._in_time(self.cases.submit(application_id, intake), self.action_timeout)
-        except AlreadySubmitted:
-            # The workflow id is the natural key: a retry is recognised by the intake the case was started
-            # with, which Temporal keeps durably, so it survives a gateway restart or another replica.
-            if idempotency_key is None or await self._submitted_intake(application_id) != intake:
-                raise
+        opened = await self._in_time(
+            self.cases.submit(application_id, intake, idempotency_key=idempotency_key), self.action_timeout
+        )
+        if opened.replayed:
             return True
         try:  # an unknown matter code is refused now, as the worker registers the case, not on reading it
             async with asyncio.timeout(self.query_timeout):
-                await self.cases.registered(application_id)
+                await self.cases.registered(application_id, reader=intake.actor)
         except TimeoutError:  # submitted all the same: a worker will register it when one runs
             log.warning("application_not_yet_registered", application_id=application_id)
         return False
@@ -465,34 +462,29 @@ class Gateway:
     async def act(
         self, application_id: str, command: ApplicationCommand, idempotency_key: str | None
     ) -> ApplicationView:
-        """Give the command; the key, scoped to the token's actor, is the update id (a retry acts once)."""
-        update_id = None
-        if idempotency_key is not None:
-            actor = command.actor
-            update_id = f"{actor.role.value}:{actor.id}:{idempotency_key}"
+        """Give the command; with a key, a retry of the same command takes effect once."""
+        return await self._in_time(
+            self.cases.act(application_id, command, idempotency_key=idempotency_key), self.action_timeout
+        )
+
+    async def state(self, application_id: str, reader: Actor) -> ApplicationView:
+        """The case's view now, if ``reader``'s role covers it."""
         try:
             return await self._in_time(
-                self.cases.act(application_id, command, update_id=update_id), self.action_timeout
+                self.cases.state(application_id, self.clock(), reader=reader), self.query_timeout
             )
-        except UnknownApplication:
-            raise await self._why_no_update(application_id, command.kind) from None
-
-    async def state(self, application_id: str) -> ApplicationView:
-        """The case's view now."""
-        try:
-            return await self._in_time(self.cases.state(application_id, self.clock()), self.query_timeout)
         except WorkflowQueryFailedError:
             raise await self._why_unregistered(application_id) from None
 
-    async def events(self, application_id: str) -> list[ApplicationEvent]:
-        """The case's domain log."""
+    async def events(self, application_id: str, reader: Actor) -> list[ApplicationEvent]:
+        """The case's domain log, if ``reader``'s role covers it."""
         try:
-            return await self._in_time(self.cases.events(application_id), self.query_timeout)
+            return await self._in_time(self.cases.events(application_id, reader=reader), self.query_timeout)
         except WorkflowQueryFailedError:
             raise await self._why_unregistered(application_id) from None
 
     async def find(
-        self, listing: str | None, department: str | None, matter: str | None, limit: int
+        self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
     ) -> list[CaseSummary]:
         """Open cases through the client's query builders, all filters combined."""
         queries = [
@@ -502,7 +494,7 @@ class Gateway:
             matter_query(matter) if matter else None,
         ]
         query = " AND ".join(f"({q})" for q in queries if q) or "ExecutionStatus = 'Running'"
-        return await self._in_time(self.cases.find(query, limit=limit), self.query_timeout)
+        return await self._in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
 
     async def announce_calendar_revision(self, actor: Actor) -> list[str]:
         """R-CAL-4, by a supervisor: every running case recomputes its deadlines."""
@@ -518,26 +510,6 @@ class Gateway:
                 return await call
         except TimeoutError:
             raise EngineTimeout(f"the engine did not answer within {seconds:g} s") from None
-
-    async def _submitted_intake(self, application_id: str) -> Intake | None:
-        """The intake the case was started with: the first event of its Temporal history."""
-        client = self.cases.client
-        async for event in client.get_workflow_handle(application_id).fetch_history_events():
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            try:
-                (intake,) = await client.data_converter.decode(payloads, [Intake])
-            except (ValueError, TypeError):  # started by other means with another input
-                return None
-            return intake if isinstance(intake, Intake) else None
-        return None
-
-    async def _why_no_update(self, application_id: str, kind: str) -> OneWindowError:
-        """The server takes no update for a closed case; say the case is closed, not unknown."""
-        refusal = await self.cases.registration_refusal(application_id)
-        if refusal is not None:  # it never became a case
-            return refusal
-        view = await self.state(application_id)
-        return NotAllowed(kind, view.status.value)
 
     async def _why_unregistered(self, application_id: str) -> OneWindowError:
         """A case that cannot be queried yet: its intake was refused, or no worker has registered it."""
@@ -682,7 +654,7 @@ async def act(
 )
 async def read(request: Request, application_id: str, actor: Authenticated) -> ApplicationView:
     """The case's view now: status, deadlines in working days, warning level and the pending actions."""
-    return await _gateway(request).state(application_id)
+    return await _gateway(request).state(application_id, actor)
 
 
 @router.get(
@@ -694,7 +666,7 @@ async def read(request: Request, application_id: str, actor: Authenticated) -> A
 )
 async def events(request: Request, application_id: str, actor: Authenticated) -> list[ApplicationEvent]:
     """Every domain event in order: `kind`, `at`, `actor`, `reason` and the event's fields."""
-    return await _gateway(request).events(application_id)
+    return await _gateway(request).events(application_id, actor)
 
 
 @router.get(
@@ -717,7 +689,7 @@ async def find(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CaseList:
     """Open cases, filters combined (all open cases without any); lists lag a case's changes by a moment."""
-    found = await _gateway(request).find(listing, department, matter, limit)
+    found = await _gateway(request).find(listing, department, matter, limit, actor)
     return CaseList(applications=found)
 
 

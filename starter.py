@@ -451,7 +451,7 @@ async def _view_now(cases: Cases, application_id: str) -> ApplicationView:
 async def _submit(args: argparse.Namespace, connection: Connection) -> int:
     application_id, intake = _intake(args)
     cases = await connection.cases()
-    run_id = await cases.submit(application_id, intake)
+    run_id = (await cases.submit(application_id, intake)).run_id
     view = None
     if args.wait > 0:
         try:
@@ -481,7 +481,7 @@ async def _act(args: argparse.Namespace, connection: Connection) -> int:
     build: Build = args.build
     command = build(args)
     cases = await connection.cases()
-    view = await cases.act(args.application_id, command, update_id=args.idempotency_key)
+    view = await cases.act(args.application_id, command, idempotency_key=args.idempotency_key)
     _print_view(args, view)
     return EXIT_OK
 

@@ -33,6 +33,7 @@ from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
+from workflows.boundary import dev_server_arguments
 from workflows.client import Cases, exit_process
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
@@ -102,6 +103,7 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
         dev_server_existing_path=str(installed_binary("temporal")),
         dev_server_database_filename=str(database),
         port=DEV_SERVER_PORT,
+        dev_server_extra_args=dev_server_arguments(),
         ui=True,
         ui_port=UI_PORT,
         data_converter=pydantic_data_converter,

@@ -32,7 +32,7 @@ def all_activities(
     credit = CreditActivities(outbox)
     return [
         CatalogueActivities(catalogue).lookup_matter,
-        DeadlineActivities(calendar, policy, receipt_policy).plan_deadlines,
+        DeadlineActivities(calendar, policy, receipt_policy).deadline_rules,
         licensing.issue_licence,
         licensing.revoke_licence,
         supervision.push_to_supervision,

@@ -1,7 +1,8 @@
-"""Deadline computation with the worker's calendar in force (R-CAL-4).
+"""The deadline rules in force: the worker's calendar and warning thresholds, pinned in each case (R-CAL-4).
 
-The result is recorded in the case's history, so replaying a case never depends on the calendar data a
-worker happens to have loaded later; a revision is an explicit event.
+A case asks once when it registers and again when a calendar revision is announced; the answer is
+recorded in its history, so replaying a case never depends on the data files a worker has loaded since,
+and every deadline is computed inside the workflow from what it pinned.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 from temporalio import activity
 
 from workflows.domain.calendar import RestDayReceipt
-from workflows.domain.clock import DeadlinePlan, WarningPolicy, plan_deadlines
-from workflows.messages import PlanInput
+from workflows.domain.clock import DeadlineRules, WarningPolicy
+from workflows.messages import RulesRequest
 from workflows.reference_data import CalendarSource
 
 
 class DeadlineActivities:
-    """Plans deadlines; configured with the warning policy and the R-CAL-3 receipt rule in force."""
+    """Serves the calendar in force with the warning policy and the R-CAL-3 receipt rule configured."""
 
     def __init__(
         self,
@@ -27,15 +28,17 @@ class DeadlineActivities:
         self._policy = policy
         self._receipt_policy = receipt_policy
 
-    @activity.defn(name="plan_deadlines")
-    async def plan_deadlines(self, plan_input: PlanInput) -> DeadlinePlan:
-        """Every deadline of the case at ``plan_input.now``.
+    @activity.defn(name="deadline_rules")
+    async def deadline_rules(self, request: RulesRequest) -> DeadlineRules:
+        """The rules a case received in ``request.from_year`` counts with: its calendar from that year on.
 
-        A year with no data (CalendarNotPublished) fails the attempt; each retry reads the calendar files
-        again, so publishing the notice (``onewindow calendar load``) lets the case go on.
+        After an announced revision (or on a retry) the calendar files are read again, so publishing a
+        notice (``onewindow calendar load``) reaches every case.
         """
-        retry = activity.info().attempt > 1
-        calendar = self._calendar.current(reload=plan_input.reload_calendar or retry)
-        return plan_deadlines(
-            plan_input.request, calendar, plan_input.now, self._policy, self._receipt_policy
+        reload = request.reload_calendar or activity.info().attempt > 1
+        calendar = self._calendar.current(reload=reload)
+        return DeadlineRules(
+            calendar=calendar.snapshot(request.from_year),
+            warnings=self._policy,
+            rest_day_receipt=self._receipt_policy,
         )

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
+import pytest
+
 from workflows.domain.application import ApplicationState, Status, decide, evolve, start
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Catalogue, Importance, Matter
+from workflows.domain.clock import DeadlineRules
 from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
@@ -26,7 +29,6 @@ from workflows.domain.commands import (
     RequestCorrection,
     RevokeLicence,
     SubmitApplication,
-    SupplementMaterials,
     SuspendClock,
     WithdrawApplication,
 )
@@ -38,7 +40,7 @@ from workflows.domain.events import (
     Channel,
     Role,
 )
-from workflows.reference_data import load_catalogue
+from workflows.reference_data import CALENDAR_DIRS_VARIABLE, load_calendar, load_catalogue
 
 # A Monday, an ordinary working day in 2026, so no calendar rule muddies a domain test.
 RECEIVED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -51,6 +53,14 @@ STEWARD_ID = "steward-1"
 def shipped_catalogue() -> Catalogue:
     """The catalogue shipped in ``workflows/data/catalogue.toml``, loaded once per test session."""
     return load_catalogue()
+
+
+@cache
+def shipped_rules() -> DeadlineRules:
+    """The deadline rules a case pins: the shipped calendar (every year it holds), default thresholds."""
+    with pytest.MonkeyPatch.context() as patch:  # a developer's own calendar directories must not count
+        patch.delenv(CALENDAR_DIRS_VARIABLE, raising=False)
+        return DeadlineRules(calendar=load_calendar().snapshot(2004))
 
 
 def shipped_matter(code: str) -> Matter:
@@ -141,6 +151,7 @@ def submit(
         applicant=applicant(),
         matter=matter,
         catalogue_version=shipped_catalogue().version,
+        rules=shipped_rules(),
         materials=tuple(m.code for m in matter.materials) if materials is None else materials,
         channel=Channel.WINDOW,
         received_at=received_at,
@@ -186,7 +197,7 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
     ``deficient`` leaves the matter's secondary materials (lacking any, its last material) out of the
     submission; from acceptance on, the case is accepted with deficiencies (容缺) and they stay
     outstanding. ABANDONED and REVOKED are reached only through a broken 容缺 promise, so they are always
-    deficient. A CORRECTION_REQUESTED case that is not deficient has had the requested items supplemented.
+    deficient; so is CORRECTION_REQUESTED, which the complete supplement leaves for RECEIVED (R-XK-32).
     """
     deficient = deficient or status in (Status.ABANDONED, Status.REVOKED)
     left_out = secondary_materials(matter) or (matter.materials[-1].code,)
@@ -198,10 +209,7 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
         case Status.RECEIVED:
             return case
         case Status.CORRECTION_REQUESTED:
-            case = then(case, RequestCorrection(actor=officer, missing=left_out))
-            if deficient:
-                return case
-            return then(case, SupplementMaterials(actor=applicant_actor(), materials=left_out))
+            return then(case, RequestCorrection(actor=officer, missing=left_out))
         case Status.NOT_ACCEPTED:
             return then(case, RejectApplication(actor=officer, reason="申请事项依法不需要取得行政许可"))
         case Status.REFERRED:
@@ -223,11 +231,9 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
         case Status.UNDER_REVIEW:
             return case
         case Status.SUSPENDED:
+            reviewing = case.state.pending_steps[0].department
             return then(
-                case,
-                SuspendClock(
-                    actor=approver(matter.departments[0]), pause="expert_review", expected_working_days=5
-                ),
+                case, SuspendClock(actor=approver(reviewing), pause="expert_review", expected_working_days=5)
             )
         case Status.ABANDONED:
             return then(case, AbandonApplication(actor=system()))

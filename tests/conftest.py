@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.binaries import installed_binary
+from workflows.boundary import dev_server_arguments
 from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import load_catalogue
 from workflows.testkit import onewindow_worker, time_skipping_server
@@ -58,6 +59,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(installed_binary("temporal")),
         data_converter=pydantic_data_converter,
         search_attributes=search_attributes.ALL,
+        dev_server_extra_args=dev_server_arguments(),
     ) as env:
         yield env
 

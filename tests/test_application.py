@@ -26,6 +26,7 @@ from tests.builders import (
     opened,
     secondary_materials,
     shipped_matter,
+    shipped_rules,
     steward,
     submit,
     supervisor,
@@ -51,7 +52,7 @@ from workflows.domain.application import (
 )
 from workflows.domain.calendar import Deadline
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
-from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningMark, WarningSubject
+from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningMark, WarningSubject
 from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
@@ -70,6 +71,7 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReviseDeadlineRules,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -133,9 +135,10 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
         case "submit_application":
             return submit(matter)
         case "request_correction":
-            return RequestCorrection(
-                actor=officer, missing=_first_or(state.correction_items or state.missing, matter)
-            )
+            items = _first_or(state.correction_items or state.missing, matter)
+            if state.status is Status.CORRECTION_REQUESTED:
+                items = items[:1]  # a narrower second notice: an identical one changes nothing
+            return RequestCorrection(actor=officer, missing=items)
         case "accept_application":
             return AcceptApplication(actor=officer)
         case "accept_with_deficiencies":
@@ -160,11 +163,13 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             step = (state.pending_steps or approval_rounds(matter)[0])[0]
             return RecordApproval(actor=approver(step.department), step=step.code, approved=True)
         case "suspend_clock":
+            step = (state.pending_steps or approval_rounds(matter)[0])[0]
             return SuspendClock(
-                actor=approver(matter.departments[0]), pause="expert_review", expected_working_days=5
+                actor=approver(step.department), pause="expert_review", expected_working_days=5
             )
         case "resume_clock":
-            return ResumeClock(actor=approver(matter.departments[0]))
+            pause = state.clock.open_suspension if state.clock else None
+            return ResumeClock(actor=approver(pause.department if pause and pause.department else "x"))
         case "extend_deadline":
             if matter.joint_handling:
                 return ExtendDeadline(
@@ -191,10 +196,18 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return RevokeLicence(actor=system())
         case "record_deadlines":
             return RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT))
+        case "revise_deadline_rules":
+            return ReviseDeadlineRules(actor=system(), rules=revised_rules())
         case "raise_warning":
             subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
             return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)
     raise AssertionError(f"no builder for command kind {kind}")
+
+
+def revised_rules() -> DeadlineRules:
+    """The shipped rules under a new calendar version, as an announced revision brings them."""
+    rules = shipped_rules()
+    return rules.model_copy(update={"calendar": rules.calendar.model_copy(update={"version": "cal-revised"})})
 
 
 def overdue_plan(at: datetime) -> DeadlinePlan:
@@ -213,7 +226,7 @@ def _prepared(case: Case, kind: str) -> Case:
 def _needs_promise_outstanding(status: Status, kind: str) -> bool:
     """Whether ``kind`` succeeds in ``status`` only on a case with 容缺 materials missing or outstanding."""
     if kind == "supplement_materials":
-        return status not in (Status.RECEIVED, Status.CORRECTION_REQUESTED)
+        return True  # only a missing (or promised) material can be supplemented
     return kind in {"request_correction", "accept_with_deficiencies", "abandon_application", "revoke_licence"}
 
 
@@ -399,7 +412,9 @@ def test_only_the_applicant_or_their_assigned_steward_acts_on_a_case(
 @pytest.mark.parametrize("kind", ["supplement_materials", "withdraw_application"])
 def test_the_assigned_steward_acts_for_the_applicant(kind: str) -> None:
     """帮办代办: the steward named on a green-channel case may do what the applicant may."""
-    case = opened(submit(shipped_matter("FOOD-BUSINESS"), green_channel=True, assigned_steward=steward()))
+    matter = shipped_matter("FOOD-BUSINESS")
+    materials = tuple(m.code for m in matter.materials[:-1])  # one missing, for the steward to supplement
+    case = opened(submit(matter, materials=materials, green_channel=True, assigned_steward=steward()))
     command = valid_command(kind, case.state).model_copy(update={"actor": steward()})
     assert decide(case.state, command, case.now)
 
@@ -705,7 +720,7 @@ def test_a_decided_acceptance_starts_the_clock_when_it_is_made() -> None:
     ("matter_code", "pause"),
     [
         ("FOOD-BUSINESS", "public_notice"),
-        ("FOOD-BUSINESS", "公示"),
+        ("FOOD-BUSINESS", "site_visit"),
         ("CONSTRUCTION-PROJECT", "public_notice"),
     ],
 )
@@ -713,8 +728,15 @@ def test_the_clock_stops_only_for_statutory_pauses_and_the_matters_own(matter_co
     """R-XK-45: a reason neither in the eight activities nor in the matter's entry does not stop the clock."""
     matter = shipped_matter(matter_code)
     case = drive_to(Status.UNDER_REVIEW, matter)
-    command = SuspendClock(actor=approver(matter.departments[0]), pause=pause, expected_working_days=5)
+    reviewing = case.state.pending_steps[0].department
+    command = SuspendClock(actor=approver(reviewing), pause=pause, expected_working_days=5)
     assert type(_refused(case, command)) is InvalidCommand
+
+
+def test_a_pause_is_named_by_its_code_not_by_a_name_in_chinese() -> None:
+    """A pause's code is a catalogue code: ``公示`` is refused as a message before any rule runs."""
+    with pytest.raises(ValidationError, match="pause"):
+        SuspendClock(actor=approver("health"), pause="公示", expected_working_days=5)
 
 
 @pytest.mark.parametrize(
@@ -1136,7 +1158,8 @@ def test_every_written_notice_of_a_case_has_its_own_number() -> None:
     """R-XK-32b: two correction notices and an acceptance on one case carry three distinct numbers."""
     matter = shipped_matter(ENTERPRISE)
     case = drive_to(Status.CORRECTION_REQUESTED, matter, deficient=True)
-    case = then(case, RequestCorrection(actor=window_officer(), missing=case.state.correction_items))
+    narrower = case.state.correction_items[:1]  # an identical second notice would change nothing
+    case = then(case, RequestCorrection(actor=window_officer(), missing=narrower))
     case = then(case, _deficient_acceptance(case))
     numbers = _notice_numbers(case.events)
     assert len(numbers) == 3

@@ -251,11 +251,11 @@ def test_n_working_days_after_a_trigger_end_on_the_nth_working_day_strictly_afte
 def test_a_deadline_expires_at_24_00_shanghai_of_its_last_day(
     trigger: date, working_days: int, last_day: date
 ) -> None:
-    """R-CAL-1: due_at is midnight at the end of the last day in Asia/Shanghai, i.e. 16:00 UTC that day."""
+    """R-CAL-1: due_at is midnight at the end of the last day in Asia/Shanghai (16:00 UTC), kept at +08:00."""
     deadline = CALENDAR.deadline(trigger, working_days)
     assert deadline.last_day == last_day
     assert deadline.due_at == datetime.combine(last_day, time(16), tzinfo=UTC)
-    assert deadline.due_at.utcoffset() == timedelta(0)
+    assert deadline.due_at.utcoffset() == timedelta(hours=8)
     assert deadline.due_at.astimezone(SHANGHAI) == datetime.combine(
         last_day + timedelta(days=1), time(0), tzinfo=SHANGHAI
     )

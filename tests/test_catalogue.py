@@ -171,9 +171,37 @@ def test_an_unknown_code_or_type_is_an_unknown_matter(code: str) -> None:
 
 @pytest.mark.parametrize("code", ["REAL-ESTATE", "EIA-APPROVAL"])
 def test_a_matter_with_types_cannot_be_used_without_choosing_one(code: str) -> None:
-    """A matter with types has no limit of its own: the caller must name the type."""
-    with pytest.raises(UnknownMatter, match="choose a type"):
+    """A matter with types has no limit of its own: the caller must name the type, and is offered them."""
+    with pytest.raises(UnknownMatter, match="choose a type") as refused:
         shipped_catalogue().matter(code)
+    assert refused.value.suggestions
+    assert all(suggestion.startswith(f"{code}.") for suggestion in refused.value.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("mistyped", "meant"),
+    [
+        ("FOOD-BUSNESS", "FOOD-BUSINESS"),
+        ("food-business", "FOOD-BUSINESS"),
+        ("REAL-ESTATE.mortgag", "REAL-ESTATE.mortgage"),
+        ("PUBLIC-PLACE-HYGEINE", "PUBLIC-PLACE-HYGIENE"),
+    ],
+)
+def test_a_mistyped_matter_code_is_refused_with_the_nearest_codes_suggested(
+    mistyped: str, meant: str
+) -> None:
+    """A typo is not a silent miss: the refusal names the catalogue codes closest to what was typed."""
+    with pytest.raises(UnknownMatter) as refused:
+        shipped_catalogue().matter(mistyped)
+    assert refused.value.suggestions[0] == meant
+    assert f"did you mean {meant}" in str(refused.value)
+
+
+def test_a_mistyped_material_code_gets_the_nearest_material_codes() -> None:
+    """The same help for materials: a near miss of a material code suggests the real one."""
+    matter = shipped_catalogue().matter("FOOD-BUSINESS")
+    assert matter.suggest_materials("aplication_form") == ("application_form",)
+    assert matter.suggest_materials("zzz") == ()
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(cases: Cases) -
     number = await _submitted(cases)
     with pytest.raises(AlreadySubmitted):
         await cases.submit(number, _intake(datetime.now(UTC)))
-    view = await cases.act(number, AcceptApplication(actor=window_officer()), update_id=f"{number}-accept")
+    view = await cases.act(number, AcceptApplication(actor=window_officer()), idempotency_key="accept-1")
     assert view.status is Status.UNDER_REVIEW
     assert (await cases.state(number, datetime.now(UTC))).due_at == view.due_at
     # Accepted as soon as it was registered: the command waited for the worker, it was not refused.

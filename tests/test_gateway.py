@@ -143,7 +143,8 @@ async def test_a_submission_answers_201_with_the_number_and_a_duplicate_409(http
 async def test_a_retried_submission_with_the_same_idempotency_key_answers_the_same_201(
     http: httpx.AsyncClient,
 ) -> None:
-    """The same intake again with a key is a retry (201, replayed); a different intake or no key is a 409."""
+    """The same intake again with a key is a retry (201, replayed); another intake with the same key is 422;
+    another submitter's key, or none, is a 409."""
     number = new_number()
     body = submission(number)
     key = {"Idempotency-Key": str(uuid.uuid4())}
@@ -158,7 +159,8 @@ async def test_a_retried_submission_with_the_same_idempotency_key_answers_the_sa
     )
     other_actor = await http.post("/applications", json=body, headers=bearer(OFFICER) | key)
     without_key = await http.post("/applications", json=body, headers=bearer(PORTAL))
-    for refused in (other_intake, other_actor, without_key):
+    assert (other_intake.status_code, other_intake.json()["type"]) == (422, "IdempotencyKeyReused")
+    for refused in (other_actor, without_key):
         assert (refused.status_code, refused.json()["type"]) == (409, "AlreadySubmitted")
 
 

@@ -557,10 +557,12 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
         notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
         assert notices == ["accepted_with_deficiencies", "application_abandoned"]
 
-        # The same applicant's next case: the engine's credit check refuses 容缺, whatever the caller claims.
+        # The same applicant's next case: the engine's credit check refuses 容缺; a caller cannot claim a
+        # credit standing of their own.
         second = await desk.start(_intake("FOOD-BUSINESS", await desk.now(), leave_out=missing))
         claimed = _deficiency(missing, within=3, credit=CreditStanding(eligible=True))
-        assert await refusal(second, claimed) == "DeficiencyNotTolerable"
+        assert await refusal(second, claimed) == "InvalidCommand"
+        assert await refusal(second, _deficiency(missing, within=3)) == "DeficiencyNotTolerable"
         assert (await _view(second)).status is Status.RECEIVED
 
         # Abandonment closes the case: its run ends with the final view, not a failure.

@@ -13,6 +13,7 @@ read where that instant and the reading fall on the same counted day, except in 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,6 +56,7 @@ from workflows.domain.events import (
     ApplicationEvent,
     ApprovalRecorded,
     CalendarRevised,
+    CalendarYearMissing,
     Channel,
     Role,
     WarningRaised,
@@ -295,7 +297,8 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
 async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_at_the_end_of_13_october(
     time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
 ) -> None:
-    """R-CAL-1: 09-30 + 5 → 10-13 (10/10 worked); notice and yellow at 10-13 00:00, red at 10-14 00:00."""
+    """R-CAL-1: 09-30 + 5 → 10-13 (10/10 worked); yellow at 10-13 00:00 (notice too, but yellow is higher),
+    red at 10-14 00:00, each saying how many working days were used when it fired."""
     async with time_skipping_at(shanghai(2026, 9, 30, 9)) as env, run_worker(env.client) as task_queue:
         handle, view = await open_accepted_case(env, task_queue, "REAL-ESTATE.mortgage")
         assert view.last_day == date(2026, 10, 13)
@@ -304,16 +307,13 @@ async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_a
         counted = counted_days(date(2026, 9, 30), 5)
         assert counted == [date(2026, 10, d) for d in (8, 9, 10, 12, 13)]
 
-        # 4 of 5 counted days is both ⅔ (rounded up) and 80 %: notice and yellow at the end of 10-12.
+        # 4 of 5 counted days is both ⅔ (rounded up) and 80 %: the higher, yellow, at the end of 10-12.
         await sleep_until(env, shanghai(2026, 10, 13, 23, 59))
         events = await case_events(handle)
-        assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.NOTICE, WarningLevel.YELLOW]
-        assert_fired_at(
-            warning_at(events, WarningLevel.NOTICE, WarningSubject.DECISION), shanghai(2026, 10, 13)
-        )
-        assert_fired_at(
-            warning_at(events, WarningLevel.YELLOW, WarningSubject.DECISION), shanghai(2026, 10, 13)
-        )
+        assert warning_levels(events, WarningSubject.DECISION) == [WarningLevel.YELLOW]
+        yellow = warning_at(events, WarningLevel.YELLOW, WarningSubject.DECISION)
+        assert_fired_at(yellow, shanghai(2026, 10, 13))
+        assert yellow.reason == "4 of 5 counted working days used; yellow at 4 of 5 counted working days"
         assert escalations(outbox, handle.id) == []
         view = await handle.query(ApplicationWorkflow.state)
         assert view.warning_level is WarningLevel.YELLOW
@@ -324,6 +324,7 @@ async def test_a_mortgage_registration_accepted_on_30_september_turns_red_only_a
         red = warning_at(events, WarningLevel.RED, WarningSubject.DECISION)
         assert_fired_at(red, shanghai(2026, 10, 14))
         assert red.deadline_at == shanghai(2026, 10, 14)
+        assert red.reason.startswith("5 of 5 counted working days used; overdue")
         view = await handle.query(ApplicationWorkflow.state)
         assert view.warning_level is WarningLevel.RED
         assert view.status is Status.UNDER_REVIEW  # overdue is escalated, not decided by the engine
@@ -394,6 +395,29 @@ async def test_the_state_view_counts_the_working_days_used_up_to_the_day_it_is_r
         await sleep_until(env, shanghai(2026, 10, 9, 15))
         view = await handle.query(ApplicationWorkflow.state, await env.get_current_time())
         assert (view.working_days_used, view.working_days_left) == (2, 3)
+        assert view.working_days_overdue == 0
+
+
+async def test_an_overdue_case_says_by_how_many_working_days_it_is_late_and_a_decided_one_what_it_used(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """Due at the end of 10-13; read on 10-16 it is 3 working days late; approved then, it used 8 of 5."""
+    async with time_skipping_at(shanghai(2026, 9, 30, 9)) as env, run_worker(env.client) as task_queue:
+        handle, _ = await open_accepted_case(env, task_queue, "REAL-ESTATE.mortgage")
+        await sleep_until(env, shanghai(2026, 10, 16, 15))
+        view = await handle.query(ApplicationWorkflow.state, await env.get_current_time())
+        # 10-14, 10-15 and 10-16 are past the last day, 10-13.
+        assert (view.working_days_used, view.working_days_left, view.working_days_overdue) == (8, 0, 3)
+        decided = await act(handle, approve("natural_resources", "natural_resources"))
+        assert decided.decided_at is not None
+        await sleep_until(env, shanghai(2026, 10, 20, 15))
+        closed = await final_view(handle)
+        assert closed.status is Status.ISSUED
+        assert closed.decided_at == decided.decided_at
+        assert closed.issued_at is not None
+        assert closed.issued_at >= closed.decided_at
+        assert (closed.working_days_used, closed.working_days_overdue) == (8, 3)  # counted to the decision
+        assert closed.decided_at.utcoffset() == timedelta(hours=8)
 
 
 # --- 3. one working day over a make-up Saturday ------------------------------------------------------------
@@ -936,11 +960,12 @@ async def test_supervision_lists_overdue_cases_with_one_visibility_query_on_the_
         accepted = next(e for e in events if isinstance(e, ApplicationAccepted))
         assert accepted.basis == "deemed_by_silence"
         assert accepted.as_of == now - timedelta(days=21)
-        assert warning_levels(events, WarningSubject.DECISION) == [
-            WarningLevel.NOTICE,
-            WarningLevel.YELLOW,
-            WarningLevel.RED,
-        ]
+        # Every mark had passed when silence deemed it accepted: red at once, alone, counting what it says.
+        (red,) = warnings(events)
+        assert red.level is WarningLevel.RED
+        counted = re.match(r"(\d+) of 5 counted working days used; overdue", red.reason)
+        assert counted is not None, red.reason
+        assert int(counted.group(1)) > 5
         assert len(escalations(outbox, overdue.id)) == 1
         fresh_view = await fresh.query(ApplicationWorkflow.state)
         assert fresh_view.status is Status.RECEIVED
@@ -957,17 +982,43 @@ makeup_workdays = []
 """
 
 
-async def test_a_case_whose_deadline_reaches_an_unpublished_year_waits_and_goes_on_once_it_is_published(
-    time_skipping_at: StartAt, run_worker: RunWorker, calendar_dir: Path
+async def test_a_case_whose_deadline_reaches_an_unpublished_year_warns_supervision_and_goes_on_once_published(
+    time_skipping_at: StartAt, run_worker: RunWorker, calendar_dir: Path, outbox: Outbox
 ) -> None:
-    """Accepted 2027-12-20 for 20 days: 2028 has no data, so nothing is guessed; publishing it unblocks."""
+    """Accepted 2027-12-20 for 20 days: 2028 has no data, so nothing is guessed and supervision is told;
+    once the notice is in the worker's calendar directory, the case finds it within a day, unannounced."""
     async with time_skipping_at(shanghai(2027, 12, 20, 9)) as env, run_worker(env.client) as task_queue:
         handle = await open_case(env, task_queue, "EIA-APPROVAL.report_book")
-        acceptance = asyncio.create_task(act(handle, AcceptApplication(actor=OFFICER)))
-        await asyncio.sleep(1.5)  # the plan fails (CalendarNotPublished) and is retried meanwhile
+        view = await act(handle, AcceptApplication(actor=OFFICER))
+        assert (view.status, view.calendar_missing, view.due_at) == (Status.UNDER_REVIEW, 2028, None)
+        missing = [e for e in await case_events(handle) if isinstance(e, CalendarYearMissing)]
+        assert [e.year for e in missing] == [2028]
+        await eventually_sent(outbox, "supervision", handle.id, "result", "calendar_year_missing")
+
         (calendar_dir / "2028.toml").write_text(NOTICE_2028, encoding="utf-8")
-        view = await asyncio.wait_for(acceptance, timeout=20)
-        # Planned with the notice published after the first attempt: nothing was guessed before it.
+        await env.sleep(timedelta(days=1, hours=1))
+        view = await handle.query(ApplicationWorkflow.state)
         published = load_calendar([calendar_dir])
+        assert view.calendar_missing is None
         assert view.last_day == published.add_working_days(date(2027, 12, 20), 20).day
         assert view.calendar_version == published.version
+        revised = [e for e in await case_events(handle) if isinstance(e, CalendarRevised)]
+        assert [e.version for e in revised] == [published.version]
+
+
+async def test_a_pause_or_extension_reaching_past_the_calendar_data_is_refused_before_history(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """1000 expected working days, or an extension past 2027, cannot be counted: DeadlineOutOfRange.
+
+    Accepted on Friday 2027-12-24, 5 working days end on 12-31; 10 more would reach 2028, which has no data.
+    """
+    async with time_skipping_at(shanghai(2027, 12, 24, 9)) as env, run_worker(env.client) as task_queue:
+        handle, _ = await open_accepted_case(env, task_queue, "PUBLIC-PLACE-HYGIENE")
+        long_pause = SuspendClock(actor=approver("health"), pause="expert_review", expected_working_days=1000)
+        assert await refusal(handle, long_pause) == "DeadlineOutOfRange"
+        extension = ExtendDeadline(actor=department_head("health"), working_days=10, reason="现场核查")
+        assert await refusal(handle, extension) == "DeadlineOutOfRange"
+        short_pause = SuspendClock(actor=approver("health"), pause="expert_review", expected_working_days=5)
+        assert (await act(handle, short_pause)).status is Status.SUSPENDED
+        assert (await act(handle, ResumeClock(actor=approver("health")))).status is Status.UNDER_REVIEW

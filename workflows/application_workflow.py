@@ -1,30 +1,34 @@
 """ApplicationWorkflow: one application, from the intake system to the licence.
 
 Temporal's history is the event store: every domain event is produced by ``decide`` inside a workflow
-task and kept in the workflow, so replaying the history rebuilds the same log. Deadlines are computed by
-an activity (their results are in history: R-CAL-4) and enforced by one durable timer, re-armed whenever
-the state changes. The workflow orchestrates; every rule is in ``workflows.domain``.
+task and kept in the workflow, so replaying the history rebuilds the same log. The calendar and warning
+thresholds are pinned in the case when it registers (an activity whose result is in history: R-CAL-4), so
+deadlines are computed in the workflow itself, and enforced by one durable timer re-armed whenever the
+state changes. The workflow orchestrates; every rule is in ``workflows.domain``; everything that reaches
+it from outside passes ``workflows.boundary``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
-from temporalio.common import Priority, RetryPolicy
+from temporalio.common import Priority, RawValue, RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
+    from workflows.boundary import decode, refusal, summary
+    from workflows.domain.access import applicant_pseudonym, case_readers, may_read
     from workflows.domain.application import (
         ENGINE,
         PEOPLE_COMMANDS,
         ApplicationState,
         Effect,
         Status,
+        deadlines,
         decide,
         effects_of,
         evolve,
@@ -33,16 +37,18 @@ with workflow.unsafe.imports_passed_through():
         ready_to_issue,
         start,
     )
-    from workflows.domain.clock import DeadlinePlan, PlanRequest
+    from workflows.domain.calendar import SHANGHAI, local_date
+    from workflows.domain.clock import DeadlineRules, PlanRequest
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
         CreditStanding,
         IssueLicence,
         RecordDeadlines,
+        ReviseDeadlineRules,
         SubmitApplication,
     )
-    from workflows.domain.errors import InvalidCommand, NotAuthorised, OneWindowError
+    from workflows.domain.errors import IdempotencyKeyReused, InvalidCommand, NotAuthorised, OneWindowError
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
@@ -62,51 +68,32 @@ with workflow.unsafe.imports_passed_through():
         LicenceRequest,
         LicenceRevocation,
         OutsideCall,
-        PlanInput,
         PriorityChange,
+        ReadRequest,
+        RulesRequest,
         SupervisionPush,
-        applicant_hash,
+        idempotency_of,
         priority_of,
     )
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
 _OUTSIDE_TIMEOUT = timedelta(seconds=30)
+_RULES_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+# While the deadlines reach a year without calendar data, the case looks for it again this often, besides
+# an announced revision (R-CAL-4).
+_CALENDAR_RECHECK = timedelta(days=1)
 _T = TypeVar("_T")
-_PLANNING_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 
-
+_INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
 _COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
 
-
-def _parse(payload: object) -> ApplicationCommand:
-    """The command in an update's payload, chosen by its ``kind`` (a payload without one is refused).
-
-    Decoded here rather than by the SDK, which reads the handler's type hint without its discriminator
-    and would take a kind-less payload for the first command whose fields it happens to fit.
-    """
-    try:
-        return _COMMANDS.validate_python(payload)
-    except ValidationError as error:
-        raise _refusal(InvalidCommand(f"not a valid command: {_summary(error)}")) from None
-
-
-def _summary(error: ValidationError) -> str:
-    """Each invalid field and why, on one line; an unknown kind lists the commands a person may give."""
-    problems = []
-    for problem in error.errors(include_url=False):
-        if problem["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            problems.append(f"kind: one of {', '.join(PEOPLE_COMMANDS)} is needed")
-        else:
-            where = ".".join(str(part) for part in problem["loc"])
-            problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
-    return "; ".join(problems)
-
-
-def _intake(payload: object) -> Intake:
-    try:
-        return Intake.model_validate(payload)
-    except ValidationError as error:
-        raise _refusal(InvalidCommand(f"not a valid intake: {_summary(error)}")) from None
+if TYPE_CHECKING:
+    # Callers send the typed messages; the worker hands the workflow their raw payloads, which it decodes
+    # itself (``workflows.boundary``). The SDK reads these hints at run time, where they are RawValue.
+    IntakePayload: TypeAlias = Intake | RawValue
+    CommandPayload: TypeAlias = ApplicationCommand | RawValue
+else:
+    IntakePayload = CommandPayload = RawValue
 
 
 def _still_registering() -> ApplicationError:
@@ -116,9 +103,15 @@ def _still_registering() -> ApplicationError:
     )
 
 
-def _refusal(error: OneWindowError) -> ApplicationError:
-    """A domain refusal as the typed, non-retryable failure callers receive."""
-    return ApplicationError(str(error), type=error.type, non_retryable=True)
+def _raw(payload: object) -> RawValue:
+    if not isinstance(payload, RawValue):  # the SDK passes every argument of these hints undecoded
+        raise TypeError(f"expected the raw payload, got {type(payload).__name__}")
+    return payload
+
+
+def _command(payload: CommandPayload) -> ApplicationCommand:
+    """The command in an update's payload, chosen by its ``kind``."""
+    return decode(_raw(payload), _COMMANDS, "command", PEOPLE_COMMANDS)
 
 
 @workflow.defn
@@ -128,29 +121,32 @@ class ApplicationWorkflow:
     def __init__(self) -> None:
         self._events: list[ApplicationEvent] = []
         self._state: ApplicationState | None = None
-        self._planned_for: PlanRequest | None = None
+        self._planned_for: tuple[PlanRequest, str] | None = None
         self._calendar_revision_requested = False
         self._effects_done = 0
         self._search_attributes: dict[str, object] = {}
-        self._planning = asyncio.Lock()
+        self._idempotency_keys: dict[str, str] = {}  # key scope -> digest of the command it gave
 
     # --- the case's life ---------------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, intake: object) -> ApplicationView:
-        """Copy the catalogue entry in force, record the submission, then follow the case until closed.
+    async def run(self, intake: IntakePayload) -> ApplicationView:
+        """Pin the catalogue entry and the deadline rules in force, record the submission, then follow the
+        case until it closes.
 
-        ``intake`` is an ``Intake`` or its JSON. It is decoded here, not by the SDK: an intake that does not
-        parse then fails the case at once with a typed InvalidCommand (its number free again), instead of
+        ``intake`` is an ``Intake`` as JSON, decoded here rather than by the SDK: an intake that does not
+        decode fails the case at once with a typed InvalidCommand (its number free again), instead of
         failing its first workflow task over and over.
         """
-        await self._register(_intake(intake))
+        await self._register(decode(_raw(intake), _INTAKE, "intake"))
         while True:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
             await self._perform_effects()
-            await self._replan_if_needed()
+            if self._calendar_revision_requested and not self._current.closed:
+                await self._revise_rules()
+                continue
             if self._current.closed:
                 break
             if ready_to_issue(self._current):
@@ -163,23 +159,49 @@ class ApplicationWorkflow:
 
     async def _register(self, intake: Intake) -> None:
         entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
+        rules = await self._deadline_rules(local_date(intake.received_at).year, reload=False)
         try:
             submission = SubmitApplication(
                 application_id=workflow.info().workflow_id,
                 catalogue_version=entry.catalogue_version,
                 matter=entry.matter,
+                rules=rules,
                 **intake.model_dump(exclude={"matter_code"}),
             )
         except ValidationError as error:
-            raise _refusal(InvalidCommand(f"not a valid submission: {_summary(error)}")) from None
-        self._record(self._decide(submission))
+            raise refusal(InvalidCommand(f"not a valid submission: {summary(error)}")) from None
+        self._apply(submission)
+
+    async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
+        """The calendar (from ``from_year`` on) and thresholds in force, recorded: replay never re-reads."""
+        rules: DeadlineRules = await workflow.execute_local_activity(
+            "deadline_rules",
+            RulesRequest(from_year=from_year, reload_calendar=reload),
+            result_type=DeadlineRules,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=_RULES_RETRY,  # a calendar file that does not load is retried until it does
+        )
+        return rules
+
+    async def _revise_rules(self) -> None:
+        """R-CAL-4: count with the calendar as the workers have it now (nothing is recorded if unchanged)."""
+        self._calendar_revision_requested = False
+        rules = await self._deadline_rules(local_date(self._current.received_at).year, reload=True)
+        if not self._current.closed:  # a decision may have closed the case meanwhile
+            self._apply(ReviseDeadlineRules(actor=ENGINE, rules=rules))
 
     async def _wait_for_change_or_deadline(self, version: int) -> None:
         """Sleep on one durable timer, unless the case moved on from ``version``."""
         if self._current.version != version:
             return
-        scheduled = next_timer(self._current)
-        timeout = None if scheduled is None else (scheduled.at - workflow.now()).total_seconds()
+        state = self._current
+        scheduled = next_timer(state)
+        wake_at = scheduled.at if scheduled else None
+        calendar_missing = state.plan is not None and state.plan.calendar_missing is not None
+        if calendar_missing:
+            recheck_at = self._now() + _CALENDAR_RECHECK
+            wake_at = min(wake_at, recheck_at) if wake_at else recheck_at
+        timeout = None if wake_at is None else (wake_at - self._now()).total_seconds()
         if timeout is None or timeout > 0:
             try:
                 await workflow.wait_condition(
@@ -190,39 +212,34 @@ class ApplicationWorkflow:
             except TimeoutError:
                 pass
         # An update may have been applied in the same activation as the timer: re-read the case first.
-        if scheduled is None or self._current.version != version or self._calendar_revision_requested:
+        if self._current.version != version or self._calendar_revision_requested:
+            return
+        if scheduled is None or self._now() < scheduled.at:
+            self._calendar_revision_requested = calendar_missing  # look for the missing year's data again
             return
         try:
-            events = decide(self._state, scheduled.command, workflow.now())
+            events = decide(self._state, scheduled.command, self._now())
         except OneWindowError as error:
             # next_timer and decide disagree: a bug. Failing the workflow task (retried after a fix) keeps
             # the case; failing the workflow would end it.
             raise RuntimeError(f"the engine's own {scheduled.command.kind} was refused: {error}") from error
         self._record(events)
+        self._replan()
 
-    async def _replan_if_needed(self) -> None:
-        """Recompute deadlines until they match what they depend on, and after a calendar announcement.
+    def _apply(self, command: ApplicationCommand) -> None:
+        """Decide ``command``, record its events, and recompute the deadlines they change."""
+        self._record(self._decide(command))
+        self._replan()
 
-        The main loop and update handlers both call this; the lock makes one computation at a time, and
-        the loop catches a change that arrives while a computation runs.
-        """
-        async with self._planning:
-            while True:
-                request = plan_request(self._current)
-                revision = self._calendar_revision_requested
-                if request == self._planned_for and not revision:
-                    return
-                self._calendar_revision_requested = False
-                plan = await workflow.execute_local_activity(
-                    "plan_deadlines",
-                    PlanInput(request=request, now=workflow.now(), reload_calendar=revision),
-                    result_type=DeadlinePlan,
-                    start_to_close_timeout=timedelta(seconds=10),
-                    retry_policy=_PLANNING_RETRY,  # CalendarNotPublished: retried until the year is loaded
-                )
-                self._planned_for = request
-                if not self._current.closed:  # a decision may have closed the case meanwhile
-                    self._record(self._decide(RecordDeadlines(actor=ENGINE, plan=plan)))
+    def _replan(self) -> None:
+        """Recompute the deadlines when what they depend on has changed (pure: the rules are pinned)."""
+        state = self._current
+        basis = (plan_request(state), state.rules.version)
+        if state.closed or basis == self._planned_for:
+            return
+        self._planned_for = basis
+        plan = deadlines(state, self._now())
+        self._record(self._decide(RecordDeadlines(actor=ENGINE, plan=plan)))
 
     async def _issue(self) -> None:
         state = self._current
@@ -234,7 +251,7 @@ class ApplicationWorkflow:
             applicant=state.applicant,
         )
         number = await self._call("issue_licence", request, str)
-        self._record(self._decide(IssueLicence(actor=ENGINE, licence_number=number)))
+        self._apply(IssueLicence(actor=ENGINE, licence_number=number))
 
     async def _perform_effects(self) -> None:
         """Tell outside systems about each new event once, keyed by its sequence number."""
@@ -287,38 +304,48 @@ class ApplicationWorkflow:
     # --- messages -----------------------------------------------------------------------------------------
 
     @workflow.update
-    async def act(self, payload: object) -> ApplicationView:
-        """Apply a person's command (any model of ``ApplicationCommand``, or its JSON).
+    async def act(self, payload: CommandPayload) -> ApplicationView:
+        """Apply a person's command (an ``ApplicationCommand`` as JSON).
 
         The validator has already refused anything invalid, and anything sent before the case was
         registered. 容缺 first runs the credit check; an ineligible applicant is refused here, still as a
         typed error, but this one refusal is an update that failed and so stays in the history.
         """
-        command = _parse(payload)
+        command = _command(payload)
+        scope = self._idempotency_scope()
+        if scope is not None:
+            self._idempotency_keys.setdefault(*scope)
         if isinstance(command, AcceptWithDeficiencies):
-            query = CreditQuery(applicant_id=self._current.applicant.id_number, at=workflow.now())
+            query = CreditQuery(applicant_id=self._current.applicant.id_number, at=self._now())
             standing = await self._call("check_credit", query, CreditStanding)
             command = command.model_copy(update={"credit": standing})
-        self._record(self._decide(command))
-        await self._replan_if_needed()
+        self._apply(command)
         return self._view()
 
     @act.validator
-    def _refuse_invalid(self, payload: object) -> None:
+    def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
-        command = _parse(payload)
+        command = _command(payload)
         if command.actor.role is Role.SYSTEM:
-            raise _refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
+            raise refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
+        if isinstance(command, AcceptWithDeficiencies) and command.credit is not None:
+            raise refusal(InvalidCommand("credit: the engine runs the credit check itself; leave it out"))
         if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
             raise _still_registering()
+        scope = self._idempotency_scope()
+        if scope is not None and self._idempotency_keys.get(scope[0], scope[1]) != scope[1]:
+            raise refusal(IdempotencyKeyReused("this idempotency key already gave another command here"))
         if isinstance(command, AcceptWithDeficiencies):
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
         self._decide(command)
 
     @workflow.signal
-    def calendar_revised(self) -> None:
-        """R-CAL-4: a new calendar version is loaded; recompute the deadlines with it."""
+    def calendar_revised(self, *_ignored: object) -> None:
+        """R-CAL-4: a new calendar version is loaded; recompute the deadlines with it.
+
+        The signal carries nothing; whatever a sender adds is ignored rather than failing the case.
+        """
         self._calendar_revision_requested = True
 
     @workflow.query
@@ -334,6 +361,20 @@ class ApplicationWorkflow:
         """The whole domain log: kind, instant, actor and reason of every action."""
         return list(self._events)
 
+    @workflow.query
+    def state_for(self, read: ReadRequest) -> ApplicationView | None:
+        """``state`` as ``read.reader`` may see it: nothing (``null``) if their role does not cover the case.
+
+        The client, the CLI and the gateway read through this and ``events_for``, on behalf of the person
+        asking; ``state`` and ``events`` serve operators with direct access to Temporal.
+        """
+        return self._view(read.at) if may_read(self._current, read.reader) else None
+
+    @workflow.query
+    def events_for(self, read: ReadRequest) -> list[ApplicationEvent] | None:
+        """``events`` as ``read.reader`` may see them (``null`` as for ``state_for``)."""
+        return list(self._events) if may_read(self._current, read.reader) else None
+
     # --- helpers ------------------------------------------------------------------------------------------
 
     @property
@@ -342,8 +383,15 @@ class ApplicationWorkflow:
             raise _still_registering()
         return self._state
 
+    def _now(self) -> datetime:
+        return workflow.now().astimezone(SHANGHAI)
+
     def _view(self, at: datetime | None = None) -> ApplicationView:
-        return ApplicationView.of(self._current, at or workflow.now())
+        return ApplicationView.of(self._current, at or self._now())
+
+    def _idempotency_scope(self) -> tuple[str, str] | None:
+        update = workflow.current_update_info()
+        return idempotency_of(update.id) if update else None
 
     async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
         """One outside-system call; the argument carries its idempotency key where it changes anything."""
@@ -362,9 +410,9 @@ class ApplicationWorkflow:
 
     def _decide(self, command: ApplicationCommand) -> tuple[ApplicationEvent, ...]:
         try:
-            return decide(self._state, command, workflow.now())
+            return decide(self._state, command, self._now())
         except OneWindowError as error:
-            raise _refusal(error) from None  # the type and message say it all: no second, untyped cause
+            raise refusal(error) from None  # the type and message say it all: no second, untyped cause
 
     def _record(self, events: tuple[ApplicationEvent, ...]) -> None:
         for event in events:
@@ -380,7 +428,8 @@ class ApplicationWorkflow:
                     "actor": event.actor.id,
                 },
             )
-        self._upsert_search_attributes()
+        if events:
+            self._upsert_search_attributes()
 
     def _upsert_search_attributes(self) -> None:
         """Keep the typed search attributes current, writing only those that changed."""
@@ -394,9 +443,10 @@ class ApplicationWorkflow:
             search_attributes.MATTER.name: state.matter.code,
             search_attributes.DEPARTMENTS.name: list(state.matter.departments),
             search_attributes.GREEN_CHANNEL.name: state.green_channel,
-            search_attributes.APPLICANT_HASH.name: applicant_hash(state.applicant.id_number),
+            search_attributes.APPLICANT_HASH.name: applicant_pseudonym(state.applicant.id_number),
             search_attributes.WARNING_LEVEL.name: warning.value,
             search_attributes.DUE_AT.name: due_at,
+            search_attributes.READERS.name: list(case_readers(state)),
         }
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()

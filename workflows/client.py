@@ -8,12 +8,15 @@ payload is plain JSON. Refusals come back as ``Refused`` carrying the domain err
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -29,11 +32,22 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.boundary import MAX_MESSAGE_BYTES
+from workflows.domain.access import reader_keys
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
-from workflows.domain.errors import OneWindowError
-from workflows.domain.events import ApplicationEvent
-from workflows.messages import NOT_YET_REGISTERED, TASK_QUEUE, ApplicationView, Intake, priority_of
+from workflows.domain.errors import IdempotencyKeyReused, InvalidCommand, NotAllowed, OneWindowError
+from workflows.domain.events import Actor, ApplicationEvent
+from workflows.domain.values import Code, MatterCode
+from workflows.messages import (
+    NOT_YET_REGISTERED,
+    TASK_QUEUE,
+    ApplicationView,
+    Intake,
+    ReadRequest,
+    idempotent_update_id,
+    priority_of,
+)
 
 DEFAULT_ADDRESS = "localhost:7233"
 _REGISTRATION_POLL = 0.05  # seconds between looks at a case its worker has not registered yet
@@ -58,7 +72,7 @@ class AlreadySubmitted(OneWindowError):
 
 
 class UnknownApplication(OneWindowError):
-    """No application with this number."""
+    """No application with this number, or none the reader's role covers (the same answer, on purpose)."""
 
 
 def exit_process(code: int) -> NoReturn:
@@ -105,6 +119,28 @@ class CaseSummary(BaseModel):
     running: bool
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A submission's outcome: the run that holds the case, and whether it was a retry of the first."""
+
+    run_id: str
+    replayed: bool
+
+
+_WORKFLOW = "ApplicationWorkflow"
+_MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
+_CODE: TypeAdapter[str] = TypeAdapter(Code)
+_MATTER_CODE: TypeAdapter[str] = TypeAdapter(MatterCode)
+
+
+def _filter_value(adapter: TypeAdapter[str], value: str, what: str) -> str:
+    """A list filter's value, checked as the code it names: nothing else reaches a visibility query."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        raise InvalidCommand(f"{what} must be a catalogue code (letters, digits, '_' and '-')") from None
+
+
 def overdue_query(now: datetime) -> str:
     """Open cases whose decision deadline has passed (or whose warning is already red)."""
     return (
@@ -120,17 +156,34 @@ def warned_query() -> str:
 
 
 def department_query(department: str) -> str:
-    """Open cases a department is responsible for."""
-    return f"ExecutionStatus = 'Running' AND {search_attributes.DEPARTMENTS.name} = '{_quoted(department)}'"
+    """Open cases a department is responsible for (``InvalidCommand`` for a value that is no code)."""
+    code = _filter_value(_CODE, department, "department")
+    return f"ExecutionStatus = 'Running' AND {search_attributes.DEPARTMENTS.name} = '{code}'"
 
 
 def matter_query(matter_code: str) -> str:
     """Open cases of one matter (``CODE`` or ``CODE.TYPE``)."""
-    return f"ExecutionStatus = 'Running' AND {search_attributes.MATTER.name} = '{_quoted(matter_code)}'"
+    code = _filter_value(_MATTER_CODE, matter_code, "matter")
+    return f"ExecutionStatus = 'Running' AND {search_attributes.MATTER.name} = '{code}'"
 
 
-def _quoted(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+def readable_by(reader: Actor) -> str | None:
+    """The cases ``reader`` may read, as a visibility clause; None for a role that reads every case.
+
+    Reader keys hold identifiers and codes only (no quote can occur in them: ``workflows.domain.values``).
+    """
+    keys = reader_keys(reader)
+    if keys is None:
+        return None
+    listed = ", ".join(f"'{key}'" for key in keys)
+    return f"{search_attributes.READERS.name} IN ({listed})"
+
+
+def _require_within_limit(message: BaseModel, what: str) -> None:
+    """Refuse here what the case would refuse: a message over the engine's size limit."""
+    size = len(message.model_dump_json().encode())
+    if size > MAX_MESSAGE_BYTES:
+        raise Refused(InvalidCommand.__name__, f"the {what} has {size} bytes; at most {MAX_MESSAGE_BYTES}")
 
 
 class Cases:
@@ -140,8 +193,17 @@ class Cases:
         self.client = client
         self.task_queue = task_queue
 
-    async def submit(self, application_id: str, intake: Intake) -> str:
-        """Open a case; green-channel cases run with priority. Returns the run id."""
+    async def submit(
+        self, application_id: str, intake: Intake, *, idempotency_key: str | None = None
+    ) -> Opened:
+        """Open a case; green-channel cases run with priority.
+
+        A number in use is ``AlreadySubmitted``, unless this is a retry: the same ``idempotency_key`` from
+        the same submitter with the same intake, answered as the first was (``replayed``). The same key
+        with another intake is ``IdempotencyKeyReused``.
+        """
+        _require_within_limit(intake, "intake")
+        marker = _submission_marker(intake.actor, idempotency_key) if idempotency_key else None
         try:
             handle = await self.client.start_workflow(
                 ApplicationWorkflow.run,
@@ -152,15 +214,29 @@ class Cases:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 priority=priority_of(intake.green_channel),
+                memo={_MEMO_IDEMPOTENCY: marker} if marker else None,
             )
         except WorkflowAlreadyStartedError as error:
-            raise AlreadySubmitted(f"application {application_id} exists already") from error
-        return handle.result_run_id or ""
+            started = await self._started_with(application_id) if marker else None
+            if started is None or started[0] != marker:
+                raise AlreadySubmitted(f"application {application_id} exists already") from error
+            if started[1] != intake:
+                raise IdempotencyKeyReused(
+                    f"this idempotency key opened {application_id} with another intake"
+                ) from error
+            return Opened(run_id=error.run_id or "", replayed=True)
+        return Opened(run_id=handle.result_run_id or "", replayed=False)
 
     async def act(
-        self, application_id: str, command: ApplicationCommand, *, update_id: str | None = None
+        self, application_id: str, command: ApplicationCommand, *, idempotency_key: str | None = None
     ) -> ApplicationView:
-        """Give a command; a retry with the same ``update_id`` takes effect once."""
+        """Give a command; a retry with the same ``idempotency_key`` and command takes effect once.
+
+        A command on a closed case is ``NotAllowed`` (the case's status says why); the same key with
+        another command is ``IdempotencyKeyReused``.
+        """
+        _require_within_limit(command, "command")
+        update_id = idempotent_update_id(command.actor, idempotency_key, command) if idempotency_key else None
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         give_up_at = asyncio.get_running_loop().time() + _REGISTRATION_PATIENCE
         while True:
@@ -172,10 +248,14 @@ class Cases:
                 if refused.type != NOT_YET_REGISTERED or asyncio.get_running_loop().time() > give_up_at:
                     raise refused from error
             except RPCError as error:
-                raise _translated(application_id, error) from error
+                if error.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                raise await self._why_no_update(application_id, command) from error
             await asyncio.sleep(_REGISTRATION_POLL)
 
-    async def registered(self, application_id: str, at: datetime | None = None) -> ApplicationView:
+    async def registered(
+        self, application_id: str, at: datetime | None = None, *, reader: Actor | None = None
+    ) -> ApplicationView:
         """The case's view once its worker has registered it; a refused intake raises its ``Refused``.
 
         Waits as long as no worker takes the case: bound it with ``asyncio.timeout``.
@@ -183,7 +263,7 @@ class Cases:
         handle = self.client.get_workflow_handle(application_id)
         while True:
             try:
-                return await self.state(application_id, at)
+                return await self.state(application_id, at, reader=reader)
             except WorkflowQueryFailedError:
                 refusal = await self.registration_refusal(application_id)
                 if refusal is not None:
@@ -216,28 +296,45 @@ class Cases:
             return Refused("Refused", str(failure.cause or failure))
         return Refused("Refused", f"application {application_id} failed without a reason")
 
-    async def state(self, application_id: str, at: datetime | None = None) -> ApplicationView:
-        """The case's view at ``at`` (the caller's time; the case's last activity if omitted)."""
+    async def state(
+        self, application_id: str, at: datetime | None = None, *, reader: Actor | None = None
+    ) -> ApplicationView:
+        """The case's view at ``at`` (the caller's time; the case's last activity if omitted).
+
+        With ``reader`` a case their role does not cover is ``UnknownApplication``, as a missing one is.
+        """
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         try:
-            return await handle.query(ApplicationWorkflow.state, at)
+            if reader is None:
+                return await handle.query(ApplicationWorkflow.state, at)
+            view = await handle.query(ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at))
         except RPCError as error:
             raise _translated(application_id, error) from error
+        if view is None:
+            raise UnknownApplication(f"no application {application_id}")
+        return view
 
-    async def events(self, application_id: str) -> list[ApplicationEvent]:
-        """The case's whole domain log."""
+    async def events(self, application_id: str, *, reader: Actor | None = None) -> list[ApplicationEvent]:
+        """The case's whole domain log (``UnknownApplication`` for a reader it does not concern)."""
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         try:
-            return await handle.query(ApplicationWorkflow.events)
+            if reader is None:
+                return await handle.query(ApplicationWorkflow.events)
+            events = await handle.query(ApplicationWorkflow.events_for, ReadRequest(reader=reader))
         except RPCError as error:
             raise _translated(application_id, error) from error
+        if events is None:
+            raise UnknownApplication(f"no application {application_id}")
+        return events
 
-    async def find(self, query: str, limit: int = 100) -> list[CaseSummary]:
-        """Cases found by a visibility query over onewindow's search attributes."""
+    async def find(self, query: str, limit: int = 100, *, reader: Actor | None = None) -> list[CaseSummary]:
+        """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""
+        clauses = [f"WorkflowType = '{_WORKFLOW}'", f"({query})"]
+        scope = readable_by(reader) if reader is not None else None
+        if scope is not None:
+            clauses.append(scope)
         found = []
-        async for execution in self.client.list_workflows(
-            f"WorkflowType = 'ApplicationWorkflow' AND ({query})", limit=limit
-        ):
+        async for execution in self.client.list_workflows(" AND ".join(clauses), limit=limit):
             attributes = execution.typed_search_attributes
             found.append(
                 CaseSummary(
@@ -257,11 +354,39 @@ class Cases:
         """R-CAL-4: tell every running case that a new calendar is loaded; returns their numbers."""
         signalled = []
         async for execution in self.client.list_workflows(
-            "WorkflowType = 'ApplicationWorkflow' AND ExecutionStatus = 'Running'"
+            f"WorkflowType = '{_WORKFLOW}' AND ExecutionStatus = 'Running'"
         ):
             await self.client.get_workflow_handle(execution.id).signal(ApplicationWorkflow.calendar_revised)
             signalled.append(execution.id)
         return signalled
+
+    async def _started_with(self, application_id: str) -> tuple[str | None, Intake | None]:
+        """The submission marker and the intake a case was started with (its first history event)."""
+        handle = self.client.get_workflow_handle(application_id)
+        description = await handle.describe()
+        memo: Mapping[str, Any] = await description.memo()
+        marker = memo.get(_MEMO_IDEMPOTENCY)
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            try:
+                (intake,) = await self.client.data_converter.decode(payloads, [Intake])
+            except (ValueError, TypeError):  # started by other means with another input
+                return marker, None
+            return marker, intake if isinstance(intake, Intake) else None
+        return marker, None
+
+    async def _why_no_update(self, application_id: str, command: ApplicationCommand) -> OneWindowError:
+        """The server takes no update for a closed case: say it is closed (or was never a case)."""
+        refusal = await self.registration_refusal(application_id)
+        if refusal is not None:
+            return refusal
+        view = await self.state(application_id, reader=command.actor)
+        return NotAllowed(command.kind, view.status.value)
+
+
+def _submission_marker(actor: Actor, idempotency_key: str) -> str:
+    """What a case started with an idempotency key remembers of it: a digest of who sent which key."""
+    return hashlib.sha256(f"{actor.role.value}:{actor.key}:{idempotency_key}".encode()).hexdigest()[:32]
 
 
 def _refused(error: WorkflowUpdateFailedError) -> OneWindowError:

@@ -9,14 +9,21 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import Priority
 
-from workflows.domain.application import ApplicationState, PendingAction, Status, pending_actions
+from workflows.domain.application import (
+    ApplicationState,
+    PendingAction,
+    Status,
+    clock_reading,
+    pending_actions,
+)
 from workflows.domain.catalogue import Matter
-from workflows.domain.clock import PlanRequest, WarningLevel, WarningSubject, highest
-from workflows.domain.commands import Submission
+from workflows.domain.clock import WarningLevel, WarningSubject, highest
+from workflows.domain.commands import ApplicationCommand, Submission
 from workflows.domain.events import Actor, Applicant
+from workflows.domain.values import Instant, MatterCode
 
 TASK_QUEUE = "onewindow"
 # The error type of a query or command that reaches a case before the worker has registered it.
@@ -38,7 +45,7 @@ class Intake(Submission):
     engine copies the entry in force into the case.
     """
 
-    matter_code: str = Field(min_length=1, description="Catalogue code, 'CODE' or 'CODE.TYPE'.")
+    matter_code: MatterCode = Field(description="Catalogue code, 'CODE' or 'CODE.TYPE'.")
 
 
 class CatalogueEntry(BaseModel):
@@ -51,7 +58,10 @@ class CatalogueEntry(BaseModel):
 
 
 class ApplicationView(BaseModel):
-    """What supervisors and portals read of a case (the ``state`` query), derived from its state."""
+    """What supervisors and portals read of a case (the ``state`` query), derived from its state.
+
+    Instants are in Asia/Shanghai (+08:00); periods are working days (R-XK-82).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -62,29 +72,38 @@ class ApplicationView(BaseModel):
     closed: bool
     green_channel: bool
     steward: Actor | None = Field(description="The 项目管家 who acts for the applicant (green channel).")
-    received_at: datetime
-    due_at: datetime | None = Field(
+    received_at: Instant
+    due_at: Instant | None = Field(
         description="Decision deadline: 24:00 Shanghai of its last working day; none while suspended, when it"
         " depends on the resumption, unless it had already passed."
     )
     last_day: date | None
     provisional: bool = Field(description="The deadlines rest on a year without a State Council notice.")
-    calendar_version: str | None
-    working_days_used: int | None
+    calendar_version: str
+    calendar_missing: int | None = Field(
+        description="A year the deadlines reach without calendar data: they wait for it (R-CAL-4)."
+    )
+    working_days_used: int | None = Field(
+        description="Counted working days of the decision period, through the decision once decided."
+    )
     working_days_left: int | None
+    working_days_overdue: int | None = Field(description="Counted working days past the period's last day.")
     working_days_suspended: int = Field(
         description="Working days not counted (R-XK-45): elapsed = used + this."
     )
     suspended: bool
     warning_level: WarningLevel
-    acceptance_by: datetime | None = Field(description="R-XK-32: silence until then means accepted.")
-    supplement_by: datetime | None = Field(description="容缺: promised materials due by then.")
-    delivery_by: datetime | None = Field(description="R-XK-44: the licence is due by then.")
-    resume_expected_by: datetime | None = Field(
+    acceptance_by: Instant | None = Field(description="R-XK-32: silence until then means accepted.")
+    supplement_by: Instant | None = Field(description="容缺: promised materials due by then.")
+    delivery_by: Instant | None = Field(description="R-XK-44: the licence is due by then.")
+    resume_expected_by: Instant | None = Field(
         description="While suspended: the end of the pause's expected working days (R-XK-45)."
     )
     stage: str | None = Field(description="The budgeted stage of a composite matter under review now.")
-    stage_due_at: datetime | None = Field(description="When that stage overruns its own limit (yellow).")
+    stage_due_at: Instant | None = Field(description="When that stage overruns its own limit (yellow).")
+    decided_at: Instant | None = Field(description="When the case was approved or denied.")
+    issued_at: Instant | None = Field(description="When the licence was issued.")
+    closed_at: Instant | None = Field(description="When the case ended without a decision (withdrawn, ...).")
     missing: tuple[str, ...]
     outstanding: tuple[str, ...]
     pending_actions: tuple[PendingAction, ...]
@@ -97,7 +116,7 @@ class ApplicationView(BaseModel):
         plan = state.plan
         decision = plan.decision_in_force if plan else None
         running = plan is not None and plan.decision is not None  # while suspended, days are still counted
-        used = plan.working_days_used(now) if plan and running else None
+        reading = clock_reading(state, now)
         return cls(
             application_id=state.application_id,
             matter_code=state.matter.code,
@@ -110,10 +129,12 @@ class ApplicationView(BaseModel):
             due_at=decision.due_at if decision else None,
             last_day=decision.last_day if decision else None,
             provisional=plan.provisional if plan else False,
-            calendar_version=plan.calendar_version if plan else None,
-            working_days_used=used,
-            working_days_left=len(plan.counted_days) - used if plan and used is not None else None,
-            working_days_suspended=plan.suspended_working_days if plan else 0,
+            calendar_version=state.rules.version,
+            calendar_missing=plan.calendar_missing if plan else None,
+            working_days_used=reading.used if reading else None,
+            working_days_left=reading.left if reading else None,
+            working_days_overdue=reading.overdue if reading else None,
+            working_days_suspended=reading.suspended if reading else 0,
             suspended=state.status is Status.SUSPENDED,
             warning_level=highest(
                 (state.warning_raised(), plan.level_at(now) if plan and running else WarningLevel.NONE)
@@ -124,6 +145,9 @@ class ApplicationView(BaseModel):
             resume_expected_by=plan.resume_expected_by if plan else None,
             stage=plan.stage if plan and running else None,
             stage_due_at=plan.stage_due_at if plan and running else None,
+            decided_at=state.decided_at,
+            issued_at=state.issued_at,
+            closed_at=state.closed_at,
             missing=state.missing,
             outstanding=state.outstanding,
             pending_actions=pending_actions(state),
@@ -132,9 +156,24 @@ class ApplicationView(BaseModel):
         )
 
 
-def applicant_hash(id_number: str) -> str:
-    """A stable pseudonym for the applicant's identity number, searchable without exposing it."""
-    return hashlib.sha256(id_number.encode()).hexdigest()[:16]
+_DIGEST_MARK = "#sha256:"
+
+
+def idempotent_update_id(actor: Actor, key: str, command: ApplicationCommand) -> str:
+    """The update id of a command given with an idempotency key: the same key and command, the same id.
+
+    The command's digest is part of the id, so the same key reused for another command reaches the case
+    as a different update, which the case refuses (``IdempotencyKeyReused``) instead of Temporal
+    answering it with the first command's outcome.
+    """
+    digest = hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:16]
+    return f"{actor.role.value}:{actor.key}:{key}{_DIGEST_MARK}{digest}"
+
+
+def idempotency_of(update_id: str) -> tuple[str, str] | None:
+    """(key scope, command digest) of an id made by ``idempotent_update_id``; None for any other id."""
+    scope, mark, digest = update_id.rpartition(_DIGEST_MARK)
+    return (scope, digest) if mark and scope else None
 
 
 class OutsideCall(BaseModel):
@@ -188,7 +227,7 @@ class CreditEntry(OutsideCall):
 
     applicant_id: str
     reason: str
-    at: AwareDatetime
+    at: Instant
 
 
 class CreditQuery(BaseModel):
@@ -197,7 +236,7 @@ class CreditQuery(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     applicant_id: str
-    at: AwareDatetime
+    at: Instant
 
 
 class Escalation(OutsideCall):
@@ -206,7 +245,7 @@ class Escalation(OutsideCall):
     matter_code: str
     departments: tuple[str, ...]
     subject: WarningSubject
-    deadline_at: AwareDatetime
+    deadline_at: Instant
 
 
 class PriorityChange(OutsideCall):
@@ -215,11 +254,19 @@ class PriorityChange(OutsideCall):
     green_channel: bool
 
 
-class PlanInput(BaseModel):
-    """Compute a case's deadlines at ``now`` with the worker's calendar in force."""
+class ReadRequest(BaseModel):
+    """A read of a case on behalf of a person: only what their role covers (``workflows.domain.access``)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    request: PlanRequest
-    now: AwareDatetime
+    reader: Actor
+    at: Instant | None = Field(default=None, description="The reader's current instant, for the view.")
+
+
+class RulesRequest(BaseModel):
+    """The deadline rules in force for a case received in ``from_year`` (its calendar from that year on)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    from_year: int
     reload_calendar: bool = Field(default=False, description="A calendar revision was announced (R-CAL-4).")

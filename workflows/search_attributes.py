@@ -18,6 +18,8 @@ DUE_AT = SearchAttributeKey.for_datetime("OwDueAt")
 WARNING_LEVEL = SearchAttributeKey.for_keyword("OwWarningLevel")
 GREEN_CHANNEL = SearchAttributeKey.for_bool("OwGreenChannel")
 APPLICANT_HASH = SearchAttributeKey.for_keyword("OwApplicantHash")
+# Who may read the case (``workflows.domain.access``): a list is filtered by the rule a single read obeys.
+READERS = SearchAttributeKey.for_keyword_list("OwReaders")
 
 ALL: Sequence[SearchAttributeKey[Any]] = (
     MATTER,
@@ -27,6 +29,7 @@ ALL: Sequence[SearchAttributeKey[Any]] = (
     WARNING_LEVEL,
     GREEN_CHANNEL,
     APPLICANT_HASH,
+    READERS,
 )
 
 

@@ -7,23 +7,27 @@ causes; ``evolve`` applies one event and never raises. The state is always ``rep
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from functools import reduce
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from workflows.domain.calendar import SHANGHAI, local_date
 from workflows.domain.catalogue import AcceptanceMode, ApprovalMode, DeficiencyMode, Importance, Matter
 from workflows.domain.clock import (
     DeadlinePlan,
+    DeadlineRules,
     PlanRequest,
     StageLimit,
     StatutoryClock,
     Suspension,
     WarningLevel,
+    WarningMark,
     WarningSubject,
     highest,
+    plan_deadlines,
 )
 from workflows.domain.commands import (
     AbandonApplication,
@@ -41,6 +45,7 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReviseDeadlineRules,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -49,6 +54,7 @@ from workflows.domain.commands import (
 )
 from workflows.domain.errors import (
     AcceptanceDeemed,
+    CalendarNotPublished,
     CorrectionNotOneTime,
     DeadlineOutOfRange,
     DeficiencyNotTolerable,
@@ -56,6 +62,7 @@ from workflows.domain.errors import (
     MaterialsIncomplete,
     NotAllowed,
     NotAuthorised,
+    ReceiptOutOfRange,
     SeparationOfDuties,
 )
 from workflows.domain.events import (
@@ -73,6 +80,7 @@ from workflows.domain.events import (
     ApplicationWithdrawn,
     ApprovalRecorded,
     CalendarRevised,
+    CalendarYearMissing,
     Channel,
     ClockResumed,
     ClockSuspended,
@@ -87,10 +95,14 @@ from workflows.domain.events import (
     Role,
     WarningRaised,
 )
+from workflows.domain.values import Instant
 
 # R-XK-42a / R-XK-42b: the one extension and who may grant it.
 EXTENSION_BY_DEPARTMENT_HEAD = 10
 EXTENSION_BY_GOVERNMENT_LEADER = 15
+# A receipt instant may run ahead of the engine's clock by this much (the intake system's clock skew);
+# any later receipt is refused, since no period can start in the future.
+RECEIPT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Status(StrEnum):
@@ -113,8 +125,9 @@ class Status(StrEnum):
 _BEFORE_ACCEPTANCE = frozenset(
     {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
 )
-# The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change.
-_WHILE_OPEN = frozenset({"record_deadlines"})
+# The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change, and
+# the calendar they are counted with (R-CAL-4).
+_WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules"})
 # Green-channel help (帮办代办) matters until the licence is issued.
 _UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel"}
 
@@ -124,8 +137,10 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     Status.RECEIVED: _BEFORE_ACCEPTANCE
     | _UNTIL_ISSUED
     | {"request_correction", "deem_accepted", "supplement_materials", "withdraw_application"},
-    # R-XK-32: once a correction notice is given, silence no longer deems acceptance.
-    Status.CORRECTION_REQUESTED: _BEFORE_ACCEPTANCE
+    # R-XK-32: while a correction notice is open, silence does not deem acceptance, and materials are
+    # missing (the complete supplement brings the case back to RECEIVED with a new acceptance period), so
+    # it cannot be accepted as complete.
+    Status.CORRECTION_REQUESTED: (_BEFORE_ACCEPTANCE - {"accept_application"})
     | _UNTIL_ISSUED
     | {"request_correction", "supplement_materials", "withdraw_application"},
     Status.UNDER_REVIEW: _UNTIL_ISSUED
@@ -180,6 +195,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "abandon_application": frozenset({Role.SYSTEM}),
     "revoke_licence": frozenset({Role.SYSTEM}),
     "record_deadlines": frozenset({Role.SYSTEM}),
+    "revise_deadline_rules": frozenset({Role.SYSTEM}),
     "raise_warning": frozenset({Role.SYSTEM}),
 }
 
@@ -230,8 +246,11 @@ class ApplicationState(BaseModel):
     applicant: Applicant
     matter: Matter
     catalogue_version: str
+    rules: DeadlineRules
     channel: Channel
-    received_at: AwareDatetime
+    received_at: Instant
+    acceptance_from: Instant  # when the complete materials came: receipt, or the complete supplement
+    submitted_by: Actor
     green_channel: bool
     steward: Actor | None
     status: Status
@@ -240,11 +259,13 @@ class ApplicationState(BaseModel):
     correction_items: tuple[str, ...] = ()
     outstanding: tuple[str, ...] = ()
     supplement_within: int | None = None
-    acceptance_decided_by: str | None = None
-    window_officers: frozenset[str] = frozenset()
+    acceptance_decided_by: str | None = None  # a person_key
+    window_officers: frozenset[str] = frozenset()  # person_keys of everyone who acted as window officer
     decisions: tuple[ApprovalRecorded, ...] = ()
     clock: StatutoryClock | None = None
-    decided_at: AwareDatetime | None = None
+    decided_at: Instant | None = None  # approved or denied
+    issued_at: Instant | None = None
+    closed_at: Instant | None = None  # ended without a decision: withdrawn, not accepted, abandoned ...
     plan: DeadlinePlan | None = None
     warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
@@ -309,22 +330,25 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         applicant=event.applicant,
         matter=event.matter,
         catalogue_version=event.catalogue_version,
+        rules=event.rules,
         channel=event.channel,
         received_at=event.received_at,
+        acceptance_from=event.received_at,
+        submitted_by=event.actor,
         green_channel=event.green_channel,
         steward=event.steward,
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
-        window_officers=frozenset({event.actor.id} if event.actor.role is Role.WINDOW_OFFICER else ()),
+        window_officers=frozenset({event.actor.key} if event.actor.role is Role.WINDOW_OFFICER else ()),
     )
 
 
-def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState:  # noqa: PLR0912 - a case per event
+def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState:  # noqa: PLR0912, PLR0915 - a case per event
     """Apply one event. Never raises: every rule was checked by ``decide`` before the event existed."""
     changes: dict[str, Any] = {"version": state.version + 1}
     if event.actor.role is Role.WINDOW_OFFICER:
-        changes["window_officers"] = state.window_officers | {event.actor.id}
+        changes["window_officers"] = state.window_officers | {event.actor.key}
     match event:
         case CorrectionRequested():
             changes |= {
@@ -333,28 +357,37 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
                 "provided": state.provided - set(event.missing),  # provided items to correct are re-supplied
             }
         case MaterialsSupplemented():
+            provided = state.provided | set(event.materials)
             changes |= {
-                "provided": state.provided | set(event.materials),
+                "provided": provided,
                 "outstanding": tuple(m for m in state.outstanding if m not in event.materials),
             }
+            if state.status is Status.CORRECTION_REQUESTED and _complete(state.matter, provided):
+                # R-XK-32: the complete materials start a new acceptance period from their receipt.
+                changes |= {"status": Status.RECEIVED, "acceptance_from": event.at}
         case ApplicationAccepted():
             changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
         case AcceptedWithDeficiencies():
             changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
             changes |= {"outstanding": event.missing, "supplement_within": event.supplement_within}
         case ApplicationNotAccepted():
-            changes |= {"status": Status.NOT_ACCEPTED, "acceptance_decided_by": event.actor.id}
+            changes |= {"status": Status.NOT_ACCEPTED, "acceptance_decided_by": event.actor.key}
+            changes["closed_at"] = event.at
         case ApplicationReferred():
-            changes |= {"status": Status.REFERRED, "acceptance_decided_by": event.actor.id}
+            changes |= {"status": Status.REFERRED, "acceptance_decided_by": event.actor.key}
+            changes["closed_at"] = event.at
         case ApprovalRecorded():
             changes["decisions"] = (*state.decisions, event)
         case ApplicationApproved():
             changes |= {"status": Status.APPROVED, "decided_at": event.at}
         case ApplicationDenied():
-            changes["status"] = Status.DENIED
+            changes |= {"status": Status.DENIED, "decided_at": event.at}
         case ClockSuspended() if state.clock is not None:
             suspension = Suspension(
-                reason=event.pause, started_at=event.at, expected_working_days=event.expected_working_days
+                reason=event.pause,
+                started_at=event.at,
+                expected_working_days=event.expected_working_days,
+                department=event.actor.department,
             )
             changes |= {"status": Status.SUSPENDED, "clock": state.clock.suspend(suspension)}
         case ClockResumed() if state.clock is not None:
@@ -362,24 +395,34 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
         case DeadlineExtended() if state.clock is not None:
             changes["clock"] = state.clock.extend(event.working_days)
         case LicenceIssued():
-            changes |= {"status": Status.ISSUED, "licence_number": event.licence_number}
+            changes |= {
+                "status": Status.ISSUED,
+                "licence_number": event.licence_number,
+                "issued_at": event.at,
+            }
         case LicenceRevoked():
-            changes["status"] = Status.REVOKED
+            changes |= {"status": Status.REVOKED, "closed_at": event.at}
         case ApplicationWithdrawn():
-            changes["status"] = Status.WITHDRAWN
+            changes |= {"status": Status.WITHDRAWN, "closed_at": event.at}
         case GreenChannelChanged():
             changes |= {"green_channel": event.green_channel, "steward": event.steward}
         case ApplicationAbandoned():
-            changes["status"] = Status.ABANDONED
+            changes |= {"status": Status.ABANDONED, "closed_at": event.at}
         case DeadlinesPlanned():
             changes["plan"] = event.plan
+        case CalendarRevised():
+            changes["rules"] = event.rules
         case WarningRaised():
             changes["warnings"] = (*state.warnings, event)
     return state.model_copy(update=changes)
 
 
+def _complete(matter: Matter, provided: frozenset[str]) -> bool:
+    return all(material.code in provided for material in matter.materials)
+
+
 def _accepted(state: ApplicationState, event: Event, as_of: datetime, budget: int) -> dict[str, Any]:
-    decided_by = event.actor.id if event.actor.role is not Role.SYSTEM else None
+    decided_by = event.actor.key if event.actor.role is not Role.SYSTEM else None
     return {
         "status": Status.UNDER_REVIEW,
         "acceptance_decided_by": decided_by,
@@ -431,9 +474,9 @@ def _require_role(actor: Actor, kind: str) -> None:
 
 def _require_acts_for_applicant(state: ApplicationState, actor: Actor) -> None:
     """An applicant acts only on their own case; a steward only on the green-channel case assigned."""
-    if actor.role is Role.APPLICANT and actor.id != state.applicant.id_number:
+    if actor.role is Role.APPLICANT and actor.key != state.applicant.key:
         raise NotAuthorised(actor.id, "an applicant acts only on their own application")
-    if actor.role is Role.STEWARD and (state.steward is None or state.steward.id != actor.id):
+    if actor.role is Role.STEWARD and (state.steward is None or state.steward.key != actor.key):
         raise NotAuthorised(actor.id, "a steward acts only on the green-channel cases assigned to them")
 
 
@@ -445,7 +488,11 @@ def _require_department(state: ApplicationState, actor: Actor) -> None:
 def _unknown_materials(matter: Matter, codes: Iterable[str]) -> None:
     unknown = sorted(set(codes) - {m.code for m in matter.materials})
     if unknown:
-        raise InvalidCommand(f"matter {matter.code} asks for no material {', '.join(unknown)}")
+        hints = [
+            f"{code} (did you mean {', '.join(near)}?)" if (near := matter.suggest_materials(code)) else code
+            for code in unknown
+        ]
+        raise InvalidCommand(f"matter {matter.code} asks for no material {'; '.join(hints)}")
 
 
 def _notice_number(state: ApplicationState) -> str:
@@ -463,13 +510,30 @@ def _require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
         raise InvalidCommand(f"the assigned steward has role {steward.role.value}, not steward")
 
 
+def _require_receipt_in_range(received_at: datetime, rules: DeadlineRules, now: datetime) -> None:
+    """A period can run only from a past receipt on a day the pinned calendar knows (R-CAL-1, R-CAL-4)."""
+    if received_at > now + RECEIPT_CLOCK_SKEW:
+        raise ReceiptOutOfRange(
+            f"received_at {received_at.isoformat()} is in the future (more than "
+            f"{RECEIPT_CLOCK_SKEW.total_seconds() / 60:g} minutes ahead of the engine's clock)"
+        )
+    calendar = rules.working
+    received_on = local_date(received_at)
+    if not calendar.covers(received_on) and all(received_on.year < year for year in calendar.years):
+        raise ReceiptOutOfRange(
+            f"received_at {received_at.isoformat()} is before the working-day calendar begins "
+            f"({min(calendar.years, default=received_on.year)})"
+        )
+
+
 def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
     _unknown_materials(command.matter, command.materials)
     _require_steward_fits(command.green_channel, command.steward)
+    _require_receipt_in_range(command.received_at, command.rules, now)
     actor = command.actor
-    if actor.role is Role.APPLICANT and actor.id != command.applicant.id_number:
+    if actor.role is Role.APPLICANT and actor.key != command.applicant.key:
         raise NotAuthorised(actor.id, "an applicant submits only in their own name")
-    if actor.role is Role.STEWARD and (command.steward is None or command.steward.id != actor.id):
+    if actor.role is Role.STEWARD and (command.steward is None or command.steward.key != actor.key):
         raise NotAuthorised(actor.id, "a steward submits only for a green-channel case assigned to them")
     return ApplicationSubmitted(
         at=now,
@@ -479,6 +543,7 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         applicant=command.applicant,
         matter=command.matter,
         catalogue_version=command.catalogue_version,
+        rules=command.rules,
         materials=command.materials,
         channel=command.channel,
         received_at=command.received_at,
@@ -512,6 +577,8 @@ def _request_correction(
             "不动产登记暂行条例 第17条: incomplete materials are refused in writing on the spot, listing "
             "every item to correct (reject_application); there is no later correction period"
         )
+    if state.status is Status.CORRECTION_REQUESTED and set(command.missing) == set(state.missing):
+        raise InvalidCommand("the applicant has already been told of exactly these items")
     if state.correction_items:
         new_items = tuple(m for m in command.missing if m not in state.correction_items)
         if new_items:
@@ -544,7 +611,7 @@ def _accept(
         actor=command.actor,
         reason=command.reason,
         basis="deemed_by_silence" if lapsed else "decided",
-        as_of=state.received_at if lapsed else now,
+        as_of=state.acceptance_from if lapsed else now,
         notice_number=_notice_number(state),
     )
     return (event,)
@@ -620,7 +687,7 @@ def _deem_accepted(
         actor=command.actor,
         reason=command.reason or "R-XK-32: no notice within 5 working days of receipt",
         basis="deemed_by_silence",
-        as_of=state.received_at,
+        as_of=state.acceptance_from,
         notice_number=_notice_number(state),
     )
     return (event,)
@@ -631,10 +698,12 @@ def _supplement(
 ) -> tuple[ApplicationEvent, ...]:
     _require_acts_for_applicant(state, command.actor)
     _unknown_materials(state.matter, command.materials)
-    accepted = state.status not in (Status.RECEIVED, Status.CORRECTION_REQUESTED)
-    # After acceptance: 容缺 promises, or items still missing when silence deemed the case accepted.
-    if accepted and not set(command.materials) & {*state.outstanding, *state.missing}:
-        raise InvalidCommand("none of these materials is outstanding or missing on the accepted case")
+    # Missing items (before acceptance, or left when silence deemed it accepted) and 容缺 promises; a
+    # material already in hand changes nothing and is not recorded again.
+    wanted = {*state.outstanding, *state.missing}
+    already = [code for code in command.materials if code not in wanted]
+    if already:
+        raise InvalidCommand(f"already provided, nothing to supplement: {', '.join(already)}")
     event = MaterialsSupplemented(
         at=now, actor=command.actor, reason=command.reason, materials=command.materials
     )
@@ -645,7 +714,7 @@ def _record_approval(
     state: ApplicationState, command: RecordApproval, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     actor = command.actor
-    if actor.id == state.acceptance_decided_by or actor.id in state.window_officers:
+    if actor.key == state.acceptance_decided_by or actor.key in state.window_officers:
         raise SeparationOfDuties(actor.id, "受审分离: who accepted, or acted at the window, may not approve")
     step = next((s for s in state.pending_steps if s.code == command.step), None)
     if step is None:
@@ -672,10 +741,24 @@ def _record_approval(
 
 
 def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> tuple[ApplicationEvent, ...]:
-    _require_department(state, command.actor)
+    reviewing = tuple(dict.fromkeys(step.department for step in state.pending_steps))
+    if command.actor.department not in reviewing:
+        raise NotAuthorised(
+            command.actor.id,
+            f"the clock is stopped by an approver of a department whose step is under review "
+            f"({', '.join(reviewing)})",
+        )
     if command.pause not in state.matter.pause_reasons:
         allowed = ", ".join(state.matter.pause_reasons)
         raise InvalidCommand(f"R-XK-45: {command.pause!r} does not stop the clock on this matter ({allowed})")
+    try:
+        state.rules.working.deadline(local_date(now), command.expected_working_days)
+    except CalendarNotPublished as error:
+        raise DeadlineOutOfRange(
+            "pause (expected working days)",
+            command.expected_working_days,
+            f"the calendar data ({error.year})",
+        ) from None
     event = ClockSuspended(
         at=now,
         actor=command.actor,
@@ -687,21 +770,35 @@ def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> t
 
 
 def _resume(state: ApplicationState, command: ResumeClock, now: datetime) -> tuple[ApplicationEvent, ...]:
-    _require_department(state, command.actor)
+    pause = state.clock.open_suspension if state.clock else None
+    if pause is not None and command.actor.department != pause.department:
+        raise NotAuthorised(
+            command.actor.id,
+            f"the pause is resumed by an approver of {pause.department}, who stopped the clock",
+        )
     return (ClockResumed(at=now, actor=command.actor, reason=command.reason),)
 
 
 def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> tuple[ApplicationEvent, ...]:
     actor = command.actor
+    if state.matter.joint_handling:
+        authority, limit, rule = Role.GOVERNMENT_LEADER, EXTENSION_BY_GOVERNMENT_LEADER, "R-XK-42b"
+    else:
+        authority, limit, rule = Role.DEPARTMENT_HEAD, EXTENSION_BY_DEPARTMENT_HEAD, "R-XK-42a"
+    if actor.role is not authority:
+        handling = (
+            "joint handling by several departments"
+            if authority is Role.GOVERNMENT_LEADER
+            else ("a single department's matter")
+        )
+        raise NotAuthorised(
+            actor.id, f"{rule}: the extension of {handling} is granted by a {authority.value}"
+        )
+    if authority is Role.DEPARTMENT_HEAD:
+        _require_department(state, actor)
     if state.clock is not None and state.clock.extensions:
         raise InvalidCommand("the deadline has already been extended once (R-XK-42)")
-    if state.matter.joint_handling:
-        authority, limit = Role.GOVERNMENT_LEADER, EXTENSION_BY_GOVERNMENT_LEADER  # R-XK-42b
-    else:
-        authority, limit = Role.DEPARTMENT_HEAD, EXTENSION_BY_DEPARTMENT_HEAD  # R-XK-42a
-        _require_department(state, actor)
-    if actor.role is not authority:
-        raise NotAuthorised(actor.id, f"this matter's extension is granted by a {authority.value}")
+    limit = state.matter.extension_limit or limit  # the matter's own law, where it sets one
     if command.working_days > limit:
         raise DeadlineOutOfRange("extension (working days)", command.working_days, limit)
     if not command.reason.strip():
@@ -709,6 +806,14 @@ def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> 
     due_at = state.plan.decision_due_at if state.plan else None
     if due_at is not None and now >= due_at:
         raise InvalidCommand(f"R-XK-42: an extension is granted within the period, which ended at {due_at}")
+    if state.clock is not None:
+        extended = state.clock.extend(command.working_days)
+        try:
+            extended.deadline(state.rules.working, now, state.rules.rest_day_receipt)
+        except CalendarNotPublished as error:
+            raise DeadlineOutOfRange(
+                "extension (working days)", command.working_days, f"the calendar data ({error.year})"
+            ) from None
     event = DeadlineExtended(at=now, actor=actor, reason=command.reason, working_days=command.working_days)
     return (event,)
 
@@ -776,44 +881,76 @@ def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> t
 def _record_deadlines(
     state: ApplicationState, command: RecordDeadlines, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
-    """Record recomputed deadlines; a new calendar version behind them is itself an event (R-CAL-4)."""
+    """Record recomputed deadlines; a year they reach without calendar data is itself an event (R-CAL-4)."""
     if command.plan == state.plan:
         return ()
     planned = DeadlinesPlanned(at=now, actor=command.actor, reason=command.reason, plan=command.plan)
-    previous = state.plan.calendar_version if state.plan else None
-    if previous is None or previous == command.plan.calendar_version:
+    missing = command.plan.calendar_missing
+    if missing is None or (state.plan is not None and state.plan.calendar_missing == missing):
         return (planned,)
+    unknown = CalendarYearMissing(
+        at=now,
+        actor=command.actor,
+        reason=f"R-CAL-4: no calendar data for {missing}: the deadlines reaching it wait for its notice "
+        f"(or provisional data) to be loaded and announced",
+        year=missing,
+    )
+    return (planned, unknown)
+
+
+def _revise_deadline_rules(
+    state: ApplicationState, command: ReviseDeadlineRules, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """R-CAL-4: count with the announced calendar from now on; the same data again changes nothing."""
+    if command.rules == state.rules:
+        return ()
     revised = CalendarRevised(
         at=now,
         actor=command.actor,
-        reason="R-CAL-4: deadlines recomputed with a newly loaded calendar",
-        previous_version=previous,
-        version=command.plan.calendar_version,
+        reason=command.reason or "R-CAL-4: a new calendar version was announced; deadlines are recomputed",
+        previous_version=state.rules.version,
+        version=command.rules.version,
+        rules=command.rules,
     )
-    return (revised, planned)
+    return (revised,)
 
 
 def _raise_warning(
     state: ApplicationState, command: RaiseWarning, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
+    """Raise the highest level reached by ``now`` (several marks may have passed at once)."""
     plan = state.plan
-    reached = plan.level_at(now, command.subject) if plan else WarningLevel.NONE
-    if plan is None or command.level.rank > reached.rank:
+    mark = plan.mark_reached(now, command.subject) if plan else None
+    reached = mark.level if mark else WarningLevel.NONE
+    if plan is None or mark is None or command.level.rank > reached.rank:
         raise InvalidCommand(
             f"{command.subject.value} has not reached {command.level.value} (it is {reached.value})"
         )
-    if command.level.rank <= state.warning_raised(command.subject).rank:
-        raise InvalidCommand(f"{command.subject.value} warning {command.level.value} was already raised")
+    if reached.rank <= state.warning_raised(command.subject).rank:
+        raise InvalidCommand(f"{command.subject.value} warning {reached.value} was already raised")
     deadline = plan.delivery_by if command.subject is WarningSubject.DELIVERY else plan.decision_due_at
     event = WarningRaised(
         at=now,
         actor=command.actor,
-        reason=command.reason,
-        level=command.level,
+        reason=_warning_reason(state, mark, now),
+        level=reached,
         subject=command.subject,
         deadline_at=deadline or now,
     )
     return (event,)
+
+
+def _warning_reason(state: ApplicationState, mark: WarningMark, now: datetime) -> str:
+    """The mark's cause; for the counted budget, preceded by the working days completed when it is raised.
+
+    Marks fall at 24:00 of a day, and the timer's task runs a moment after: the day just begun is not
+    counted, so a warning raised at the end of day 4 of 5 says 4, and red at the very instant the period
+    expires says 5 of 5 (not 6, nor, as when the counting stopped at the mark itself, 4).
+    """
+    reading = clock_reading(state, datetime.combine(local_date(now), time(0), tzinfo=SHANGHAI))
+    if not mark.counts or reading is None:
+        return mark.cause
+    return f"{reading.used} of {reading.budget} counted working days used; {mark.cause}"
 
 
 _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[ApplicationEvent, ...]]] = {
@@ -834,6 +971,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     AbandonApplication: _abandon,
     RevokeLicence: _revoke,
     RecordDeadlines: _record_deadlines,
+    ReviseDeadlineRules: _revise_deadline_rules,
     RaiseWarning: _raise_warning,
 }
 
@@ -844,13 +982,57 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
 def plan_request(state: ApplicationState) -> PlanRequest:
     """What the case's deadlines depend on now; when this changes, the deadlines are recomputed."""
     return PlanRequest(
-        received_at=state.received_at,
+        received_at=state.acceptance_from,
         deem_acceptance=state.matter.acceptance if state.status is Status.RECEIVED else None,
         clock=state.clock,
         decision_running=state.status in (Status.UNDER_REVIEW, Status.SUSPENDED),
         supplement_within=state.supplement_within if state.outstanding else None,
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
         stage=state.stage_limit,
+    )
+
+
+def deadlines(state: ApplicationState, now: datetime) -> DeadlinePlan:
+    """The case's deadlines computed now, with the calendar pinned in it."""
+    return plan_deadlines(plan_request(state), state.rules, now)
+
+
+class ClockReading(BaseModel):
+    """The decision period as counted at one instant (R-XK-42, R-CAL-2): used, left, late, not counted.
+
+    Counting ends when the case is decided (or closed without a decision); while a pause is open it
+    stands at the pause's first day.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    budget: int = Field(description="Working days of the period, extensions included.")
+    used: int
+    left: int
+    overdue: int = Field(description="Working days past the period's last day.")
+    suspended: int = Field(description="Working days not counted (R-XK-45): elapsed = used + suspended.")
+
+
+def clock_reading(state: ApplicationState, now: datetime) -> ClockReading | None:
+    """The decision period at ``now``; None before acceptance or when the calendar lacks the days."""
+    clock = state.clock
+    if clock is None:
+        return None
+    ended = state.decided_at or state.closed_at
+    at = min(now, ended) if ended else now
+    calendar = state.rules.working
+    try:
+        used = clock.working_days_used(calendar, at, state.rules.rest_day_receipt)
+        suspended, _ = clock.suspended_working_days(calendar, at)
+    except CalendarNotPublished:
+        return None
+    budget = clock.budget + sum(clock.extensions)
+    return ClockReading(
+        budget=budget,
+        used=used,
+        left=max(budget - used, 0),
+        overdue=max(used - budget, 0),
+        suspended=suspended,
     )
 
 
@@ -926,6 +1108,8 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "application_denied": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "licence_issued": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},
+    # R-CAL-4: deadlines that cannot be computed are a supervision matter, not a silent wait.
+    "calendar_year_missing": frozenset({Effect.PUSH_TO_SUPERVISION}),
     "licence_revoked": _NOTICE
     | {Effect.PUSH_TO_SUPERVISION, Effect.REVOKE_LICENCE, Effect.WRITE_CREDIT_RECORD},
 }
@@ -953,7 +1137,7 @@ class ScheduledCommand(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    at: AwareDatetime
+    at: Instant
     command: ApplicationCommand
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
@@ -54,8 +55,8 @@ def local_date(instant: datetime) -> date:
 
 
 def end_of_day(day: date) -> datetime:
-    """24:00 Asia/Shanghai of ``day`` (R-CAL-1: a period ends at the end of its last day), in UTC."""
-    return datetime.combine(day + _ONE_DAY, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    """24:00 Asia/Shanghai of ``day`` (R-CAL-1: a period ends at the end of its last day)."""
+    return datetime.combine(day + _ONE_DAY, time(0), tzinfo=SHANGHAI)
 
 
 def deadline_text(instant: datetime) -> str:
@@ -189,7 +190,8 @@ class Deadline(BaseModel):
 class WorkingCalendar:
     """Working-day arithmetic over a set of year calendars; immutable once built."""
 
-    def __init__(self, years: Iterable[YearCalendar]) -> None:
+    def __init__(self, years: Iterable[YearCalendar], *, version: str | None = None) -> None:
+        """``version`` names a calendar cut from a larger one (``snapshot``); by default it is a digest."""
         by_year: dict[int, YearCalendar] = {}
         for year in years:
             if year.year in by_year:
@@ -198,6 +200,9 @@ class WorkingCalendar:
                 )
             by_year[year.year] = year
         self._years: Mapping[int, YearCalendar] = dict(sorted(by_year.items()))
+        self.version = version or self._digest()
+
+    def _digest(self) -> str:
         digest = hashlib.sha256()
         for year in self._years.values():
             # Sorted explicitly: set order follows hash randomisation and would change the id per process.
@@ -209,12 +214,22 @@ class WorkingCalendar:
                 sorted(year.makeup_workdays),
             )
             digest.update(repr(canonical).encode())
-        self.version = f"cal-{digest.hexdigest()[:12]}"
+        return f"cal-{digest.hexdigest()[:12]}"
 
     @property
     def years(self) -> Mapping[int, YearCalendar]:
         """The loaded years, oldest first."""
         return self._years
+
+    def snapshot(self, from_year: int) -> CalendarSnapshot:
+        """The years from ``from_year`` on, to pin in a case: all it can ever count (R-CAL-4)."""
+        return CalendarSnapshot(
+            version=self.version, years=tuple(y for y in self._years.values() if y.year >= from_year)
+        )
+
+    def covers(self, day: date) -> bool:
+        """Whether the calendar has data (published or provisional) for ``day``'s year."""
+        return day.year in self._years
 
     def _year(self, year: int) -> YearCalendar:
         try:
@@ -280,3 +295,21 @@ class WorkingCalendar:
             provisional=last.provisional,
             calendar_version=self.version,
         )
+
+
+class CalendarSnapshot(BaseModel):
+    """The calendar a case counts with, pinned in its history and replaced only by an announced revision.
+
+    It holds the years from the case's receipt on, so replaying a case never depends on the data files a
+    worker has loaded since (R-CAL-4), and every rule can count working days without I/O.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = Field(min_length=1)
+    years: tuple[YearCalendar, ...] = ()
+
+    @cached_property
+    def working(self) -> WorkingCalendar:
+        """The snapshot as a calendar to count with (built once per snapshot)."""
+        return WorkingCalendar(self.years, version=self.version)

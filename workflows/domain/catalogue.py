@@ -7,7 +7,8 @@ naming the entry and the field. A running case keeps the copy of its entry taken
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, Self
 
@@ -22,8 +23,7 @@ from pydantic import (
 )
 
 from workflows.domain.errors import CatalogueInvalid, UnknownMatter
-
-_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+from workflows.domain.values import Code, MatterCode, Name, Text
 
 # R-XK-45: time for exactly these activities does not count towards the decision period.
 STATUTORY_PAUSES: Mapping[str, str] = {
@@ -76,25 +76,25 @@ class DeficiencyMode(StrEnum):
 class Material(_Entry):
     """One document the applicant provides."""
 
-    code: str = Field(pattern=_CODE)
-    name: str = Field(min_length=1)
+    code: Code
+    name: Name
     importance: Importance
 
 
 class ClockPause(_Entry):
     """A matter-specific period that does not count (beyond R-XK-45), with the law that says so."""
 
-    code: str = Field(pattern=_CODE)
-    name: str = Field(min_length=1)
-    legal_basis: str = Field(min_length=1)
+    code: Code
+    name: Name
+    legal_basis: Text = Field(min_length=1)
 
 
 class StageMatter(_Entry):
     """One approval inside a stage of a composite matter."""
 
-    code: str = Field(pattern=_CODE)
-    name: str = Field(min_length=1)
-    department: str = Field(min_length=1)
+    code: Code
+    name: Name
+    department: Code
     administrative: bool = Field(
         default=True, description="False for services tracked but not decided by an organ (a bank account)."
     )
@@ -103,9 +103,9 @@ class StageMatter(_Entry):
 class Stage(_Entry):
     """A stage of a composite matter: one lead department, parallel approvals inside (一家牵头、并联审批)."""
 
-    code: str = Field(pattern=_CODE)
-    name: str = Field(min_length=1)
-    lead_department: str = Field(min_length=1)
+    code: Code
+    name: Name
+    lead_department: Code
     working_days: PositiveInt | None = Field(
         default=None, description="This stage's share of the matter's limit; omitted when one clock runs."
     )
@@ -115,8 +115,8 @@ class Stage(_Entry):
 class Variant(_Entry):
     """A type of a matter with its own limit (e.g. the real-estate registration types)."""
 
-    code: str = Field(pattern=_CODE)
-    name: str = Field(min_length=1)
+    code: Code
+    name: Name
     promised_limit: NonNegativeInt = Field(description="Working days; 0 means decided on the spot.")
     statutory_limit: PositiveInt | None = None
 
@@ -124,14 +124,18 @@ class Variant(_Entry):
 class Matter(_Entry):
     """One catalogue entry. Limits are in working days (R-XK-82)."""
 
-    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)?$")
-    name: str = Field(min_length=1)
-    legal_basis: str = Field(min_length=1)
-    departments: tuple[str, ...] = Field(min_length=1)
+    code: MatterCode
+    name: Name
+    legal_basis: Text = Field(min_length=1)
+    departments: tuple[Code, ...] = Field(min_length=1)
     approval: ApprovalMode = ApprovalMode.SINGLE
     statutory_limit: PositiveInt = Field(default=20, description="R-XK-42a: 20 unless the matter's law says.")
     promised_limit: NonNegativeInt | None = Field(
         default=None, description="The reform's promise, what the engine enforces; defaults to statutory."
+    )
+    extension_limit: PositiveInt | None = Field(
+        default=None,
+        description="The one extension's cap where the matter's own law sets one; else R-XK-42's +10 / +15.",
     )
     acceptance: AcceptanceMode = AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS
     materials: tuple[Material, ...] = Field(min_length=1)
@@ -155,6 +159,10 @@ class Matter(_Entry):
     def pause_reasons(self) -> Mapping[str, str]:
         """Every reason the clock may stop for on this matter: R-XK-45 plus the entry's own pauses."""
         return {**STATUTORY_PAUSES, **{p.code: p.name for p in self.clock_pauses}}
+
+    def suggest_materials(self, code: str) -> tuple[str, ...]:
+        """The material codes closest to a mistyped ``code``."""
+        return nearest(code, (m.code for m in self.materials))
 
     def material(self, code: str) -> Material | None:
         """The material with this code, if the matter asks for it."""
@@ -215,7 +223,9 @@ class Matter(_Entry):
         """The concrete matter for one of its variants, with the variant's limits."""
         chosen = next((v for v in self.variants if v.code == code), None)
         if chosen is None:
-            raise UnknownMatter(f"{self.code}.{code}")
+            raise UnknownMatter(
+                f"{self.code}.{code}", nearest(code, (v.code for v in self.variants), prefix=f"{self.code}.")
+            )
         return self.model_copy(
             update={
                 "code": f"{self.code}.{chosen.code}",
@@ -225,6 +235,13 @@ class Matter(_Entry):
                 "variants": (),
             }
         )
+
+
+def nearest(code: str, known: Iterable[str], prefix: str = "") -> tuple[str, ...]:
+    """Up to three of ``known`` that look like a mistyped ``code`` (with ``prefix``), best first."""
+    candidates = {candidate.casefold(): candidate for candidate in known}
+    close = difflib.get_close_matches(code.casefold(), list(candidates), n=3, cutoff=0.6)
+    return tuple(f"{prefix}{candidates[match]}" for match in close)
 
 
 def _require_unique(field_name: str, codes: list[str]) -> None:
@@ -249,9 +266,11 @@ class Catalogue(_Entry):
         base_code, _, variant = code.partition(".")
         entry = next((m for m in self.matters if m.code == base_code), None)
         if entry is None:
-            raise UnknownMatter(code)
+            raise UnknownMatter(code, nearest(base_code, (m.code for m in self.matters)))
         if entry.variants and not variant:
-            raise UnknownMatter(f"{code} (choose a type: {', '.join(v.code for v in entry.variants)})")
+            raise UnknownMatter(
+                code, tuple(f"{entry.code}.{v.code}" for v in entry.variants), "choose a type"
+            )
         return entry.variant(variant) if variant else entry
 
 

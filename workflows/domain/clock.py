@@ -6,14 +6,34 @@ budget (R-CAL-2), and the deadline is recomputed from the ledger whenever it cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
-from workflows.domain.calendar import Deadline, RestDayReceipt, WorkingCalendar, end_of_day, local_date
+from workflows.domain.calendar import (
+    CalendarSnapshot,
+    Deadline,
+    RestDayReceipt,
+    WorkingCalendar,
+    end_of_day,
+    local_date,
+)
 from workflows.domain.catalogue import AcceptanceMode
+from workflows.domain.errors import CalendarNotPublished
+from workflows.domain.values import Instant
+
+_T = TypeVar("_T")
+
+
+def day_under_way(now: datetime) -> date:
+    """The day the instant ``now`` falls in, counted as begun: 24:00 of a day still belongs to that day.
+
+    So at the very instant a period expires its last day is used and the next one is not yet.
+    """
+    return local_date(now - timedelta(microseconds=1))
 
 
 class Suspension(BaseModel):
@@ -22,9 +42,10 @@ class Suspension(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     reason: str
-    started_at: AwareDatetime
+    started_at: Instant
     expected_working_days: PositiveInt
-    ended_at: AwareDatetime | None = None
+    department: str | None = Field(default=None, description="Whose step is paused; only it resumes.")
+    ended_at: Instant | None = None
 
 
 class StatutoryClock(BaseModel):
@@ -32,7 +53,7 @@ class StatutoryClock(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    started_at: AwareDatetime
+    started_at: Instant
     budget: NonNegativeInt
     suspensions: tuple[Suspension, ...] = ()
     extensions: tuple[PositiveInt, ...] = ()
@@ -130,8 +151,8 @@ class StatutoryClock(BaseModel):
         now: datetime,
         policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
     ) -> int:
-        """Counted working days used by ``now``, today included; more than the budget once overdue."""
-        today = local_date(now)
+        """Counted working days begun by ``now``; more than the budget once overdue."""
+        today = day_under_way(now)
         _, days, _ = self._count(calendar, now, policy, through=today)
         return sum(1 for day in days if day <= today)
 
@@ -189,14 +210,19 @@ def _share(budget: int, share: tuple[int, int]) -> int:
 
 
 class WarningMark(BaseModel):
-    """An instant at which a warning level is reached, and why (recorded as the warning's reason)."""
+    """An instant at which a warning level is reached, and why (the warning's reason).
+
+    A mark that ``counts`` is about the counted budget: when it is raised, its reason is preceded by the
+    working days used at that instant, which may be more than at the mark itself.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     level: WarningLevel
     subject: WarningSubject
-    at: AwareDatetime
+    at: Instant
     cause: str = ""
+    counts: bool = False
 
 
 class StageLimit(BaseModel):
@@ -210,8 +236,32 @@ class StageLimit(BaseModel):
 
     code: str
     name: str
-    started_at: AwareDatetime
+    started_at: Instant
     working_days: PositiveInt
+
+
+class DeadlineRules(BaseModel):
+    """What a case's deadlines are computed with, pinned in the case when it registers (R-CAL-4).
+
+    Replaced only by an announced revision, so a case replays the same way whatever data files a worker
+    has loaded since, and its rules can count working days without I/O.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calendar: CalendarSnapshot
+    warnings: WarningPolicy = WarningPolicy()
+    rest_day_receipt: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE
+
+    @property
+    def version(self) -> str:
+        """The calendar version the rules count with."""
+        return self.calendar.version
+
+    @property
+    def working(self) -> WorkingCalendar:
+        """The calendar to count with."""
+        return self.calendar.working
 
 
 class PlanRequest(BaseModel):
@@ -219,12 +269,14 @@ class PlanRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    received_at: AwareDatetime
+    received_at: Instant = Field(
+        description="When the complete materials the acceptance period runs from came."
+    )
     deem_acceptance: AcceptanceMode | None = Field(description="Set while silence can still deem acceptance.")
     clock: StatutoryClock | None = None
     decision_running: bool = False
     supplement_within: PositiveInt | None = None
-    decided_at: AwareDatetime | None = None
+    decided_at: Instant | None = None
     stage: StageLimit | None = Field(default=None, description="Set while a budgeted stage is under review.")
 
 
@@ -235,20 +287,23 @@ class DeadlinePlan(BaseModel):
 
     calendar_version: str
     provisional: bool
-    acceptance_by: AwareDatetime | None = None
+    calendar_missing: int | None = Field(
+        default=None, description="A year the deadlines reach that has no calendar data: they wait for it."
+    )
+    acceptance_by: Instant | None = None
     decision: Deadline | None = None
     counted_days: tuple[date, ...] = Field(default=(), description="The decision period's counted days.")
     suspended_working_days: int = Field(default=0, description="Working days not counted (R-XK-45 pauses).")
-    supplement_by: AwareDatetime | None = None
-    delivery_by: AwareDatetime | None = None
+    supplement_by: Instant | None = None
+    delivery_by: Instant | None = None
     counting_stopped_on: date | None = Field(
         default=None, description="While suspended: the pause's first day, the last one that counts."
     )
-    resume_expected_by: AwareDatetime | None = Field(
+    resume_expected_by: Instant | None = Field(
         default=None, description="While suspended: the end of the pause's expected working days."
     )
     stage: str | None = Field(default=None, description="The budgeted stage under review, if any.")
-    stage_due_at: AwareDatetime | None = Field(default=None, description="When that stage overruns.")
+    stage_due_at: Instant | None = Field(default=None, description="When that stage overruns.")
     marks: tuple[WarningMark, ...] = ()
 
     @property
@@ -270,17 +325,13 @@ class DeadlinePlan(BaseModel):
 
     def level_at(self, now: datetime, subject: WarningSubject = WarningSubject.DECISION) -> WarningLevel:
         """The highest level of ``subject`` reached by ``now``."""
-        return highest(m.level for m in self.marks if m.subject is subject and m.at <= now)
+        reached = self.mark_reached(now, subject)
+        return reached.level if reached else WarningLevel.NONE
 
-    def working_days_used(self, now: datetime) -> int:
-        """Counted days of the decision period used by ``now``, today included (as ``StatutoryClock``).
-
-        While suspended no day after the pause's first counts, however long ago that was.
-        """
-        today = local_date(now)
-        if self.counting_stopped_on is not None:
-            today = min(today, self.counting_stopped_on)
-        return sum(1 for day in self.counted_days if day <= today)
+    def mark_reached(self, now: datetime, subject: WarningSubject) -> WarningMark | None:
+        """The mark of the highest level of ``subject`` reached by ``now`` (the latest, among equals)."""
+        reached = [mark for mark in self.marks if mark.subject is subject and mark.at <= now]
+        return max(reached, key=lambda mark: (mark.level.rank, mark.at), default=None)
 
 
 # R-XK-32: silence for 5 working days after receipt means accepted. R-XK-44: deliver within 10.
@@ -288,47 +339,14 @@ DEEMED_ACCEPTANCE_DAYS = 5
 DELIVERY_DAYS = 10
 
 
-def plan_deadlines(
-    request: PlanRequest,
-    calendar: WorkingCalendar,
-    now: datetime,
-    policy: WarningPolicy = WarningPolicy(),  # noqa: B008 - immutable
-    receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
-) -> DeadlinePlan:
-    """All deadlines of a case and the instants its warnings fire, from the ledger and the calendar."""
-    provisional = False
-    acceptance_by = None
-    if request.deem_acceptance is AcceptanceMode.ON_THE_SPOT:
-        # 不动产登记暂行条例 第17条: not refused in writing on the spot = accepted. The spot is the receipt
-        # day, or for an application received on a rest day (online) the next working day (R-CAL-3).
-        receipt_day = local_date(request.received_at)
-        spot = calendar.deadline(receipt_day, 0 if calendar.day(receipt_day).working else 1)
-        acceptance_by, provisional = spot.due_at, spot.provisional
-    elif request.deem_acceptance is AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS:
-        deemed = calendar.deadline(
-            calendar.trigger_day(request.received_at, receipt_policy), DEEMED_ACCEPTANCE_DAYS
-        )
-        acceptance_by, provisional = deemed.due_at, deemed.provisional
-    decision: Deadline | None = None
-    counted: tuple[date, ...] = ()
-    suspended = 0
-    marks: list[WarningMark] = []
-    clock = request.clock
-    if clock is not None and request.decision_running:
-        decision = clock.deadline(calendar, now, receipt_policy)
-        counted = clock.counted_days(calendar, now, receipt_policy)
-        suspended, _ = clock.suspended_working_days(calendar, now)
-        provisional = provisional or decision.provisional
-        marks = _decision_marks(counted, decision, policy)
-    stage_code, stage_due_at = None, None
-    if clock is not None and decision is not None and request.stage is not None:
-        stage_deadline = _stage_deadline(clock, request.stage, calendar, now, receipt_policy)
-        stage_code, stage_due_at = request.stage.code, stage_deadline.due_at
-        provisional = provisional or stage_deadline.provisional
-        if stage_due_at < decision.due_at:
-            marks.append(_stage_mark(request.stage, stage_due_at))
-    pause = clock.open_suspension if clock is not None and decision is not None else None
+def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) -> DeadlinePlan:
+    """All deadlines of a case and the instants its warnings fire, from the ledger and the pinned rules."""
+    planner = _Planner(rules, now)
+    acceptance = planner.acceptance(request)
+    decision, counted, suspended, marks = planner.decision(request)
+    stage_code, stage_due_at = planner.stage(request, decision, marks)
     counting_stopped_on, resume_expected_by = None, None
+    pause = request.clock.open_suspension if request.clock is not None and decision is not None else None
     if pause is not None:
         # The counted time stands still: only instants on or before the pause's first day are certain
         # (a deadline that passed then stays passed); the pause itself is due after its expected days.
@@ -336,41 +354,145 @@ def plan_deadlines(
         marks = [mark for mark in marks if mark.at <= end_of_day(counting_stopped_on)]
         if stage_due_at is not None and stage_due_at > end_of_day(counting_stopped_on):
             stage_due_at = None  # like the decision deadline: it depends on the resumption
-        expected = calendar.deadline(counting_stopped_on, pause.expected_working_days)
-        resume_expected_by, provisional = expected.due_at, provisional or expected.provisional
-        marks.append(_pause_mark(pause, resume_expected_by))
-    supplement_by = None
-    if clock is not None and request.supplement_within is not None:
-        trigger = calendar.trigger_day(clock.started_at, receipt_policy)
-        promised = calendar.deadline(trigger, request.supplement_within)
-        supplement_by, provisional = promised.due_at, provisional or promised.provisional
-    delivery_by = None
-    if request.decided_at is not None:
-        delivery = calendar.deadline(local_date(request.decided_at), DELIVERY_DAYS)
-        delivery_by, provisional = delivery.due_at, provisional or delivery.provisional
-        marks.append(
-            WarningMark(
-                level=WarningLevel.RED,
-                subject=WarningSubject.DELIVERY,
-                at=delivery_by,
-                cause=f"R-XK-44: the licence was not delivered within {DELIVERY_DAYS} working days",
-            )
-        )
+        resume_expected_by = planner.pause_end(pause, marks)
+    delivery = planner.delivery(request, marks)
     return DeadlinePlan(
-        calendar_version=calendar.version,
-        provisional=provisional,
-        acceptance_by=acceptance_by,
+        calendar_version=rules.version,
+        provisional=planner.provisional,
+        calendar_missing=planner.missing,
+        acceptance_by=acceptance.due_at if acceptance else None,
         decision=decision,
         counted_days=counted,
         suspended_working_days=suspended,
-        supplement_by=supplement_by,
-        delivery_by=delivery_by,
+        supplement_by=planner.supplement_by(request),
+        delivery_by=delivery,
         counting_stopped_on=counting_stopped_on,
         resume_expected_by=resume_expected_by,
         stage=stage_code,
         stage_due_at=stage_due_at,
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
     )
+
+
+class _Planner:
+    """Computes each part of a plan on its own, so a year without calendar data loses only what needs it.
+
+    A part that reaches such a year is left out and the year is remembered: the case then waits for the
+    year's notice (R-CAL-4) instead of guessing, and supervision is told.
+    """
+
+    def __init__(self, rules: DeadlineRules, now: datetime) -> None:
+        self.calendar = rules.working
+        self.receipt_policy = rules.rest_day_receipt
+        self.warnings = rules.warnings
+        self.now = now
+        self.provisional = False
+        self.missing: int | None = None
+
+    def attempt(self, compute: Callable[[], _T]) -> _T | None:
+        """``compute()``, or None when it reaches a year without calendar data."""
+        try:
+            return compute()
+        except CalendarNotPublished as error:
+            self.missing = error.year if self.missing is None else min(self.missing, error.year)
+            return None
+
+    def deadline(self, compute: Callable[[], Deadline]) -> Deadline | None:
+        """A deadline, noting whether it rests on provisional data."""
+        found = self.attempt(compute)
+        self.provisional = self.provisional or bool(found and found.provisional)
+        return found
+
+    def acceptance(self, request: PlanRequest) -> Deadline | None:
+        """When silence (or no refusal on the spot) means accepted (R-XK-32; 不动产登记暂行条例 第17条)."""
+        calendar = self.calendar
+        if request.deem_acceptance is AcceptanceMode.ON_THE_SPOT:
+            # The spot is the receipt day, or for a rest-day (online) receipt the next working day (R-CAL-3).
+            receipt_day = local_date(request.received_at)
+            return self.deadline(
+                lambda: calendar.deadline(receipt_day, 0 if calendar.day(receipt_day).working else 1)
+            )
+        if request.deem_acceptance is AcceptanceMode.NOTICE_WITHIN_FIVE_DAYS:
+            return self.deadline(
+                lambda: calendar.deadline(
+                    calendar.trigger_day(request.received_at, self.receipt_policy), DEEMED_ACCEPTANCE_DAYS
+                )
+            )
+        return None
+
+    def decision(
+        self, request: PlanRequest
+    ) -> tuple[Deadline | None, tuple[date, ...], int, list[WarningMark]]:
+        """The decision deadline, its counted days, the days not counted, and its warning marks."""
+        clock = request.clock
+        if clock is None or not request.decision_running:
+            return None, (), 0, []
+        calendar, now = self.calendar, self.now
+        decision = self.deadline(lambda: clock.deadline(calendar, now, self.receipt_policy))
+        ledger = self.attempt(
+            lambda: (
+                clock.counted_days(calendar, now, self.receipt_policy),
+                clock.suspended_working_days(calendar, now)[0],
+            )
+        )
+        if decision is None or ledger is None:
+            return None, (), 0, []
+        counted, suspended = ledger
+        return decision, counted, suspended, _decision_marks(counted, decision, self.warnings)
+
+    def stage(
+        self, request: PlanRequest, decision: Deadline | None, marks: list[WarningMark]
+    ) -> tuple[str | None, datetime | None]:
+        """The budgeted stage under review and when it overruns; yellow then, if before the whole period."""
+        clock, stage = request.clock, request.stage
+        if clock is None or decision is None or stage is None:
+            return None, None
+        found = self.deadline(
+            lambda: _stage_deadline(clock, stage, self.calendar, self.now, self.receipt_policy)
+        )
+        if found is None:
+            return None, None
+        if found.due_at < decision.due_at:
+            marks.append(_stage_mark(stage, found.due_at))
+        return stage.code, found.due_at
+
+    def pause_end(self, pause: Suspension, marks: list[WarningMark]) -> datetime | None:
+        """R-XK-45: the end of the pause's expected working days, a deadline of its own (yellow)."""
+        stopped_on = local_date(pause.started_at)
+        expected = self.deadline(lambda: self.calendar.deadline(stopped_on, pause.expected_working_days))
+        if expected is None:
+            return None
+        marks.append(_pause_mark(pause, expected.due_at))
+        return expected.due_at
+
+    def supplement_by(self, request: PlanRequest) -> datetime | None:
+        """容缺: when the promised materials are due, counted from acceptance."""
+        clock, within = request.clock, request.supplement_within
+        if clock is None or within is None:
+            return None
+        calendar = self.calendar
+        promised = self.deadline(
+            lambda: calendar.deadline(calendar.trigger_day(clock.started_at, self.receipt_policy), within)
+        )
+        return promised.due_at if promised else None
+
+    def delivery(self, request: PlanRequest, marks: list[WarningMark]) -> datetime | None:
+        """R-XK-44: the licence within 10 working days of the decision; red when that passes."""
+        if request.decided_at is None:
+            return None
+        decided_on = local_date(request.decided_at)
+        delivery = self.deadline(lambda: self.calendar.deadline(decided_on, DELIVERY_DAYS))
+        if delivery is None:
+            return None
+        marks.append(
+            WarningMark(
+                level=WarningLevel.RED,
+                subject=WarningSubject.DELIVERY,
+                at=delivery.due_at,
+                cause=f"R-XK-44: the licence was not delivered within {DELIVERY_DAYS} working days",
+            )
+        )
+        return delivery.due_at
 
 
 def _decision_marks(
@@ -384,16 +506,24 @@ def _decision_marks(
         (WarningLevel.YELLOW, policy.yellow_day(budget)),
     ):
         if 0 < day < budget:
-            cause = f"{day} of {budget} counted working days used"
+            cause = f"{level.value} at {day} of {budget} counted working days"
             marks.append(
                 WarningMark(
-                    level=level, subject=WarningSubject.DECISION, at=end_of_day(counted[day - 1]), cause=cause
+                    level=level,
+                    subject=WarningSubject.DECISION,
+                    at=end_of_day(counted[day - 1]),
+                    cause=cause,
+                    counts=True,
                 )
             )
     overdue = f"overdue: the decision was due by the end of {decision.last_day.isoformat()} (督办)"
     marks.append(
         WarningMark(
-            level=WarningLevel.RED, subject=WarningSubject.DECISION, at=decision.due_at, cause=overdue
+            level=WarningLevel.RED,
+            subject=WarningSubject.DECISION,
+            at=decision.due_at,
+            cause=overdue,
+            counts=True,
         )
     )
     return marks

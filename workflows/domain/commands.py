@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.catalogue import Matter
-from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningSubject
+from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningSubject
 from workflows.domain.events import Actor, Applicant, Channel
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, Name, Text, WorkingDays
 
 
 class Command(BaseModel):
@@ -20,16 +21,16 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
-    reason: str = ""
+    reason: Text = ""
 
 
 class Submission(Command):
     """What every submission states, however it enters the one window."""
 
     applicant: Applicant
-    materials: tuple[str, ...] = ()
+    materials: Codes = ()
     channel: Channel
-    received_at: AwareDatetime
+    received_at: Instant
     green_channel: bool = False
     steward: Actor | None = None
 
@@ -38,16 +39,17 @@ class SubmitApplication(Submission):
     """Open a case at the one window with the catalogue entry in force."""
 
     kind: Literal["submit_application"] = "submit_application"
-    application_id: str = Field(min_length=1)
+    application_id: ApplicationNumber
     matter: Matter
     catalogue_version: str = Field(min_length=1)
+    rules: DeadlineRules
 
 
 class RequestCorrection(Command):
     """Tell the applicant, at once, every item that is missing (R-XK-32)."""
 
     kind: Literal["request_correction"] = "request_correction"
-    missing: tuple[str, ...] = Field(min_length=1)
+    missing: Codes = Field(min_length=1)
 
 
 class AcceptApplication(Command):
@@ -69,9 +71,9 @@ class AcceptWithDeficiencies(Command):
     """容缺受理: accept with secondary materials missing, on a signed commitment."""
 
     kind: Literal["accept_with_deficiencies"] = "accept_with_deficiencies"
-    missing: tuple[str, ...] = Field(min_length=1)
-    supplement_within: PositiveInt = Field(description="Working days after acceptance to supply them.")
-    commitment: str = Field(min_length=1, description="Reference of the signed 容缺受理承诺书.")
+    missing: Codes = Field(min_length=1)
+    supplement_within: WorkingDays = Field(description="Working days after acceptance to supply them.")
+    commitment: Name = Field(description="Reference of the signed 容缺受理承诺书.")
     credit: CreditStanding | None = None
 
 
@@ -85,7 +87,7 @@ class ReferElsewhere(Command):
     """R-XK-32c: outside competence; say where to apply."""
 
     kind: Literal["refer_elsewhere"] = "refer_elsewhere"
-    competent_organ: str = Field(min_length=1)
+    competent_organ: Name
 
 
 class DeemAccepted(Command):
@@ -98,14 +100,14 @@ class SupplementMaterials(Command):
     """Provide materials: after a correction notice, or to honour a 容缺 commitment."""
 
     kind: Literal["supplement_materials"] = "supplement_materials"
-    materials: tuple[str, ...] = Field(min_length=1)
+    materials: Codes = Field(min_length=1)
 
 
 class RecordApproval(Command):
     """One department's decision on one pending step of the approval plan."""
 
     kind: Literal["record_approval"] = "record_approval"
-    step: str = Field(min_length=1)
+    step: Code
     approved: bool
 
 
@@ -113,8 +115,8 @@ class SuspendClock(Command):
     """Stop counting for an R-XK-45 activity or a pause the matter's entry lists."""
 
     kind: Literal["suspend_clock"] = "suspend_clock"
-    pause: str = Field(min_length=1)
-    expected_working_days: PositiveInt
+    pause: Code
+    expected_working_days: WorkingDays
 
 
 class ResumeClock(Command):
@@ -127,14 +129,14 @@ class ExtendDeadline(Command):
     """The one authorised extension (R-XK-42a/b), with the reason told to the applicant."""
 
     kind: Literal["extend_deadline"] = "extend_deadline"
-    working_days: PositiveInt
+    working_days: WorkingDays
 
 
 class IssueLicence(Command):
     """Issue the licence after approval (出件)."""
 
     kind: Literal["issue_licence"] = "issue_licence"
-    licence_number: str = Field(min_length=1)
+    licence_number: Name
 
 
 class WithdrawApplication(Command):
@@ -170,6 +172,13 @@ class RecordDeadlines(Command):
     plan: DeadlinePlan
 
 
+class ReviseDeadlineRules(Command):
+    """Count with a newly announced calendar from now on (the engine's own command, R-CAL-4)."""
+
+    kind: Literal["revise_deadline_rules"] = "revise_deadline_rules"
+    rules: DeadlineRules
+
+
 class RaiseWarning(Command):
     """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
 
@@ -197,6 +206,7 @@ ApplicationCommand = Annotated[
     | AbandonApplication
     | RevokeLicence
     | RecordDeadlines
+    | ReviseDeadlineRules
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

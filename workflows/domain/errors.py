@@ -38,11 +38,13 @@ class CatalogueInvalid(OneWindowError):
 
 
 class UnknownMatter(OneWindowError):
-    """The matter code is not in the catalogue in force."""
+    """The matter code is not in the catalogue in force; the nearest codes are suggested."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(f"unknown matter code {code!r}")
+    def __init__(self, code: str, suggestions: tuple[str, ...] = (), why: str = "") -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown matter code {code!r}{f' ({why})' if why else ''}{hint}")
         self.code = code
+        self.suggestions = suggestions
 
 
 class NotAllowed(OneWindowError):
@@ -74,7 +76,7 @@ class InvalidCommand(OneWindowError):
 class DeadlineOutOfRange(InvalidCommand):
     """A requested period exceeds what the law or the matter allows."""
 
-    def __init__(self, what: str, requested: int | date, limit: int | date) -> None:
+    def __init__(self, what: str, requested: int | date, limit: int | date | str) -> None:
         super().__init__(f"{what}: {requested} exceeds the limit of {limit}")
         self.what = what
         self.requested = requested
@@ -102,6 +104,14 @@ class CorrectionNotOneTime(InvalidCommand):
 
 class DeficiencyNotTolerable(InvalidCommand):
     """容缺 refused: the matter does not allow it, a core material is missing, or the applicant's credit."""
+
+
+class ReceiptOutOfRange(InvalidCommand):
+    """A receipt instant in the future, or before the calendar data begins: no period can run from it."""
+
+
+class IdempotencyKeyReused(OneWindowError):
+    """An idempotency key already gave a different command on this case; a retry must repeat it exactly."""
 
 
 class AcceptanceDeemed(OneWindowError):

@@ -9,10 +9,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from workflows.domain.catalogue import Matter
-from workflows.domain.clock import DeadlinePlan, WarningLevel, WarningSubject
+from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningSubject
+from workflows.domain.values import (
+    ApplicationNumber,
+    Code,
+    Codes,
+    Identifier,
+    Instant,
+    Label,
+    Name,
+    Text,
+    WorkingDays,
+    person_key,
+)
 
 
 class Role(StrEnum):
@@ -39,10 +51,10 @@ class _Frozen(BaseModel):
 class Actor(_Frozen):
     """A person or system acting on a case, in one role."""
 
-    id: str = Field(min_length=1)
+    id: Identifier
     role: Role
-    department: str | None = None
-    name: str = ""
+    department: Code | None = None
+    name: Label = ""
 
     @model_validator(mode="after")
     def _department_roles_name_their_department(self) -> Self:
@@ -50,13 +62,23 @@ class Actor(_Frozen):
             raise ValueError(f"an actor in role {self.role.value} must name their department")
         return self
 
+    @property
+    def key(self) -> str:
+        """Who this is, as identities are compared (``person_key``)."""
+        return person_key(self.id)
+
 
 class Applicant(_Frozen):
     """The natural or legal person applying."""
 
-    id_number: str = Field(min_length=1, description="Identity number or unified social credit code.")
-    name: str = Field(min_length=1)
-    contact: str = Field(min_length=1)
+    id_number: Identifier = Field(description="Identity number or unified social credit code.")
+    name: Name
+    contact: Name
+
+    @property
+    def key(self) -> str:
+        """The applicant as identities are compared: their actor id must have this key."""
+        return person_key(self.id_number)
 
 
 class Channel(StrEnum):
@@ -69,22 +91,23 @@ class Channel(StrEnum):
 class Event(_Frozen):
     """What every event records for supervision: when, who, and why."""
 
-    at: AwareDatetime
+    at: Instant
     actor: Actor
-    reason: str = ""
+    reason: Text = ""
 
 
 class ApplicationSubmitted(Event):
     """The intake received an application; the catalogue entry in force is copied in for good."""
 
     kind: Literal["application_submitted"] = "application_submitted"
-    application_id: str = Field(min_length=1)
+    application_id: ApplicationNumber
     applicant: Applicant
     matter: Matter
     catalogue_version: str
-    materials: tuple[str, ...]
+    rules: DeadlineRules = Field(description="The calendar and warning thresholds the case counts with.")
+    materials: Codes
     channel: Channel
-    received_at: AwareDatetime
+    received_at: Instant
     green_channel: bool = False
     steward: Actor | None = None
 
@@ -93,7 +116,7 @@ class CorrectionRequested(Event):
     """补正告知 (R-XK-32): the one notice listing every missing item."""
 
     kind: Literal["correction_requested"] = "correction_requested"
-    missing: tuple[str, ...]
+    missing: Codes
     notice_number: str
 
 
@@ -101,7 +124,7 @@ class MaterialsSupplemented(Event):
     """The applicant (or steward) provided materials."""
 
     kind: Literal["materials_supplemented"] = "materials_supplemented"
-    materials: tuple[str, ...]
+    materials: Codes
 
 
 class ApplicationAccepted(Event):
@@ -109,7 +132,7 @@ class ApplicationAccepted(Event):
 
     kind: Literal["application_accepted"] = "application_accepted"
     basis: Literal["decided", "deemed_by_silence"]
-    as_of: AwareDatetime
+    as_of: Instant
     notice_number: str
 
 
@@ -117,10 +140,10 @@ class AcceptedWithDeficiencies(Event):
     """容缺受理: accepted on the applicant's written commitment to supply secondary materials in time."""
 
     kind: Literal["accepted_with_deficiencies"] = "accepted_with_deficiencies"
-    as_of: AwareDatetime
-    missing: tuple[str, ...]
-    supplement_within: PositiveInt = Field(description="Working days after acceptance.")
-    commitment: str
+    as_of: Instant
+    missing: Codes
+    supplement_within: WorkingDays = Field(description="Working days after acceptance.")
+    commitment: Name
     notice_number: str
 
 
@@ -135,15 +158,15 @@ class ApplicationReferred(Event):
     """R-XK-32c: outside this organ's competence; the applicant is told where to apply."""
 
     kind: Literal["application_referred"] = "application_referred"
-    competent_organ: str
+    competent_organ: Name
 
 
 class ApprovalRecorded(Event):
     """One department's decision on one step of the approval plan."""
 
     kind: Literal["approval_recorded"] = "approval_recorded"
-    step: str
-    department: str
+    step: Code
+    department: Code
     approved: bool
 
 
@@ -164,8 +187,8 @@ class ClockSuspended(Event):
     """A period that does not count began (R-XK-45); the applicant is told how long it will take."""
 
     kind: Literal["clock_suspended"] = "clock_suspended"
-    pause: str
-    expected_working_days: PositiveInt
+    pause: Code
+    expected_working_days: WorkingDays
 
 
 class ClockResumed(Event):
@@ -178,7 +201,7 @@ class DeadlineExtended(Event):
     """An authorised extension (R-XK-42a: +10 by a department head; R-XK-42b: +15 by a government leader)."""
 
     kind: Literal["deadline_extended"] = "deadline_extended"
-    working_days: PositiveInt
+    working_days: WorkingDays
 
 
 class LicenceIssued(Event):
@@ -192,7 +215,7 @@ class LicenceRevoked(Event):
     """Issue-then-supplement: the promised materials never came, so the licence is revoked."""
 
     kind: Literal["licence_revoked"] = "licence_revoked"
-    missing: tuple[str, ...]
+    missing: Codes
 
 
 class ApplicationWithdrawn(Event):
@@ -213,7 +236,7 @@ class ApplicationAbandoned(Event):
     """视为放弃申请: a 容缺 commitment was broken; the case closes and a credit record follows."""
 
     kind: Literal["application_abandoned"] = "application_abandoned"
-    missing: tuple[str, ...]
+    missing: Codes
 
 
 class DeadlinesPlanned(Event):
@@ -229,15 +252,23 @@ class WarningRaised(Event):
     kind: Literal["warning_raised"] = "warning_raised"
     level: WarningLevel
     subject: WarningSubject
-    deadline_at: AwareDatetime
+    deadline_at: Instant
 
 
 class CalendarRevised(Event):
-    """R-CAL-4: a new calendar version was loaded; the deadlines that follow are computed with it."""
+    """R-CAL-4: a new calendar version was announced; the case counts with it from now on."""
 
     kind: Literal["calendar_revised"] = "calendar_revised"
     previous_version: str
     version: str
+    rules: DeadlineRules
+
+
+class CalendarYearMissing(Event):
+    """R-CAL-4: the deadlines reach a year with no calendar data; they wait for it, and supervision knows."""
+
+    kind: Literal["calendar_year_missing"] = "calendar_year_missing"
+    year: int
 
 
 ApplicationEvent = Annotated[
@@ -261,6 +292,7 @@ ApplicationEvent = Annotated[
     | ApplicationAbandoned
     | DeadlinesPlanned
     | WarningRaised
-    | CalendarRevised,
+    | CalendarRevised
+    | CalendarYearMissing,
     Field(discriminator="kind"),
 ]
