@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,14 +49,34 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 log = structlog.get_logger()
 
 
-def _require_free_port(port: int) -> None:
-    """Fail clearly rather than silently attach to another server already listening there."""
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise OSError(
-                f"port {port} is in use (another Temporal dev server?): stop it, or set "
-                f"TEMPORAL_ADDRESS=localhost:{DEV_SERVER_PORT} to use it"
-            )
+def _require_free_ports(ports: Mapping[int, str]) -> None:
+    """Fail at once, in one line, when a port this worker would listen on is taken (a second ``make run``).
+
+    Checked before anything starts, so nothing is left half-started and no component's own error (a
+    Prometheus exporter's, a server's) surfaces as a traceback.
+    """
+    taken = []
+    for port, purpose in ports.items():
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(f"{port} ({purpose})")
+    if taken:
+        raise OSError(
+            f"already in use, probably by another `make run`: port {', '.join(taken)}; stop it, or set "
+            f"TEMPORAL_ADDRESS=localhost:{DEV_SERVER_PORT} to use its server"
+        )
+
+
+def _listening_ports(settings: Settings) -> dict[int, str]:
+    """The local ports this worker would listen on, and why."""
+    ports: dict[int, str] = {}
+    if not _cluster_configured(settings):
+        ports |= {DEV_SERVER_PORT: "Temporal dev server", UI_PORT: "Temporal web UI"}
+    if settings.metrics_port:
+        ports[settings.metrics_port] = "worker metrics"
+    if settings.gateway_tokens is not None and settings.gateway_port:
+        ports[settings.gateway_port] = "HTTP gateway"
+    return ports
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ class Settings:
     profile: str | None
     max_concurrent_activities: int
     max_concurrent_workflow_tasks: int
+    metrics_host: str
     metrics_port: int
     gateway_tokens: Path | None
     gateway_port: int
@@ -76,7 +97,7 @@ def _runtime(settings: Settings) -> Runtime:
     """The SDK runtime, exporting Temporal's worker metrics to Prometheus unless the port is 0."""
     if not settings.metrics_port:
         return Runtime.default()
-    metrics = PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
+    metrics = PrometheusConfig(bind_address=f"{settings.metrics_host}:{settings.metrics_port}")
     return Runtime(telemetry=TelemetryConfig(metrics=metrics))
 
 
@@ -88,15 +109,12 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
     and API-key variables) or a TOML client profile (``--profile``, ``TEMPORAL_PROFILE``,
     ``TEMPORAL_CONFIG_FILE``).
     """
-    configured = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
-    if settings.profile or any(os.environ.get(variable) for variable in configured):
+    if _cluster_configured(settings):
         config = ClientConfig.load_client_connect_config(profile=settings.profile)
         client = await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
         log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
         yield client
         return
-    for port in (DEV_SERVER_PORT, UI_PORT):
-        _require_free_port(port)
     STATE_DIR.mkdir(exist_ok=True)
     database = STATE_DIR / "onewindow.sqlite"
     async with await WorkflowEnvironment.start_local(
@@ -118,8 +136,15 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
         yield env.client
 
 
+def _cluster_configured(settings: Settings) -> bool:
+    """Whether a Temporal cluster is configured (the worker then starts no server of its own)."""
+    configured = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+    return bool(settings.profile) or any(os.environ.get(variable) for variable in configured)
+
+
 async def serve(settings: Settings) -> None:
     """Load and validate reference data, register search attributes, and run the worker until stopped."""
+    _require_free_ports(_listening_ports(settings))
     catalogue = load_catalogue()
     calendar = CalendarSource()
     policy = load_warning_policy()
@@ -183,6 +208,11 @@ def parse_settings(argv: list[str] | None) -> Settings:
         default=int(environment("ONEWINDOW_MAX_WORKFLOW_TASKS", "100")),
     )
     parser.add_argument(
+        "--metrics-host",
+        default=environment("ONEWINDOW_METRICS_HOST", "127.0.0.1"),
+        help="address the metrics endpoint listens on (default %(default)s: this machine only)",
+    )
+    parser.add_argument(
         "--metrics-port",
         type=int,
         default=int(environment("ONEWINDOW_METRICS_PORT", "9464")),
@@ -205,6 +235,7 @@ def parse_settings(argv: list[str] | None) -> Settings:
         profile=args.profile,
         max_concurrent_activities=args.max_concurrent_activities,
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
     )
 
@@ -215,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     try:
         asyncio.run(serve(settings))
-    except (OneWindowError, OSError, RuntimeError) as error:
+    except (OneWindowError, OSError, RuntimeError, ValueError) as error:
         log.error("worker_failed", error=str(error), error_type=type(error).__name__)
         return 2
     return 0

@@ -43,14 +43,17 @@ from workflows.domain.application import (
     Effect,
     Status,
     approval_rounds,
+    clock_reading,
+    deadlines,
     decide,
     effects_of,
     evolve,
+    next_timer,
     pending_actions,
     plan_request,
     replay,
 )
-from workflows.domain.calendar import Deadline
+from workflows.domain.calendar import SHANGHAI, Deadline
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
 from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningMark, WarningSubject
 from workflows.domain.commands import (
@@ -88,6 +91,7 @@ from workflows.domain.errors import (
     NotAllowed,
     NotAuthorised,
     OneWindowError,
+    ReceiptOutOfRange,
     SeparationOfDuties,
 )
 from workflows.domain.events import (
@@ -1271,3 +1275,154 @@ def test_the_window_is_offered_only_the_acceptance_the_materials_allow(
     kinds = {action.command for action in pending_actions(case.state)}
     acceptance = {"accept_application", "accept_with_deficiencies", "supplement_materials"}
     assert kinds & acceptance == offered
+
+
+# --- issue 7: the defects a review found, and what a hostile caller tried ---------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["W-1", "window-1 ", "ｗｉｎｄｏｗ－１", "WINDOW-1"])
+def test_the_window_officer_spelled_another_way_is_still_refused_as_approver(spelling: str) -> None:
+    """受审分离 compares people as people are: case, width and surrounding space do not make another one."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    step = case.state.pending_steps[0]
+    if spelling == "W-1":
+        spelling = WINDOW_OFFICER_ID.upper()
+    disguised = approver(step.department, actor_id=spelling)
+    assert isinstance(
+        _refused(case, RecordApproval(actor=disguised, step=step.code, approved=True)), SeparationOfDuties
+    )
+
+
+def test_the_complete_supplement_after_a_correction_notice_starts_a_new_acceptance_period() -> None:
+    """R-XK-32: the notice stops the five days; the complete materials start five new ones, then deemed."""
+    matter = shipped_matter("FOOD-BUSINESS")
+    case = drive_to(Status.CORRECTION_REQUESTED, matter)
+    supplied_at = case.now
+    case = then(case, SupplementMaterials(actor=applicant_actor(), materials=case.state.correction_items))
+    assert case.state.status is Status.RECEIVED
+    assert case.state.acceptance_from == supplied_at
+    plan = deadlines(case.state, case.now)
+    # Supplied Monday 2026-03-02: five working days end on Monday 03-09.
+    assert plan.acceptance_by == datetime(2026, 3, 10, 0, 0, tzinfo=SHANGHAI)
+    (deemed,) = decide(case.state, DeemAccepted(actor=system()), plan.acceptance_by)
+    assert isinstance(deemed, ApplicationAccepted)
+    assert (deemed.basis, deemed.as_of) == ("deemed_by_silence", supplied_at)
+
+
+def test_a_partial_supplement_keeps_the_correction_notice_open() -> None:
+    """Until every listed item is in, the case waits for the applicant: no acceptance period runs."""
+    case = drive_to(Status.CORRECTION_REQUESTED, shipped_matter("FOOD-BUSINESS"))
+    first, *rest = case.state.correction_items
+    assert rest
+    case = then(case, SupplementMaterials(actor=applicant_actor(), materials=(first,)))
+    assert case.state.status is Status.CORRECTION_REQUESTED
+    assert deadlines(case.state, case.now).acceptance_by is None
+
+
+def test_a_command_that_changes_nothing_is_refused_rather_than_recorded() -> None:
+    """History stays bounded: the same notice twice, or materials already in hand, record nothing."""
+    case = drive_to(Status.CORRECTION_REQUESTED, shipped_matter("FOOD-BUSINESS"))
+    same_notice = RequestCorrection(actor=window_officer(), missing=case.state.correction_items)
+    assert type(_refused(case, same_notice)) is InvalidCommand
+    in_hand = next(m.code for m in case.state.matter.materials if m.code in case.state.provided)
+    assert (
+        type(_refused(case, SupplementMaterials(actor=applicant_actor(), materials=(in_hand,))))
+        is InvalidCommand
+    )
+    accepted = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"), deficient=True)
+    promised = accepted.state.outstanding
+    kept = then(accepted, SupplementMaterials(actor=applicant_actor(), materials=promised))
+    again = SupplementMaterials(actor=applicant_actor(), materials=promised)
+    assert type(_refused(kept, again)) is InvalidCommand
+
+
+def test_only_a_department_whose_step_is_under_review_stops_the_clock_and_only_it_resumes() -> None:
+    """Stage 1 of a construction project: the archives approver may not pause it, nor fire resume it."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("CONSTRUCTION-PROJECT"))
+    reviewing = {step.department for step in case.state.pending_steps}
+    assert "archives" not in reviewing
+    pause = SuspendClock(actor=approver("archives"), pause="expert_review", expected_working_days=5)
+    assert type(_refused(case, pause)) is NotAuthorised
+    by = sorted(reviewing)[0]
+    case = then(case, pause.model_copy(update={"actor": approver(by)}))
+    other = next(d for d in case.state.matter.departments if d != by)
+    assert type(_refused(case, ResumeClock(actor=approver(other)))) is NotAuthorised
+    assert then(case, ResumeClock(actor=approver(by))).state.status is Status.UNDER_REVIEW
+
+
+def test_a_refused_extension_names_the_real_reason() -> None:
+    """A government leader on a single department's matter is told who grants it, not 'department None'."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    refusal = _refused(case, ExtendDeadline(actor=government_leader(), working_days=5, reason="现场核查"))
+    assert "R-XK-42a" in str(refusal)
+    assert "department_head" in str(refusal)
+    assert "None" not in str(refusal)
+
+
+def test_an_extension_cap_set_by_the_matters_own_law_replaces_r_xk_42s() -> None:
+    """A matter whose law caps the extension at 5 refuses 6 from its department head (R-XK-42: 'unless')."""
+    matter = shipped_matter("FOOD-BUSINESS").model_copy(update={"extension_limit": 5})
+    case = drive_to(Status.UNDER_REVIEW, matter)
+    head = department_head("market_regulation")
+    refusal = _refused(case, ExtendDeadline(actor=head, working_days=6, reason="现场核查"))
+    assert isinstance(refusal, DeadlineOutOfRange)
+    assert refusal.limit == 5
+    assert then(case, ExtendDeadline(actor=head, working_days=5, reason="现场核查")).state.clock is not None
+
+
+@pytest.mark.parametrize(
+    ("received_at", "why"),
+    [
+        (RECEIVED_AT + timedelta(minutes=10), "future"),
+        (datetime(2150, 1, 1, tzinfo=SHANGHAI), "future"),
+        (datetime(2003, 6, 1, 9, tzinfo=SHANGHAI), "before the working-day calendar"),
+    ],
+)
+def test_a_receipt_no_period_can_run_from_is_refused(received_at: datetime, why: str) -> None:
+    """A receipt in the future (beyond a few minutes of clock skew) or before 2004 cannot start a period."""
+    command = submit(shipped_matter("FOOD-BUSINESS"), received_at=received_at)
+    with pytest.raises(ReceiptOutOfRange, match=why):
+        decide(None, command, RECEIVED_AT)
+    assert decide(None, submit(shipped_matter("FOOD-BUSINESS")), RECEIVED_AT + timedelta(minutes=1))
+
+
+def test_a_pause_whose_expected_end_lies_past_the_calendar_data_is_refused() -> None:
+    """1000 working days reach a year nobody has published: the clock is not taken off for ever."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    step = case.state.pending_steps[0]
+    pause = SuspendClock(actor=approver(step.department), pause="expert_review", expected_working_days=1000)
+    assert isinstance(_refused(case, pause), DeadlineOutOfRange)
+
+
+def test_a_warning_raised_at_the_instant_a_deemed_case_expires_counts_every_day_used() -> None:
+    """Deemed accepted on receipt at the very end of its 5 days: red at once, saying 5 of 5, not 4."""
+    matter = shipped_matter("PUBLIC-PLACE-HYGIENE")
+    case = drive_to(Status.RECEIVED, matter)
+    expires = deadlines(case.state, case.now).acceptance_by
+    assert expires is not None
+    state = case.state
+    for event in decide(state, DeemAccepted(actor=system()), expires):
+        state = evolve(state, event)
+    plan = deadlines(state, expires)
+    assert plan.decision_due_at == expires
+    for event in decide(state, RecordDeadlines(actor=system(), plan=plan), expires):
+        state = evolve(state, event)
+    timer = next_timer(state)
+    assert timer is not None
+    (warning,) = decide(state, timer.command, expires + timedelta(milliseconds=30))
+    assert isinstance(warning, WarningRaised)
+    assert warning.level is WarningLevel.RED
+    assert warning.reason.startswith("5 of 5 counted working days used; overdue")
+
+
+def test_a_decided_case_keeps_the_working_days_it_counted_and_an_overdue_one_how_late_it_is() -> None:
+    """The reading stops at the decision; past the last day it says how many working days late."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("PUBLIC-PLACE-HYGIENE"))
+    # Accepted Monday 03-02 for 5 days: due at the end of 03-09; on Thursday 03-12 three days late.
+    late = clock_reading(case.state, datetime(2026, 3, 12, 15, tzinfo=SHANGHAI))
+    assert late is not None
+    assert (late.used, late.left, late.overdue) == (8, 0, 3)
+    approved = case.state.model_copy(update={"decided_at": datetime(2026, 3, 4, 15, tzinfo=SHANGHAI)})
+    decided = clock_reading(approved, datetime(2026, 6, 1, tzinfo=SHANGHAI))
+    assert decided is not None
+    assert (decided.used, decided.left, decided.overdue) == (2, 3, 0)

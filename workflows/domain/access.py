@@ -33,10 +33,9 @@ def applicant_pseudonym(id_number: str) -> str:
 
 def case_readers(state: ApplicationState) -> tuple[str, ...]:
     """The keys that may read the case (besides the roles that read everything), in a stable order."""
-    keys = [
-        f"applicant:{applicant_pseudonym(state.applicant.id_number)}",
-        f"submitter:{state.submitted_by.key}",
-    ]
+    keys = [f"applicant:{applicant_pseudonym(state.applicant.id_number)}"]
+    if state.submitted_by.role is Role.SYSTEM:  # people who submit read through their own role's key
+        keys.append(f"submitter:{state.submitted_by.key}")
     keys += [f"department:{department}" for department in state.matter.departments]
     if state.steward is not None:
         keys.append(f"steward:{state.steward.key}")
