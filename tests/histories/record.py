@@ -5,7 +5,9 @@ Temporal replays a running case's history on whatever workflow code the worker h
 was deployed. The histories in this directory were recorded by an earlier version of the code; replaying
 them in the tests catches such a change, which then needs ``workflow.patched`` (or worker versioning).
 
-After a deliberate, patched change, add new recordings beside the old ones (never replace them):
+After a deliberate, patched change, add new recordings beside the old ones. Replace them only for a
+version that is deliberately incompatible with the cases running before it (the README's "Upgrading"
+says what a deployment must then do), as the version that pinned the deadline rules in each case was:
 
     .venv/bin/python -m tests.histories.record
 """
