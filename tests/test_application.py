@@ -1426,3 +1426,16 @@ def test_a_decided_case_keeps_the_working_days_it_counted_and_an_overdue_one_how
     decided = clock_reading(approved, datetime(2026, 6, 1, tzinfo=SHANGHAI))
     assert decided is not None
     assert (decided.used, decided.left, decided.overdue) == (2, 3, 0)
+
+
+def test_the_actions_offered_name_only_the_departments_and_authority_their_rules_admit() -> None:
+    """A construction project in stage 1: its reviewing departments may pause; only a leader may extend."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("CONSTRUCTION-PROJECT"))
+    offered = {action.command: action for action in pending_actions(case.state)}
+    reviewing = tuple(dict.fromkeys(step.department for step in case.state.pending_steps))
+    assert offered["suspend_clock"].departments == reviewing
+    assert offered["extend_deadline"].roles == (Role.GOVERNMENT_LEADER,)
+    single = drive_to(Status.SUSPENDED, shipped_matter("FOOD-BUSINESS"))
+    offered = {action.command: action for action in pending_actions(single.state)}
+    assert offered["resume_clock"].departments == ("market_regulation",)
+    assert offered["extend_deadline"].roles == (Role.DEPARTMENT_HEAD,)

@@ -38,7 +38,7 @@ from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.errors import IdempotencyKeyReused, InvalidCommand, NotAllowed, OneWindowError
 from workflows.domain.events import Actor, ApplicationEvent
-from workflows.domain.values import Code, MatterCode
+from workflows.domain.values import Code, Instant, MatterCode
 from workflows.messages import (
     NOT_YET_REGISTERED,
     TASK_QUEUE,
@@ -113,7 +113,7 @@ class CaseSummary(BaseModel):
     status: str | None
     matter: str | None
     departments: tuple[str, ...]
-    due_at: datetime | None
+    due_at: Instant | None
     warning_level: str | None
     green_channel: bool | None
     running: bool

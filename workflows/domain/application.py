@@ -1064,21 +1064,36 @@ def _worth_offering(state: ApplicationState, kind: str) -> bool:
 
 
 def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
-    """The commands people (not the engine) may give in the current status, with their roles."""
+    """The commands people (not the engine) may give in the current status, with who may give them."""
     actions = []
     for kind in sorted(TRANSITIONS[state.status]):
         roles = tuple(sorted(AUTHORISED_ROLES[kind] - {Role.SYSTEM}))
         if not roles or not _worth_offering(state, kind):
             continue
-        departments: tuple[str, ...] = ()
-        steps: tuple[str, ...] = ()
-        if kind == "record_approval":
-            steps = tuple(s.code for s in state.pending_steps)
-            departments = tuple(dict.fromkeys(s.department for s in state.pending_steps))
-        elif set(roles) & {Role.APPROVER, Role.DEPARTMENT_HEAD}:
-            departments = state.matter.departments
-        actions.append(PendingAction(command=kind, roles=roles, departments=departments, steps=steps))
+        actions.append(_offered(state, kind, roles))
     return tuple(actions)
+
+
+def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> PendingAction:
+    """``kind`` as offered now: narrowed to the departments (and the authority) its rules admit."""
+    reviewing = tuple(dict.fromkeys(step.department for step in state.pending_steps))
+    match kind:
+        case "record_approval":
+            steps = tuple(step.code for step in state.pending_steps)
+            return PendingAction(command=kind, roles=roles, departments=reviewing, steps=steps)
+        case "suspend_clock":
+            return PendingAction(command=kind, roles=roles, departments=reviewing)
+        case "resume_clock":
+            pause = state.clock.open_suspension if state.clock else None
+            paused_by = (pause.department,) if pause and pause.department else ()
+            return PendingAction(command=kind, roles=roles, departments=paused_by)
+        case "extend_deadline" if state.matter.joint_handling:  # R-XK-42b
+            return PendingAction(command=kind, roles=(Role.GOVERNMENT_LEADER,))
+        case "extend_deadline":  # R-XK-42a
+            return PendingAction(
+                command=kind, roles=(Role.DEPARTMENT_HEAD,), departments=state.matter.departments
+            )
+    return PendingAction(command=kind, roles=roles)
 
 
 class Effect(StrEnum):
