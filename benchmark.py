@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.binaries import installed_binary
+from workflows.boundary import dev_server_arguments
 from workflows.client import Cases
 from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Applicant, Channel, Role
@@ -60,6 +61,7 @@ async def measure(count: int, in_flight: int) -> None:
                 dev_server_existing_path=str(installed_binary("temporal")),
                 data_converter=pydantic_data_converter,
                 search_attributes=search_attributes.ALL,
+                dev_server_extra_args=dev_server_arguments(),
             ) as env,
             onewindow_worker(env.client, outbox) as cases,
         ):
