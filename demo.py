@@ -127,7 +127,7 @@ async def demo() -> None:
     for view in views:
         print(_row(view))
     print(f"\nEvery case, its history and its timers: {UI}")
-    print(f"Audit trail of one case: .venv/bin/python starter.py events {enterprise}")
+    print(f"Audit trail of one case: .venv/bin/onewindow events {enterprise} --as zhao.min:supervisor")
 
 
 def main() -> int:

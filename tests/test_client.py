@@ -168,6 +168,25 @@ async def test_a_case_closed_before_its_decision_leaves_no_due_date_for_the_over
     await cases.act(number, AcceptApplication(actor=window_officer()))
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is not None
     withdrawal = WithdrawApplication(actor=Actor(id=applicant().id_number, role=Role.APPLICANT))
-    assert (await cases.act(number, withdrawal)).status is Status.WITHDRAWN
+    view = await cases.act(number, withdrawal)
+    assert view.status is Status.WITHDRAWN
+    # No deadline still shown for it, nor days "left"; when it closed, and the days it used, are.
+    assert (view.due_at, view.last_day, view.working_days_left) == (None, None, None)
+    assert view.closed_at is not None
+    assert view.working_days_used == 0
     await handle.result()
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.DUE_AT) is None
+
+
+async def test_why_a_case_never_registered_is_told_to_its_submitter_and_to_no_stranger(cases: Cases) -> None:
+    """A mistyped matter fails the case; its submitter learns UnknownMatter, another applicant nothing."""
+    number = f"APP-{uuid.uuid4().hex[:8]}"
+    portal = Actor(id="intake-portal", role=Role.SYSTEM)
+    await cases.submit(number, _intake(datetime.now(UTC)).model_copy(update={"matter_code": "FOOD-BUSNESS"}))
+    with pytest.raises(Refused) as refused:
+        await cases.registered(number, reader=portal)
+    assert refused.value.type == "UnknownMatter"
+    stranger = Actor(id="110101199001011234", role=Role.APPLICANT)
+    with pytest.raises(UnknownApplication):
+        await cases.registered(number, reader=stranger)
+    assert await cases.registration_refusal(number, reader=supervisor()) is not None

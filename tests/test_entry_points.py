@@ -13,6 +13,8 @@ import pytest
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
+import cli
+import starter
 import worker
 from starter import main as onewindow
 from workflows.logs import configure_logging
@@ -68,6 +70,16 @@ def test_due_reads_a_newly_published_year_from_a_calendar_directory(
     )
     assert onewindow(["due", "2027-12-31", "1", "--calendar-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.splitlines() == ["2028-01-04"]
+
+
+def test_starter_is_the_entry_point_and_the_cli_package_holds_the_commands() -> None:
+    """The design card's starter.py re-exports what callers use; the installed script is the same one."""
+    assert (starter.script, starter.main, starter.run, starter.build_parser) == (
+        cli.script,
+        cli.main,
+        cli.run,
+        cli.build_parser,
+    )
 
 
 def test_the_script_runs_as_documented_in_the_readme() -> None:
@@ -160,7 +172,7 @@ def test_an_approver_without_a_department_is_a_usage_mistake(capsys: pytest.Capt
 
 def test_the_cli_says_when_temporal_cannot_be_reached_exit_4(capsys: pytest.CaptureFixture[str]) -> None:
     """Nothing listens on the address: CannotConnect on one line naming it, exit 4."""
-    assert onewindow(["status", "APP-1", "--address", "127.0.0.1:1"]) == 4
+    assert onewindow(["status", "APP-1", "--as", "sup-1:supervisor", "--address", "127.0.0.1:1"]) == 4
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("error: CannotConnect: cannot reach Temporal at 127.0.0.1:1: ")
 

@@ -200,7 +200,10 @@ async def _approve_every_step(handle: Handle) -> ApplicationView:
         s.code: s.department for r in approval_rounds(shipped_matter(view.matter_code)) for s in r
     }
     while True:
-        steps = next((a.steps for a in view.pending_actions if a.command == "record_approval"), ())
+        steps = next(
+            (tuple(s.code for s in a.steps) for a in view.pending_actions if a.command == "record_approval"),
+            (),
+        )
         if not steps:
             return view
         for step in steps:

@@ -265,7 +265,7 @@ class Cases:
             try:
                 return await self.state(application_id, at, reader=reader)
             except WorkflowQueryFailedError:
-                refusal = await self.registration_refusal(application_id)
+                refusal = await self.registration_refusal(application_id, reader=reader)
                 if refusal is not None:
                     raise refusal from None
                 status = (await handle.describe()).status
@@ -276,14 +276,23 @@ class Cases:
                     ) from None
             await asyncio.sleep(_REGISTRATION_POLL)
 
-    async def registration_refusal(self, application_id: str) -> Refused | None:
+    async def registration_refusal(
+        self, application_id: str, *, reader: Actor | None = None
+    ) -> Refused | None:
         """Why a case failed before it was registered (``UnknownMatter``, an invalid intake: the only way a
         case fails); None if it has not failed, e.g. while it waits for a worker to register it.
+
+        A case that never registered has no readers but its submitter: anyone else with a ``reader``
+        scope gets ``UnknownApplication``, as for a missing case.
         """
         handle = self.client.get_workflow_handle(application_id)
         try:
             if (await handle.describe()).status is not WorkflowExecutionStatus.FAILED:
                 return None
+            if reader is not None and reader_keys(reader) is not None:
+                _, intake = await self._started_with(application_id)
+                if intake is None or (intake.actor.role, intake.actor.key) != (reader.role, reader.key):
+                    raise UnknownApplication(f"no application {application_id}")
             await handle.result()
         except RPCError as error:
             raise _translated(application_id, error) from error
@@ -377,7 +386,7 @@ class Cases:
 
     async def _why_no_update(self, application_id: str, command: ApplicationCommand) -> OneWindowError:
         """The server takes no update for a closed case: say it is closed (or was never a case)."""
-        refusal = await self.registration_refusal(application_id)
+        refusal = await self.registration_refusal(application_id, reader=command.actor)
         if refusal is not None:
             return refusal
         view = await self.state(application_id, reader=command.actor)

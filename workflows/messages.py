@@ -114,7 +114,11 @@ class ApplicationView(BaseModel):
     def of(cls, state: ApplicationState, now: datetime) -> ApplicationView:
         """The view of ``state`` at ``now``; nothing here is stored, all is derived."""
         plan = state.plan
-        decision = plan.decision_in_force if plan else None
+        ended = state.decided_at is not None or state.closed_at is not None
+        # The decision deadline while it runs, and once decided the one the case was held to; a case
+        # closed without a decision (withdrawn, not accepted, abandoned) had none that still matters.
+        held_to = state.decided_at is not None or state.status in (Status.UNDER_REVIEW, Status.SUSPENDED)
+        decision = plan.decision_in_force if plan and held_to else None
         running = plan is not None and plan.decision is not None  # while suspended, days are still counted
         reading = clock_reading(state, now)
         return cls(
@@ -132,7 +136,7 @@ class ApplicationView(BaseModel):
             calendar_version=state.rules.version,
             calendar_missing=plan.calendar_missing if plan else None,
             working_days_used=reading.used if reading else None,
-            working_days_left=reading.left if reading else None,
+            working_days_left=reading.left if reading and not ended else None,
             working_days_overdue=reading.overdue if reading else None,
             working_days_suspended=reading.suspended if reading else 0,
             suspended=state.status is Status.SUSPENDED,

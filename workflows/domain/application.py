@@ -265,7 +265,7 @@ class ApplicationState(BaseModel):
     clock: StatutoryClock | None = None
     decided_at: Instant | None = None  # approved or denied
     issued_at: Instant | None = None
-    closed_at: Instant | None = None  # ended without a decision: withdrawn, not accepted, abandoned ...
+    closed_at: Instant | None = None  # ended otherwise than by a decision: withdrawn, not accepted, abandoned
     plan: DeadlinePlan | None = None
     warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
@@ -401,7 +401,7 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
                 "issued_at": event.at,
             }
         case LicenceRevoked():
-            changes |= {"status": Status.REVOKED, "closed_at": event.at}
+            changes["status"] = Status.REVOKED
         case ApplicationWithdrawn():
             changes |= {"status": Status.WITHDRAWN, "closed_at": event.at}
         case GreenChannelChanged():
@@ -486,13 +486,9 @@ def _require_department(state: ApplicationState, actor: Actor) -> None:
 
 
 def _unknown_materials(matter: Matter, codes: Iterable[str]) -> None:
-    unknown = sorted(set(codes) - {m.code for m in matter.materials})
+    unknown = matter.unknown_materials(codes)
     if unknown:
-        hints = [
-            f"{code} (did you mean {', '.join(near)}?)" if (near := matter.suggest_materials(code)) else code
-            for code in unknown
-        ]
-        raise InvalidCommand(f"matter {matter.code} asks for no material {'; '.join(hints)}")
+        raise InvalidCommand(unknown)
 
 
 def _notice_number(state: ApplicationState) -> str:
@@ -1044,7 +1040,7 @@ class PendingAction(BaseModel):
     command: str
     roles: tuple[Role, ...]
     departments: tuple[str, ...] = ()
-    steps: tuple[str, ...] = ()
+    steps: tuple[ApprovalStep, ...] = Field(default=(), description="Approval steps awaiting a decision.")
 
 
 def _worth_offering(state: ApplicationState, kind: str) -> bool:
@@ -1079,8 +1075,7 @@ def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> Pen
     reviewing = tuple(dict.fromkeys(step.department for step in state.pending_steps))
     match kind:
         case "record_approval":
-            steps = tuple(step.code for step in state.pending_steps)
-            return PendingAction(command=kind, roles=roles, departments=reviewing, steps=steps)
+            return PendingAction(command=kind, roles=roles, departments=reviewing, steps=state.pending_steps)
         case "suspend_clock":
             return PendingAction(command=kind, roles=roles, departments=reviewing)
         case "resume_clock":

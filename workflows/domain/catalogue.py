@@ -164,6 +164,17 @@ class Matter(_Entry):
         """The material codes closest to a mistyped ``code``."""
         return nearest(code, (m.code for m in self.materials))
 
+    def unknown_materials(self, codes: Iterable[str]) -> str | None:
+        """What is wrong with ``codes`` the matter does not ask for, the nearest ones suggested; else None."""
+        unknown = sorted(set(codes) - {m.code for m in self.materials})
+        if not unknown:
+            return None
+        hints = [
+            f"{code} (did you mean {', '.join(near)}?)" if (near := self.suggest_materials(code)) else code
+            for code in unknown
+        ]
+        return f"matter {self.code} asks for no material {'; '.join(hints)}"
+
     def material(self, code: str) -> Material | None:
         """The material with this code, if the matter asks for it."""
         return next((m for m in self.materials if m.code == code), None)
