@@ -38,8 +38,6 @@ def _green(case: Case) -> Case:
 UNDER_REVIEW = _green(drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS")))
 # The same matter just received, by the intake portal: at the window.
 RECEIVED = opened(submit(shipped_matter("FOOD-BUSINESS"), actor=Actor(id="intake-portal", role=Role.SYSTEM)))
-# A countersign matter: joint handling, so a government leader grants its extension and reads it.
-JOINT = drive_to(Status.UNDER_REVIEW, shipped_matter("ROAD-OCCUPATION"))
 
 MATRIX = [
     # (reader, case, may read)
@@ -55,8 +53,7 @@ MATRIX = [
     (approver("health"), UNDER_REVIEW, False),
     (department_head("market_regulation"), UNDER_REVIEW, True),
     (department_head("health"), UNDER_REVIEW, False),
-    (government_leader(), UNDER_REVIEW, False),
-    (government_leader(), JOINT, True),
+    (government_leader(), UNDER_REVIEW, True),
     (window_officer(WINDOW_OFFICER_ID), UNDER_REVIEW, True),
     (window_officer("window-2"), UNDER_REVIEW, False),
     (window_officer("window-2"), RECEIVED, True),

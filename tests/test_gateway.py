@@ -1,24 +1,41 @@
-"""The HTTP gateway against the real dev server: what intake systems in other languages rely on.
+"""The HTTP gateway: what intake systems and departments in other languages rely on.
 
-Requests go through httpx's ASGI transport into the FastAPI app, on the suite's event loop; the app talks
-to the session's dev server through a worker on a fresh task queue. Tokens are the shipped example file's.
+Requests go through httpx's ASGI transport into the FastAPI app, on the suite's event loop. Most tests run
+the real engine behind it: the session's dev server (real visibility, for lists) and a worker on a fresh
+task queue. Tests of what is refused before the engine is asked (size, strict types, rates, filters) run
+the app over an engine that fails the test if it is called at all. Tokens are the shipped example file's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-import gateway
-from gateway import EXAMPLE_TOKENS, TokenBook, TokenFileInvalid, create_app, token_digest
+import gateway.server
+from gateway import (
+    EXAMPLE_TOKENS,
+    MAX_BODY_BYTES,
+    TOKENS_VARIABLE,
+    RateLimiter,
+    RateLimits,
+    TokenBook,
+    TokenFileInvalid,
+    create_app,
+    token_digest,
+)
+from gateway.errors import RateLimited
 from tests.builders import all_materials
 from tests.conftest import RunWorker
 from workflows.client import Cases
@@ -29,10 +46,12 @@ PORTAL = "example-intake-portal"
 OFFICER = "example-window-officer-li"
 OFFICER_AS_APPROVER = "example-approver-li-health"  # the same person, li.na, in her approver role
 APPROVER = "example-approver-wang-health"
-APPLICANT = "example-applicant-dalian-food"
+APPLICANT = "example-applicant-dalian-food"  # id 91210200MA0000000X: the applicant of ``submission``
 SUPERVISOR = "example-supervisor-zhao"  # stored in the file as its SHA-256 only
+OTHER_APPLICANT_ID = "91210200MA0000009Z"
 
 HYGIENE_MATERIALS = list(all_materials("PUBLIC-PLACE-HYGIENE"))
+INTERNAL_TEXT = "dial tcp 10.1.2.3:7233: connect: connection refused (frontend-7f9c)"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -40,11 +59,13 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def submission(number: str, received_at: datetime | None = None, **changes: Any) -> dict[str, Any]:
+def submission(
+    number: str, received_at: datetime | None = None, applicant_id: str = "91210200MA0000000X", **changes: Any
+) -> dict[str, Any]:
     """A complete public-place hygiene submission as an intake system sends it: no actor."""
     body: dict[str, Any] = {
         "application_id": number,
-        "applicant": {"id_number": "91210200MA0000000X", "name": "大连示例食品有限公司", "contact": "0411-1"},
+        "applicant": {"id_number": applicant_id, "name": "大连示例食品有限公司", "contact": "0411-1"},
         "matter_code": "PUBLIC-PLACE-HYGIENE",
         "materials": HYGIENE_MATERIALS,
         "channel": "online",
@@ -58,14 +79,60 @@ def new_number() -> str:
     return f"APP-{uuid.uuid4().hex[:10]}"
 
 
+class NoEngine:
+    """A Temporal client that fails the test if the gateway asks the engine anything."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the engine was asked ({name}) for a request refused at the door")
+
+
+class FailingEngine:
+    """A Temporal client whose every query and update fails with ``error``, as a broken cluster would."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def get_workflow_handle_for(self, *_: object, **__: object) -> FailingEngine:
+        return self
+
+    async def query(self, *_: object, **__: object) -> None:
+        raise self.error
+
+    async def execute_update(self, *_: object, **__: object) -> None:
+        raise self.error
+
+
+class ManualClock:
+    """Monotonic seconds that move only when a test moves them."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def client_of(app: Any) -> httpx.AsyncClient:
+    """An HTTP client into ``app``; an exception the app lets out is answered 500, as uvicorn would."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
 @pytest.fixture
 async def http(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client into the gateway, whose cases run on a worker of their own task queue."""
-    async with run_worker(dev_server.client) as task_queue:
-        app = create_app(Cases(dev_server.client, task_queue), TOKENS)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    async with (
+        run_worker(dev_server.client) as task_queue,
+        client_of(create_app(Cases(dev_server.client, task_queue), TOKENS)) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def offline() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client into the gateway over ``NoEngine``: for what is refused before the engine is asked."""
+    async with client_of(create_app(Cases(cast(Client, NoEngine())), TOKENS)) as client:
+        yield client
 
 
 async def submitted(http: httpx.AsyncClient, number: str | None = None, **changes: Any) -> str:
@@ -97,7 +164,12 @@ async def eventually(http: httpx.AsyncClient, url: str, token: str, done: Any) -
     return response
 
 
-# --- authentication ---------------------------------------------------------------------------------------
+def listed(response: httpx.Response) -> list[str]:
+    """The application numbers a list answered."""
+    return [case["application_id"] for case in response.json()["applications"]]
+
+
+# --- authentication and rates -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -106,22 +178,203 @@ async def eventually(http: httpx.AsyncClient, url: str, token: str, done: Any) -
     ids=["no-token", "unknown-token", "not-bearer"],
 )
 async def test_a_request_without_a_known_bearer_token_is_refused_401(
-    http: httpx.AsyncClient, headers: dict[str, str]
+    offline: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     """No token, an unknown one or another scheme: 401 Unauthenticated with a Bearer challenge."""
     for response in (
-        await http.post("/applications", json=submission(new_number()), headers=headers),
-        await http.get("/applications/APP-ANY", headers=headers),
-        await http.get("/applications", headers=headers),
+        await offline.post("/applications", json=submission(new_number()), headers=headers),
+        await offline.get("/applications/APP-ANY", headers=headers),
+        await offline.get("/applications", headers=headers),
     ):
         assert response.status_code == 401
         assert response.json()["type"] == "Unauthenticated"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+async def test_a_token_beyond_its_burst_is_refused_429_with_retry_after_until_it_refills() -> None:
+    """A burst of 2 at 1 a second: the third request is 429 with Retry-After 1; a second later one more
+    passes; another token has its own bucket."""
+    clock = ManualClock()
+    app = create_app(Cases(cast(Client, NoEngine())), TOKENS, limiter=RateLimiter(RateLimits(1, 2), clock))
+    url = "/applications/APP-1/actions"  # {} is refused 422 after the token is counted, before the engine
+    async with client_of(app) as http:
+        burst = [(await http.post(url, json={}, headers=bearer(OFFICER))).status_code for _ in range(3)]
+        assert burst == [422, 422, 429]
+        refused = await http.post(url, json={}, headers=bearer(OFFICER))
+        assert (refused.status_code, refused.json()["type"]) == (429, "RateLimited")
+        assert refused.headers["Retry-After"] == "1"
+        assert (await http.post(url, json={}, headers=bearer(APPROVER))).status_code == 422
+        clock.seconds += 1
+        assert (await http.post(url, json={}, headers=bearer(OFFICER))).status_code == 422
+        assert (await http.post(url, json={}, headers=bearer(OFFICER))).status_code == 429
+
+
+def test_a_drained_bucket_asks_for_the_whole_seconds_until_the_next_request() -> None:
+    """At 0.25 requests a second an empty bucket needs 4 s; half-way there, 2 s."""
+    clock = ManualClock()
+    limiter = RateLimiter(RateLimits(rate=0.25, burst=1), clock)
+    limiter.take("digest")
+    with pytest.raises(RateLimited) as first:
+        limiter.take("digest")
+    clock.seconds += 2
+    with pytest.raises(RateLimited) as later:
+        limiter.take("digest")
+    assert (first.value.retry_after, later.value.retry_after) == (4, 2)
+
+
+# --- what is refused before the engine is asked -----------------------------------------------------------
+
+
+async def test_a_body_declared_over_64_kib_is_refused_413_before_the_engine_is_asked(
+    offline: httpx.AsyncClient,
+) -> None:
+    """Content-Length above MAX_BODY_BYTES: 413 BodyTooLarge, for a submission and for a command."""
+    body = json.dumps({"kind": "withdraw_application", "reason": "x" * MAX_BODY_BYTES}).encode()
+    for url, token in (("/applications", PORTAL), ("/applications/APP-1/actions", APPLICANT)):
+        response = await offline.post(url, content=body, headers=bearer(token))
+        assert (response.status_code, response.json()["type"]) == (413, "BodyTooLarge")
+        assert str(MAX_BODY_BYTES) in response.json()["detail"]
+
+
+async def test_a_chunked_body_over_64_kib_is_refused_413_while_it_streams(offline: httpx.AsyncClient) -> None:
+    """No Content-Length: the gateway counts the chunks and stops at the limit, never reading the rest."""
+    sent = 0
+
+    async def chunks() -> AsyncIterable[bytes]:
+        nonlocal sent
+        yield b'{"kind": "withdraw_application", "reason": "'
+        for _ in range(1000):
+            sent += 1
+            yield b"x" * 4096
+
+    response = await offline.post("/applications/APP-1/actions", content=chunks(), headers=bearer(APPLICANT))
+    assert (response.status_code, response.json()["type"]) == (413, "BodyTooLarge")
+    assert sent < 1000
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "error_type"),
+    [
+        ({"kind": "record_approval", "step": "health", "approved": "yes"}, ["body", "approved"], "bool_type"),
+        ({"kind": "record_approval", "step": "health", "approved": 1}, ["body", "approved"], "bool_type"),
+        (
+            {"kind": "record_approval", "step": "health", "approved": "true"},
+            ["body", "approved"],
+            "bool_type",
+        ),
+        ({"kind": "suspend_clock", "pause": "p", "expected_working_days": "5"}, None, "int_type"),
+        ({"kind": "request_correction", "missing": "hygiene_rules"}, ["body", "missing"], "tuple_type"),
+    ],
+    ids=["yes", "one", "true-string", "days-as-string", "string-as-list"],
+)
+async def test_a_command_is_read_in_strict_json_so_yes_is_no_boolean(
+    offline: httpx.AsyncClient, body: dict[str, Any], loc: list[str] | None, error_type: str
+) -> None:
+    """Legal decisions are not guessed: "yes", 1 and "true" are refused 422, as are numbers in strings."""
+    response = await offline.post("/applications/APP-1/actions", json=body, headers=bearer(APPROVER))
+    assert (response.status_code, response.json()["type"]) == (422, "InvalidCommand")
+    problems = {(tuple(p["loc"]), p["type"]) for p in response.json()["detail"]}
+    assert any(t == error_type and (loc is None or list(where) == loc) for where, t in problems), problems
+
+
+async def test_an_instant_given_as_a_number_is_refused_422(offline: httpx.AsyncClient) -> None:
+    """An integer is not an instant: received_at must be an ISO 8601 string with an offset."""
+    body = submission(new_number(), received_at=None) | {"received_at": 1_795_000_000}
+    response = await offline.post("/applications", json=body, headers=bearer(PORTAL))
+    assert response.status_code == 422
+    assert [(p["loc"], p["type"]) for p in response.json()["detail"]] == [
+        (["body", "received_at"], "datetime_type")
+    ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"kind": "withdraw_application", "reason": "\xff\xfe"}',
+        b"\xff\xfe{\x00}\x00",
+        json.dumps({"kind": "withdraw_application", "reason": "\ud800"}).encode(),
+        b'{"kind": "withdraw_application",',
+    ],
+    ids=["invalid-utf8", "utf16", "lone-surrogate", "truncated"],
+)
+async def test_a_body_that_is_not_utf8_json_is_refused_422_not_500(
+    offline: httpx.AsyncClient, raw: bytes
+) -> None:
+    """Bytes that are not UTF-8 JSON (or hold a lone surrogate) are json_invalid, a typed 422."""
+    headers = bearer(APPLICANT) | {"Content-Type": "application/json"}
+    response = await offline.post("/applications/APP-1/actions", content=raw, headers=headers)
+    assert (response.status_code, response.json()["type"]) == (422, "InvalidCommand")
+    assert [(p["loc"], p["type"]) for p in response.json()["detail"]] == [(["body"], "json_invalid")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"department": "health' OR '1'='1"},
+        {"department": 'health"'},
+        {"department": "health\x00"},
+        {"matter": "PUBLIC PLACE"},
+        {"matter": "X" * 200},
+    ],
+    ids=["quote", "double-quote", "nul", "space", "too-long"],
+)
+async def test_a_list_filter_that_is_not_a_catalogue_code_is_refused_422(
+    offline: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    """department and matter must be catalogue codes: nothing else reaches the visibility store."""
+    response = await offline.get("/applications", params=query, headers=bearer(SUPERVISOR))
+    assert (response.status_code, response.json()["type"]) == (422, "InvalidRequest")
+    (name,) = query
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["query", name]]
+    assert "input" not in response.json()["detail"][0]  # a refusal never repeats the value
+
+
+# --- 5xx answers ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "error_type"),
+    [
+        (RPCError(INTERNAL_TEXT, RPCStatusCode.UNAVAILABLE, b""), 503, "EngineUnavailable"),
+        (WorkflowUpdateRPCTimeoutOrCancelledError(), 504, "EngineTimeout"),
+        (WorkflowUpdateFailedError(RuntimeError(INTERNAL_TEXT)), 502, "Refused"),
+        (RuntimeError(INTERNAL_TEXT), 500, "InternalError"),
+    ],
+    ids=["rpc-error", "update-timeout", "untyped-update-failure", "unhandled"],
+)
+async def test_a_5xx_answer_carries_no_internal_text_which_goes_to_the_log(
+    error: BaseException, code: int, error_type: str
+) -> None:
+    """The engine failing: a typed problem with a generic detail; the internal text is logged only."""
+    app = create_app(Cases(cast(Client, FailingEngine(error))), TOKENS)
+    async with client_of(app) as http:
+        with capture_logs() as logs:
+            response = await http.post(
+                "/applications/APP-1/actions", json={"kind": "accept_application"}, headers=bearer(OFFICER)
+            )
+    assert (response.status_code, response.json()["type"]) == (code, error_type)
+    assert INTERNAL_TEXT not in response.text
+    assert "Traceback" not in response.text
+    (failure,) = [entry for entry in logs if entry["event"] == "request_failed"]
+    assert (failure["status"], failure["type"]) == (code, error_type)
+    if error_type != "EngineTimeout":  # that error has no text of its own
+        assert INTERNAL_TEXT in failure["error"]
+
+
+async def test_an_engine_failure_on_a_read_is_503_with_retry_after_and_no_internal_text() -> None:
+    """A query the cluster cannot answer: 503 EngineUnavailable, Retry-After 1, a generic detail."""
+    error = RPCError(INTERNAL_TEXT, RPCStatusCode.INTERNAL, b"")
+    async with client_of(create_app(Cases(cast(Client, FailingEngine(error))), TOKENS)) as http:
+        response = await http.get("/applications/APP-1", headers=bearer(SUPERVISOR))
+    assert (response.status_code, response.json()["type"]) == (503, "EngineUnavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert INTERNAL_TEXT not in response.text
+
+
 # --- submission -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.devserver
 async def test_a_submission_answers_201_with_the_number_and_a_duplicate_409(http: httpx.AsyncClient) -> None:
     """201 with the number and Location; the number again: 409 AlreadySubmitted. The actor is the token's."""
     number = new_number()
@@ -140,11 +393,12 @@ async def test_a_submission_answers_201_with_the_number_and_a_duplicate_409(http
     }
 
 
+@pytest.mark.devserver
 async def test_a_retried_submission_with_the_same_idempotency_key_answers_the_same_201(
     http: httpx.AsyncClient,
 ) -> None:
-    """The same intake again with a key is a retry (201, replayed); another intake with the same key is 422;
-    another submitter's key, or none, is a 409."""
+    """The same intake again with a key is a retry (201, replayed); another submitter's key, or none, is a
+    409."""
     number = new_number()
     body = submission(number)
     key = {"Idempotency-Key": str(uuid.uuid4())}
@@ -154,16 +408,28 @@ async def test_a_retried_submission_with_the_same_idempotency_key_answers_the_sa
     assert retry.json() == first.json() == {"application_id": number}
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first.headers
-    other_intake = await http.post(
-        "/applications", json=body | {"materials": ["application_form"]}, headers=bearer(PORTAL) | key
-    )
     other_actor = await http.post("/applications", json=body, headers=bearer(OFFICER) | key)
     without_key = await http.post("/applications", json=body, headers=bearer(PORTAL))
-    assert (other_intake.status_code, other_intake.json()["type"]) == (422, "IdempotencyKeyReused")
     for refused in (other_actor, without_key):
         assert (refused.status_code, refused.json()["type"]) == (409, "AlreadySubmitted")
 
 
+@pytest.mark.devserver
+async def test_an_idempotency_key_reused_for_another_intake_is_refused_422(http: httpx.AsyncClient) -> None:
+    """The same number and key with other materials is no retry: 422 IdempotencyKeyReused; the case is
+    as it was."""
+    number = new_number()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await http.post("/applications", json=submission(number), headers=bearer(PORTAL) | key)
+    assert first.status_code == 201
+    other = submission(number) | {"materials": ["application_form"]}
+    reused = await http.post("/applications", json=other, headers=bearer(PORTAL) | key)
+    assert (reused.status_code, reused.json()["type"]) == (422, "IdempotencyKeyReused")
+    view = (await http.get(f"/applications/{number}", headers=bearer(SUPERVISOR))).json()
+    assert view["status"] == "received"
+
+
+@pytest.mark.devserver
 async def test_an_unknown_matter_is_refused_409_at_submission_and_the_number_stays_free(
     http: httpx.AsyncClient,
 ) -> None:
@@ -174,14 +440,18 @@ async def test_an_unknown_matter_is_refused_409_at_submission_and_the_number_sta
     )
     assert (refused.status_code, refused.json()["type"]) == (409, "UnknownMatter")
     assert "NO-SUCH-MATTER" in refused.json()["detail"]
-    read = await http.get(f"/applications/{number}", headers=bearer(OFFICER))
+    read = await http.get(f"/applications/{number}", headers=bearer(PORTAL))
     assert (read.status_code, read.json()["type"]) == (409, "UnknownMatter")
+    # It never became a case: why is the submitter's to know, not another caller's.
+    stranger = await http.get(f"/applications/{number}", headers=bearer(OFFICER))
+    assert (stranger.status_code, stranger.json()["type"]) == (404, "UnknownApplication")
     await submitted(http, number)  # 201: the number is free again
 
 
 # --- actions ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.devserver
 async def test_an_action_by_the_right_token_answers_200_with_the_view(http: httpx.AsyncClient) -> None:
     """The window officer accepts: 200 and the view under review; the event carries her, from the token."""
     number = await submitted(http)
@@ -198,6 +468,7 @@ async def test_an_action_by_the_right_token_answers_200_with_the_view(http: http
     assert acceptance["actor"]["id"] == "li.na"
 
 
+@pytest.mark.devserver
 async def test_the_acceptor_approving_is_refused_403_separation_of_duties(http: httpx.AsyncClient) -> None:
     """受审分离: li.na accepted the case, so her approver token may not approve it; wang.fang may."""
     number = await accepted(http)
@@ -212,6 +483,7 @@ async def test_the_acceptor_approving_is_refused_403_separation_of_duties(http: 
     assert approved.json()["status"] in ("approved", "issued")
 
 
+@pytest.mark.devserver
 async def test_a_role_the_command_does_not_admit_is_refused_403_not_authorised(
     http: httpx.AsyncClient,
 ) -> None:
@@ -223,6 +495,7 @@ async def test_a_role_the_command_does_not_admit_is_refused_403_not_authorised(
     assert (response.status_code, response.json()["type"]) == (403, "NotAuthorised")
 
 
+@pytest.mark.devserver
 async def test_a_command_not_allowed_in_the_status_is_refused_409(http: httpx.AsyncClient) -> None:
     """Accepting an accepted case: 409 NotAllowed; a closed case refuses the same way, not as unknown."""
     number = await accepted(http)
@@ -243,6 +516,7 @@ async def test_a_command_not_allowed_in_the_status_is_refused_409(http: httpx.As
     assert "withdrawn" in after_close.json()["detail"]
 
 
+@pytest.mark.devserver
 async def test_an_unknown_application_is_404(http: httpx.AsyncClient) -> None:
     """Acting on, reading or listing the history of a number nobody submitted: 404 UnknownApplication."""
     number = new_number()
@@ -298,37 +572,37 @@ async def test_an_unknown_application_is_404(http: httpx.AsyncClient) -> None:
     ],
 )
 async def test_a_command_body_that_does_not_validate_is_refused_422_naming_the_field(
-    http: httpx.AsyncClient, body: object, loc: list[str], error_type: str
+    offline: httpx.AsyncClient, body: object, loc: list[str], error_type: str
 ) -> None:
     """FastAPI-style detail: each problem's loc names the field; the type says InvalidCommand."""
-    number = await submitted(http)
-    response = await http.post(f"/applications/{number}/actions", json=body, headers=bearer(OFFICER))
+    response = await offline.post("/applications/APP-1/actions", json=body, headers=bearer(OFFICER))
     assert response.status_code == 422
     assert response.json()["type"] == "InvalidCommand"
     assert [(problem["loc"], problem["type"]) for problem in response.json()["detail"]] == [(loc, error_type)]
 
 
 async def test_a_submission_body_that_does_not_validate_is_refused_422_naming_the_fields(
-    http: httpx.AsyncClient,
+    offline: httpx.AsyncClient,
 ) -> None:
     """A missing applicant, a bad channel, a naive instant and a slash in the number are each named."""
     body = submission("APP/1", channel="fax") | {"received_at": "2026-11-26T09:00:00"}
     del body["applicant"]
-    response = await http.post("/applications", json=body, headers=bearer(PORTAL))
+    response = await offline.post("/applications", json=body, headers=bearer(PORTAL))
     assert response.status_code == 422
     problems = {tuple(problem["loc"]): problem["type"] for problem in response.json()["detail"]}
     assert problems == {
-        ("body", "application_id"): "string_pattern_mismatch",
+        ("body", "application_id"): "value_error",
         ("body", "applicant"): "missing",
         ("body", "channel"): "enum",
         ("body", "received_at"): "timezone_aware",
     }
-    malformed = await http.post(
+    malformed = await offline.post(
         "/applications", content=b"{", headers=bearer(PORTAL) | {"Content-Type": "application/json"}
     )
     assert (malformed.status_code, malformed.json()["detail"][0]["type"]) == (422, "json_invalid")
 
 
+@pytest.mark.devserver
 async def test_a_retried_action_with_the_same_idempotency_key_takes_effect_once(
     http: httpx.AsyncClient,
 ) -> None:
@@ -346,11 +620,29 @@ async def test_a_retried_action_with_the_same_idempotency_key_takes_effect_once(
     assert (new_request.status_code, new_request.json()["type"]) == (409, "NotAllowed")
 
 
+@pytest.mark.devserver
+async def test_an_idempotency_key_reused_for_another_command_is_refused_422(http: httpx.AsyncClient) -> None:
+    """A key that accepted the case, sent again with a correction notice: 422, and no notice recorded."""
+    number = await submitted(http)
+    url = f"/applications/{number}/actions"
+    headers = bearer(OFFICER) | {"Idempotency-Key": str(uuid.uuid4())}
+    assert (await http.post(url, json={"kind": "accept_application"}, headers=headers)).status_code == 200
+    correction = {"kind": "request_correction", "missing": ["hygiene_rules"]}
+    reused = await http.post(url, json=correction, headers=headers)
+    assert (reused.status_code, reused.json()["type"]) == (422, "IdempotencyKeyReused")
+    history = (await http.get(f"/applications/{number}/events", headers=bearer(OFFICER))).json()
+    assert "correction_requested" not in [event["kind"] for event in history]
+
+
 # --- reading and lists ------------------------------------------------------------------------------------
 
 
-async def test_the_state_and_the_events_of_a_case_are_read_with_any_token(http: httpx.AsyncClient) -> None:
-    """GET the view (as of now: deadlines counted, working days used) and the history in order."""
+@pytest.mark.devserver
+async def test_the_state_and_the_events_of_a_case_are_read_by_those_it_concerns(
+    http: httpx.AsyncClient,
+) -> None:
+    """GET the view (as of now: deadlines counted, working days used) and the history in order: by a
+    supervisor, and by the applicant of the case."""
     number = await accepted(http)
     response = await http.get(f"/applications/{number}", headers=bearer(SUPERVISOR))
     assert response.status_code == 200
@@ -372,26 +664,54 @@ async def test_the_state_and_the_events_of_a_case_are_read_with_any_token(http: 
     assert len(history.json()) == view["event_count"]
 
 
+@pytest.mark.devserver
 async def test_open_cases_are_listed_overdue_by_matter_and_by_department(http: httpx.AsyncClient) -> None:
     """A case received 30 days ago (deemed accepted, overdue at once) is on the overdue list, filtered too."""
     number = await submitted(http, received_at=datetime.now(UTC) - timedelta(days=30))
     url = "/applications?list=overdue&matter=PUBLIC-PLACE-HYGIENE&department=health"
-
-    def listed(response: httpx.Response) -> bool:
-        return number in [case["application_id"] for case in response.json()["applications"]]
-
-    response = await eventually(http, url, SUPERVISOR, listed)
+    response = await eventually(http, url, SUPERVISOR, lambda r: number in listed(r))
     assert response.status_code == 200
-    assert listed(response)
+    assert number in listed(response)
     (case,) = [case for case in response.json()["applications"] if case["application_id"] == number]
     assert (case["departments"], case["running"]) == (["health"], True)
     elsewhere = await http.get("/applications?department=urban_management", headers=bearer(SUPERVISOR))
-    assert not listed(elsewhere)
+    assert number not in listed(elsewhere)
     bad = await http.get("/applications?list=everything", headers=bearer(SUPERVISOR))
     assert (bad.status_code, bad.json()["type"]) == (422, "InvalidRequest")
     assert bad.json()["detail"][0]["loc"] == ["query", "list"]
 
 
+@pytest.mark.devserver
+async def test_an_applicant_reads_and_lists_only_their_own_cases(http: httpx.AsyncClient) -> None:
+    """Another applicant's case is 404 to them, its history too, and absent from every list they get."""
+    own = await submitted(http)
+    other = await submitted(http, applicant_id=OTHER_APPLICANT_ID)
+    for url in (f"/applications/{other}", f"/applications/{other}/events"):
+        refused = await http.get(url, headers=bearer(APPLICANT))
+        assert (refused.status_code, refused.json()["type"]) == (404, "UnknownApplication")
+        assert OTHER_APPLICANT_ID not in refused.text
+    assert (await http.get(f"/applications/{own}", headers=bearer(APPLICANT))).status_code == 200
+    everyone = await eventually(http, "/applications", SUPERVISOR, lambda r: {own, other} <= set(listed(r)))
+    assert {own, other} <= set(listed(everyone))
+    mine = await eventually(http, "/applications", APPLICANT, lambda r: own in listed(r))
+    assert own in listed(mine)
+    assert other not in listed(mine)
+    matter = await http.get("/applications?matter=PUBLIC-PLACE-HYGIENE", headers=bearer(APPLICANT))
+    assert other not in listed(matter)
+
+
+@pytest.mark.devserver
+async def test_an_approver_reads_only_the_cases_of_their_department(http: httpx.AsyncClient) -> None:
+    """A health case under review: the health approver reads it, the market regulation approver gets 404;
+    li.na, who accepted it, still reads it."""
+    number = await accepted(http)
+    assert (await http.get(f"/applications/{number}", headers=bearer(OFFICER))).status_code == 200
+    assert (await http.get(f"/applications/{number}", headers=bearer(APPROVER))).status_code == 200
+    market = await http.get(f"/applications/{number}", headers=bearer("example-approver-zhang-market"))
+    assert (market.status_code, market.json()["type"]) == (404, "UnknownApplication")
+
+
+@pytest.mark.devserver
 async def test_only_a_supervisor_announces_a_calendar_revision(http: httpx.AsyncClient) -> None:
     """R-CAL-4 from a supervisor reaches the running case; a window officer is refused 403."""
     number = await accepted(http)
@@ -405,8 +725,10 @@ async def test_only_a_supervisor_announces_a_calendar_revision(http: httpx.Async
 # --- the contract's documentation -------------------------------------------------------------------------
 
 
-async def test_the_openapi_document_describes_every_endpoint_and_body(http: httpx.AsyncClient) -> None:
-    """/openapi.json lists the paths, the bearer scheme and the bodies (without actor); /docs serves it."""
+async def test_the_openapi_document_describes_every_endpoint_and_body(offline: httpx.AsyncClient) -> None:
+    """/openapi.json lists the paths, the bearer scheme, the bodies (without actor) and the limits' answers;
+    /docs serves it."""
+    http = offline
     document = (await http.get("/openapi.json")).json()
     assert document["openapi"].startswith("3.")
     assert {
@@ -426,7 +748,7 @@ async def test_the_openapi_document_describes_every_endpoint_and_body(http: http
     ]:
         assert "actor" not in components[name]["properties"], name
     assert "application_id" in components["SubmissionBody"]["required"]
-    assert {"401", "403", "409", "422"} <= set(action["responses"])
+    assert {"401", "403", "409", "413", "422", "429"} <= set(action["responses"])
     assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
     docs = await http.get("/docs")
     assert docs.status_code == 200
@@ -438,6 +760,11 @@ async def test_the_openapi_document_describes_every_endpoint_and_body(http: http
 
 
 # --- the token file and the entry point (no server) ------------------------------------------------------
+
+
+def supervisor_entry(actor_id: str) -> str:
+    """A token file with one supervisor's entry, its id as TOML writes it (escapes kept)."""
+    return f'[[tokens]]\ntoken = "long-enough-token-1"\nid = "{actor_id}"\nrole = "supervisor"\n'
 
 
 def test_the_example_token_file_is_marked_insecure_and_may_store_digests_only() -> None:
@@ -464,6 +791,11 @@ def test_the_example_token_file_is_marked_insecure_and_may_store_digests_only() 
         ),
         ("insecure_example = true\n", "no [[tokens]] entry"),
         ("tokens = [", "not TOML"),
+        (supervisor_entry("w1\\u200b"), "tokens[0].id"),
+        (supervisor_entry("li na"), "tokens[0].id"),
+        (supervisor_entry("li'na"), "tokens[0].id"),
+        (supervisor_entry("a\\u0007"), "tokens[0].id"),
+        (supervisor_entry("x" * 65), "tokens[0].id"),
     ],
     ids=[
         "short-token",
@@ -473,10 +805,15 @@ def test_the_example_token_file_is_marked_insecure_and_may_store_digests_only() 
         "duplicate",
         "empty",
         "toml",
+        "invisible-id",
+        "space-in-id",
+        "quote-in-id",
+        "control-in-id",
+        "long-id",
     ],
 )
 def test_a_malformed_token_file_is_refused_naming_the_entry_and_the_field(text: str, named: str) -> None:
-    """The gateway never starts with a token file it cannot read exactly."""
+    """The gateway never starts with a token file it cannot read exactly; ids are the engine's Actor ids."""
     with pytest.raises(TokenFileInvalid, match=None) as refused:
         TokenBook.from_toml(text, "tokens.toml")
     assert named in str(refused.value)
@@ -485,13 +822,28 @@ def test_a_malformed_token_file_is_refused_naming_the_entry_and_the_field(text: 
 
 def test_the_gateway_does_not_start_without_a_token_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """No --tokens and no ONEWINDOW_GATEWAY_TOKENS: exit 2, no fallback to the example file."""
-    monkeypatch.setattr(gateway, "configure_logging", lambda: None)
-    monkeypatch.delenv(gateway.TOKENS_VARIABLE, raising=False)
-    assert gateway.main([]) == 2
-    assert gateway.main(["--tokens", str(Path("no/such/tokens.toml"))]) == 2
+    monkeypatch.setattr(gateway.server, "configure_logging", lambda: None)
+    monkeypatch.delenv(TOKENS_VARIABLE, raising=False)
+    assert gateway.server.main([]) == 2
+    assert gateway.server.main(["--tokens", str(Path("no/such/tokens.toml"))]) == 2
 
 
 def test_the_example_tokens_are_never_served_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """The public example tokens on a routable address: exit 2 before connecting to anything."""
-    monkeypatch.setattr(gateway, "configure_logging", lambda: None)
-    assert gateway.main(["--tokens", str(EXAMPLE_TOKENS), "--host", "192.0.2.10"]) == 2
+    monkeypatch.setattr(gateway.server, "configure_logging", lambda: None)
+    assert gateway.server.main(["--tokens", str(EXAMPLE_TOKENS), "--host", "192.0.2.10"]) == 2
+
+
+def test_the_rate_limits_are_options_with_environment_defaults_shown_in_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--rate and --burst default to ONEWINDOW_GATEWAY_RATE and _BURST; a rate of 0 is refused, exit 2."""
+    monkeypatch.setattr(gateway.server, "configure_logging", lambda: None)
+    monkeypatch.setenv("ONEWINDOW_GATEWAY_RATE", "0")
+    assert gateway.server.main(["--tokens", str(EXAMPLE_TOKENS)]) == 2
+    monkeypatch.setenv("ONEWINDOW_GATEWAY_RATE", "5")
+    with pytest.raises(SystemExit):
+        gateway.server.main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # as wrapped for any terminal width
+    assert "(ONEWINDOW_GATEWAY_RATE; default: 5)" in shown
+    assert "(ONEWINDOW_GATEWAY_BURST; default: 40)" in shown

@@ -108,7 +108,7 @@ READERS: list[tuple[Actor, set[str]]] = [
     (approver("market_regulation"), {"food"}),
     (approver("health"), {"hygiene"}),
     (department_head("health"), {"hygiene"}),
-    (government_leader(), set()),
+    (government_leader(), {"food", "hygiene"}),
     (
         window_officer("window-a"),
         {"food", "hygiene"},

@@ -639,8 +639,8 @@ async def test_the_applicant_withdraws_before_a_decision(desk: Desk) -> None:
     """撤回 by the applicant under review closes the case as withdrawn; another applicant may not."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
     await act(handle, AcceptApplication(actor=OFFICER))
-    stranger = applicant_actor("91210200MA7777777X")
-    assert await refusal(handle, WithdrawApplication(actor=stranger)) == "NotAuthorised"
+    stranger = applicant_actor("91210200MA7777777X")  # a stranger to the case learns nothing of it
+    assert await refusal(handle, WithdrawApplication(actor=stranger)) == "UnknownApplication"
 
     view = await act(handle, WithdrawApplication(actor=applicant_actor(), reason="经营计划调整"))
     assert view.status is Status.WITHDRAWN
@@ -660,8 +660,8 @@ async def test_the_assigned_steward_withdraws_a_green_channel_case_and_no_other_
     handle = await desk.start(intake)
     assert (await _view(handle)).green_channel
 
-    other = Actor(id="steward-2", role=Role.STEWARD)
-    assert await refusal(handle, WithdrawApplication(actor=other)) == "NotAuthorised"
+    other = Actor(id="steward-2", role=Role.STEWARD)  # not this case's steward: it is not theirs to see
+    assert await refusal(handle, WithdrawApplication(actor=other)) == "UnknownApplication"
 
     view = await act(handle, WithdrawApplication(actor=assigned))
     assert view.status is Status.WITHDRAWN
@@ -677,7 +677,7 @@ async def test_a_supervisor_puts_a_running_case_into_the_green_channel_and_its_s
     """DESIGN.md section 6: switching into the green channel is an audited event, told to the applicant."""
     handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
     assigned = Actor(id="steward-1", role=Role.STEWARD, name="项目管家")
-    assert await refusal(handle, WithdrawApplication(actor=assigned)) == "NotAuthorised"
+    assert await refusal(handle, WithdrawApplication(actor=assigned)) == "UnknownApplication"
     designate = ChangeGreenChannel(
         actor=supervisor(), green_channel=True, steward=assigned, reason="市重点项目"
     )
@@ -738,7 +738,8 @@ async def test_every_role_refusal_reaches_the_caller_typed_and_leaves_no_trace_i
     # 受审分离: who decided acceptance, who sent the correction notice, who took the intake at the window.
     for window_person in (OTHER_OFFICER.id, OFFICER.id, intake_officer.id):
         assert await refusal(handle, approval_by(window_person)) == "SeparationOfDuties"
-    assert await refusal(handle, approval_by("approver-mr", "market_regulation")) == "NotAuthorised"
+    # Another department's approver is a stranger to a health case: as if it did not exist.
+    assert await refusal(handle, approval_by("approver-mr", "market_regulation")) == "UnknownApplication"
     as_officer = RecordApproval(actor=OFFICER, step="health", approved=True)
     assert await refusal(handle, as_officer) == "NotAuthorised"
 

@@ -268,7 +268,7 @@ async def test_a_twenty_working_day_matter_runs_from_acceptance_to_an_issued_lic
         assert await refusal(
             handle, RecordApproval(actor=acceptor, step="urban_management", approved=True)
         ) == ("SeparationOfDuties")
-        assert await refusal(handle, approve("urban_management", "water")) == "NotAuthorised"
+        assert await refusal(handle, approve("urban_management", "water")) == "UnknownApplication"
         view = await act(handle, approve("urban_management", "urban_management"))
         assert view.status is Status.APPROVED
         assert view.delivery_by == end_of(CALENDAR.add_working_days(date(2026, 3, 23), 10).day)  # R-XK-44
@@ -615,7 +615,7 @@ async def test_the_clock_stops_only_for_a_statutory_pause_or_one_the_matter_list
             )
             assert await refusal(handle, command) == "InvalidCommand", pause
         other = SuspendClock(actor=approver("water"), pause="expert_review", expected_working_days=5)
-        assert await refusal(handle, other) == "NotAuthorised"
+        assert await refusal(handle, other) == "UnknownApplication"  # not their department's case
         view = await handle.query(ApplicationWorkflow.state)
         assert view.status is Status.UNDER_REVIEW
         assert "clock_suspended" not in kinds(await case_events(handle))
@@ -641,7 +641,7 @@ async def test_a_department_head_extends_a_single_department_matter_once_by_at_m
         ) == ("NotAuthorised")
         other_head = department_head("water")
         assert await refusal(handle, ExtendDeadline(actor=other_head, working_days=10, reason=reason)) == (
-            "NotAuthorised"
+            "UnknownApplication"
         )
         assert await refusal(handle, ExtendDeadline(actor=head, working_days=10)) == "InvalidCommand"
 

@@ -48,7 +48,13 @@ with workflow.unsafe.imports_passed_through():
         ReviseDeadlineRules,
         SubmitApplication,
     )
-    from workflows.domain.errors import IdempotencyKeyReused, InvalidCommand, NotAuthorised, OneWindowError
+    from workflows.domain.errors import (
+        IdempotencyKeyReused,
+        InvalidCommand,
+        NotAuthorised,
+        OneWindowError,
+        UnknownApplication,
+    )
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
@@ -332,6 +338,8 @@ class ApplicationWorkflow:
             raise refusal(InvalidCommand("credit: the engine runs the credit check itself; leave it out"))
         if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
             raise _still_registering()
+        if not may_read(self._state, command.actor):  # not even its status is told to a stranger
+            raise refusal(UnknownApplication(f"no application {self._state.application_id}"))
         scope = self._idempotency_scope()
         if scope is not None and self._idempotency_keys.get(scope[0], scope[1]) != scope[1]:
             raise refusal(IdempotencyKeyReused("this idempotency key already gave another command here"))

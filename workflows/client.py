@@ -36,7 +36,13 @@ from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.access import reader_keys
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
-from workflows.domain.errors import IdempotencyKeyReused, InvalidCommand, NotAllowed, OneWindowError
+from workflows.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidCommand,
+    NotAllowed,
+    OneWindowError,
+    UnknownApplication,
+)
 from workflows.domain.events import Actor, ApplicationEvent
 from workflows.domain.values import Code, Instant, MatterCode
 from workflows.messages import (
@@ -48,6 +54,25 @@ from workflows.messages import (
     idempotent_update_id,
     priority_of,
 )
+
+__all__ = [  # the client's API, with the domain errors its callers catch
+    "DEFAULT_ADDRESS",
+    "AlreadySubmitted",
+    "CaseSummary",
+    "Cases",
+    "IdempotencyKeyReused",
+    "NotAllowed",
+    "Opened",
+    "Refused",
+    "UnknownApplication",
+    "connect",
+    "department_query",
+    "exit_process",
+    "matter_query",
+    "overdue_query",
+    "readable_by",
+    "warned_query",
+]
 
 DEFAULT_ADDRESS = "localhost:7233"
 _REGISTRATION_POLL = 0.05  # seconds between looks at a case its worker has not registered yet
@@ -69,10 +94,6 @@ class Refused(OneWindowError):
 
 class AlreadySubmitted(OneWindowError):
     """An application with this number exists already; the first one carries on unharmed."""
-
-
-class UnknownApplication(OneWindowError):
-    """No application with this number, or none the reader's role covers (the same answer, on purpose)."""
 
 
 def exit_process(code: int) -> NoReturn:
@@ -269,7 +290,8 @@ class Cases:
                 if refusal is not None:
                     raise refusal from None
                 status = (await handle.describe()).status
-                if status is not WorkflowExecutionStatus.RUNNING:  # terminated, cancelled, timed out
+                # Failed since the refusal was looked for: the next round finds why.
+                if status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.FAILED):
                     name = status.name.lower() if status else "closed"
                     raise Refused(
                         "NotRegistered", f"application {application_id} was {name} before it was registered"
@@ -400,6 +422,8 @@ def _submission_marker(actor: Actor, idempotency_key: str) -> str:
 
 def _refused(error: WorkflowUpdateFailedError) -> OneWindowError:
     cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type == UnknownApplication.__name__:
+        return UnknownApplication(cause.message)  # a case the actor's role does not cover
     if isinstance(cause, ApplicationError):
         return Refused(cause.type or "Refused", cause.message)
     return Refused("Refused", str(cause or error))

@@ -4,13 +4,15 @@ A case names its readers as keys (``case_readers``), a person holds keys (``read
 common lets them read it. The same keys are the case's ``OwReaders`` search attribute, so a list is
 filtered by the very rule that a single read is checked by.
 
-- supervisors and hotline operators read every case;
+- supervisors, hotline operators and the government's leaders (本级人民政府负责人) read every case;
 - an applicant reads their own cases, a steward the cases assigned to them;
-- an approver or department head reads the cases of their department's matters, a government leader the
-  cases handled jointly by several departments (R-XK-42b extensions are theirs);
-- a window officer reads the cases at the window (awaiting acceptance, or approved and awaiting release)
-  and every case they have acted on;
+- an approver or department head reads the cases of their department's matters;
+- a window officer reads the cases at the window (awaiting acceptance, awaiting materials still missing
+  or promised, or approved and awaiting release) and every case they have acted on;
 - an intake system reads the cases it submitted.
+
+Whoever may give a command on a case may read it, so a command from anyone else is answered as if the
+case did not exist.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from workflows.domain.application import ApplicationState, Status
 from workflows.domain.events import Actor, Role
 from workflows.domain.values import person_key
 
-READS_EVERYTHING = frozenset({Role.SUPERVISOR, Role.HOTLINE_OPERATOR})
+READS_EVERYTHING = frozenset({Role.SUPERVISOR, Role.HOTLINE_OPERATOR, Role.GOVERNMENT_LEADER})
 AT_THE_WINDOW = frozenset({Status.RECEIVED, Status.CORRECTION_REQUESTED, Status.APPROVED})
 
 
@@ -39,11 +41,9 @@ def case_readers(state: ApplicationState) -> tuple[str, ...]:
     keys += [f"department:{department}" for department in state.matter.departments]
     if state.steward is not None:
         keys.append(f"steward:{state.steward.key}")
-    if state.status in AT_THE_WINDOW:
+    if state.status in AT_THE_WINDOW or state.missing or state.outstanding:
         keys.append("window")
     keys += [f"window:{officer}" for officer in sorted(state.window_officers)]
-    if state.matter.joint_handling:
-        keys.append("leader")
     return tuple(dict.fromkeys(keys))
 
 
@@ -53,7 +53,6 @@ _KEYS_OF_ROLE: Mapping[Role, Callable[[Actor], tuple[str, ...]]] = {
     Role.STEWARD: lambda reader: (f"steward:{reader.key}",),
     Role.APPROVER: lambda reader: (f"department:{reader.department}",),
     Role.DEPARTMENT_HEAD: lambda reader: (f"department:{reader.department}",),
-    Role.GOVERNMENT_LEADER: lambda _: ("leader",),
     Role.WINDOW_OFFICER: lambda reader: ("window", f"window:{reader.key}"),
     Role.SYSTEM: lambda reader: (f"submitter:{reader.key}",),
 }

@@ -47,6 +47,10 @@ class UnknownMatter(OneWindowError):
         self.suggestions = suggestions
 
 
+class UnknownApplication(OneWindowError):
+    """No application with this number, or none the caller's role covers: the same answer, on purpose."""
+
+
 class NotAllowed(OneWindowError):
     """The command is not allowed in the application's current status (the transition table)."""
 

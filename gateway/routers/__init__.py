@@ -1,0 +1,1 @@
+"""The gateway's endpoints, one router per resource: applications, lists, calendar."""

@@ -1,0 +1,132 @@
+"""What each endpoint does: HTTP onto ``workflows.client.Cases``, with the engine's answers translated.
+
+Every read passes the caller as ``reader``: the client answers ``UnknownApplication`` for a case their
+role does not cover and lists only the cases it does (``workflows.domain.access``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import structlog
+from temporalio.client import WorkflowQueryFailedError
+
+from gateway.errors import EngineTimeout, NotYetRegistered
+from workflows.client import (
+    Cases,
+    CaseSummary,
+    department_query,
+    matter_query,
+    overdue_query,
+    warned_query,
+)
+from workflows.domain.commands import ApplicationCommand
+from workflows.domain.errors import NotAuthorised, OneWindowError
+from workflows.domain.events import Actor, ApplicationEvent, Role
+from workflows.messages import ApplicationView, Intake
+
+QUERY_TIMEOUT = 10.0  # seconds; a query waits for a worker to replay the case, forever if none is polling
+ACTION_TIMEOUT = 30.0  # seconds; an update runs the credit check and the deadline plan before it answers
+
+log = structlog.get_logger()
+_T = TypeVar("_T")
+
+
+def utc_now() -> datetime:
+    """The time a view is read at."""
+    return datetime.now(UTC)
+
+
+class Gateway:
+    """The gateway's service: one method per endpoint, each bounded in time."""
+
+    def __init__(
+        self,
+        cases: Cases,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        query_timeout: float = QUERY_TIMEOUT,
+        action_timeout: float = ACTION_TIMEOUT,
+    ) -> None:
+        self.cases = cases
+        self.clock = clock
+        self.query_timeout = query_timeout
+        self.action_timeout = action_timeout
+
+    async def submit(self, application_id: str, intake: Intake, idempotency_key: str | None) -> bool:
+        """Open the case; True when this was a retry of the submission that opened it.
+
+        The same key with another intake is ``IdempotencyKeyReused`` (the client compares them).
+        """
+        opened = await self._in_time(
+            self.cases.submit(application_id, intake, idempotency_key=idempotency_key), self.action_timeout
+        )
+        if opened.replayed:
+            return True
+        try:  # an unknown matter code is refused now, as the worker registers the case, not on reading it
+            async with asyncio.timeout(self.query_timeout):
+                await self.cases.registered(application_id, reader=intake.actor)
+        except TimeoutError:  # submitted all the same: a worker will register it when one runs
+            log.warning("application_not_yet_registered", application_id=application_id)
+        return False
+
+    async def act(
+        self, application_id: str, command: ApplicationCommand, idempotency_key: str | None
+    ) -> ApplicationView:
+        """Give the command; with a key a retry takes effect once, another command is refused."""
+        return await self._in_time(
+            self.cases.act(application_id, command, idempotency_key=idempotency_key), self.action_timeout
+        )
+
+    async def state(self, application_id: str, reader: Actor) -> ApplicationView:
+        """The case's view now, if ``reader``'s role covers it."""
+        try:
+            return await self._in_time(
+                self.cases.state(application_id, self.clock(), reader=reader), self.query_timeout
+            )
+        except WorkflowQueryFailedError:
+            raise await self._why_unregistered(application_id, reader) from None
+
+    async def events(self, application_id: str, reader: Actor) -> list[ApplicationEvent]:
+        """The case's domain log, if ``reader``'s role covers it."""
+        try:
+            return await self._in_time(self.cases.events(application_id, reader=reader), self.query_timeout)
+        except WorkflowQueryFailedError:
+            raise await self._why_unregistered(application_id, reader) from None
+
+    async def find(
+        self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
+    ) -> list[CaseSummary]:
+        """The open cases ``reader`` may read, through the client's query builders, filters combined."""
+        queries = [
+            overdue_query(self.clock()) if listing == "overdue" else None,
+            warned_query() if listing == "warned" else None,
+            department_query(department) if department else None,
+            matter_query(matter) if matter else None,
+        ]
+        query = " AND ".join(f"({q})" for q in queries if q) or "ExecutionStatus = 'Running'"
+        return await self._in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
+
+    async def announce_calendar_revision(self, actor: Actor) -> list[str]:
+        """R-CAL-4, by a supervisor: every running case recomputes its deadlines."""
+        if actor.role is not Role.SUPERVISOR:
+            raise NotAuthorised(actor.id, "announcing a calendar revision needs the role supervisor")
+        return await self.cases.announce_calendar_revision()
+
+    async def _in_time(self, call: Awaitable[_T], seconds: float) -> _T:
+        try:
+            async with asyncio.timeout(seconds):
+                return await call
+        except TimeoutError:
+            raise EngineTimeout(f"the engine did not answer within {seconds:g} s") from None
+
+    async def _why_unregistered(self, application_id: str, reader: Actor) -> OneWindowError:
+        """A case that cannot be queried yet: its intake was refused (told to its submitter alone), or no
+        worker has registered it."""
+        refusal = await self.cases.registration_refusal(application_id, reader=reader)
+        if refusal is not None:
+            return refusal
+        return NotYetRegistered(f"application {application_id} is still being registered")
