@@ -143,8 +143,11 @@ def _cluster_configured(settings: Settings) -> bool:
 
 
 async def serve(settings: Settings) -> None:
-    """Load and validate reference data, register search attributes, and run the worker until stopped."""
-    _require_free_ports(_listening_ports(settings))
+    """Load and validate reference data, register search attributes, and run the worker until stopped.
+
+    A mistake in the reference data is reported first, then a port already taken: both before anything
+    starts listening.
+    """
     catalogue = load_catalogue()
     calendar = CalendarSource()
     policy = load_warning_policy()
@@ -154,6 +157,7 @@ async def serve(settings: Settings) -> None:
         matters=len(catalogue.matters),
         calendar=calendar.current().version,
     )
+    _require_free_ports(_listening_ports(settings))
     async with temporal_client(settings, _runtime(settings)) as client:
         added = await search_attributes.register(client)
         log.info("search_attributes_ready", added=added)
