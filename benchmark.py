@@ -21,12 +21,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.binaries import installed_binary
-from workflows.boundary import dev_server_arguments
 from workflows.client import Cases
 from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.messages import Intake
 from workflows.reference_data import load_catalogue
+from workflows.server_limits import dev_server_arguments
 from workflows.testkit import onewindow_worker
 
 MATTER = "PUBLIC-PLACE-HYGIENE"

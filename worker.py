@@ -33,12 +33,13 @@ from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
-from workflows.boundary import dev_server_arguments
+from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases, exit_process
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
+from workflows.server_limits import dev_server_arguments
 
 STATE_DIR = Path(".temporal")
 OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
@@ -166,6 +167,7 @@ async def serve(settings: Settings) -> None:
             task_queue=settings.task_queue,
             workflows=[ApplicationWorkflow],
             activities=all_activities(catalogue, calendar, Outbox(OUTBOX), policy),
+            interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

@@ -9,11 +9,13 @@ typed: the parser's own definitions are the mapping, which cannot drift from the
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from cli.errors import EPILOG, Usage, validation_text
 from workflows.domain.calendar import SHANGHAI
@@ -118,9 +120,17 @@ def flag_names(args: argparse.Namespace, *, only_given: bool = False) -> Callabl
     return name
 
 
-def validated(adapter: TypeAdapter[_T], data: object, name: Callable[[str], str]) -> _T:
-    """``data`` as ``adapter``'s type, or one ``InvalidCommand`` line naming each place by ``name``."""
+def validated(
+    adapter: TypeAdapter[_T], data: object, name: Callable[[str], str], *, strict_json: bool = False
+) -> _T:
+    """``data`` as ``adapter``'s type, or one ``InvalidCommand`` line naming each place by ``name``.
+
+    ``strict_json``: validated as the engine decodes a payload, as strict JSON of ``data`` (for input a
+    person wrote as JSON, where a flag's typed value is written out as JSON first).
+    """
     try:
+        if strict_json:
+            return adapter.validate_json(json.dumps(to_jsonable_python(data)), strict=True)
         return adapter.validate_python(data)
     except ValidationError as error:
         raise InvalidCommand(validation_text(error, name)) from None

@@ -11,21 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import TypeAdapter
-from temporalio.client import WorkflowQueryFailedError
 
 from cli.actions import show
 from cli.arguments import Commands, Parser, add_as, code, matter_code, positive, subcommand
 from cli.connection import Connection
 from cli.errors import EXIT_OK
 from cli.render import cases_text, events_text
-from workflows.client import (
-    Cases,
-    CaseSummary,
-    department_query,
-    matter_query,
-    overdue_query,
-    warned_query,
-)
+from workflows.client import Cases, CaseSummary, open_cases_query
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.events import Actor, ApplicationEvent
 from workflows.messages import ApplicationView
@@ -37,13 +29,7 @@ _READER = "who reads (only the cases their role covers), e.g. window-7:window_of
 
 async def view_now(cases: Cases, application_id: str, reader: Actor) -> ApplicationView:
     """The view now, as ``reader`` sees it; a case that never registered raises its refusal."""
-    try:
-        return await cases.state(application_id, datetime.now(SHANGHAI), reader=reader)
-    except WorkflowQueryFailedError:  # still registering, or it failed doing so
-        refusal = await cases.registration_refusal(application_id, reader=reader)
-        if refusal is not None:
-            raise refusal from None
-        raise
+    return await cases.state(application_id, datetime.now(SHANGHAI), reader=reader)
 
 
 async def status(args: argparse.Namespace, connection: Connection) -> int:
@@ -63,14 +49,12 @@ async def events(args: argparse.Namespace, connection: Connection) -> int:
 
 def list_query(args: argparse.Namespace, now: datetime) -> str:
     """The visibility query of ``list``: every filter given must hold (AND); none lists all open cases."""
-    queries = []
-    if args.overdue:
-        queries.append(overdue_query(now))
-    if args.warned:
-        queries.append(warned_query())
-    queries += [department_query(department) for department in args.department]
-    queries += [matter_query(matter) for matter in args.matter]
-    return " AND ".join(f"({query})" for query in queries) or "ExecutionStatus = 'Running'"
+    return open_cases_query(
+        overdue_at=now if args.overdue else None,
+        warned=args.warned,
+        departments=args.department,
+        matters=args.matter,
+    )
 
 
 async def listing(args: argparse.Namespace, connection: Connection) -> int:

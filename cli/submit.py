@@ -33,6 +33,7 @@ from cli.arguments import (
 )
 from cli.connection import Connection
 from cli.errors import EXIT_OK, InvalidInput
+from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.errors import InvalidCommand
 from workflows.domain.events import Channel
@@ -56,11 +57,18 @@ class Submitted(BaseModel):
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """The intake file (or stdin) as one JSON object, read no further than the engine's message limit."""
     try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-        data = json.loads(text)
-    except (OSError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"cannot read {path}: {error}") from error
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
+        else:
+            with path.open("rb") as file:
+                raw = file.read(MAX_MESSAGE_BYTES + 1)
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise InvalidInput(f"{path} is larger than an intake may be ({MAX_MESSAGE_BYTES} bytes)")
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"cannot read {path} as UTF-8 JSON: {error}") from error
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold one JSON object (the Intake)")
     return data
@@ -88,7 +96,8 @@ def intake_of(args: argparse.Namespace) -> tuple[str, Intake]:
     if not isinstance(number, str) or not number:
         raise InvalidInput("no application number: give --id or an application_id key in the file")
     number = validated(_NUMBER, number, lambda _: name("application_id"))
-    intake = validated(_INTAKE, _merged(data, fields(args, Intake.model_fields)), name)
+    # As strictly as the engine decodes it: in a file, "yes" is no boolean and a number no instant.
+    intake = validated(_INTAKE, _merged(data, fields(args, Intake.model_fields)), name, strict_json=True)
     _check_against_catalogue(intake, name)
     return number, intake
 

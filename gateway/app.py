@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from gateway.bodies import BODY_COMPONENTS
 from gateway.errors import add_handlers
-from gateway.limits import RateLimiter, RateLimits
+from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
 from gateway.routers import applications, calendar, lists
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
 from gateway.tokens import TokenBook
@@ -75,6 +75,7 @@ def create_app(
     )
     app.state.tokens = tokens
     app.state.limiter = limiter or RateLimiter(RateLimits())
+    app.state.idempotency = IdempotencyLedger()
     for router in (applications.router, lists.router, calendar.router):
         app.include_router(router)
     add_handlers(app)

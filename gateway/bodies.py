@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic.fields import FieldInfo
 
 from gateway.limits import read_body
+from workflows.boundary import short
 from workflows.domain.application import PEOPLE_COMMANDS
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.events import Actor
@@ -87,22 +88,26 @@ _T = typing.TypeVar("_T")
 
 async def command_of(request: Request, actor: Actor) -> ApplicationCommand:
     """The engine's command: the body validated as a person's command, with the token's actor."""
-    fields = _validated(_ACTIONS, await _raw(request), tagged=True).model_dump()
+    fields = _validated(_ACTIONS, await body_of(request), tagged=True).model_dump()
     return _validated(_COMMANDS, {**fields, "actor": actor}, tagged=True)
 
 
 async def intake_of(request: Request, actor: Actor) -> tuple[str, Intake]:
     """The application number and the engine's ``Intake``, with the token's actor."""
-    fields = _validated(_SUBMISSION, await _raw(request), tagged=False).model_dump()
+    fields = _validated(_SUBMISSION, await body_of(request), tagged=False).model_dump()
     application_id: str = fields.pop("application_id")
     return application_id, _validated(_INTAKE, {**fields, "actor": actor}, tagged=False)
 
 
-async def _raw(request: Request) -> bytes:
-    raw = await read_body(request)
-    if not raw:
-        raise RequestValidationError([{"type": "missing", "loc": ["body"], "msg": "Field required"}])
-    return raw
+async def body_of(request: Request) -> bytes:
+    """The request's body, read once within the size limit (the idempotency check reads it first)."""
+    cached: bytes | None = getattr(request.state, "body", None)
+    if cached is None:
+        cached = await read_body(request)
+        if not cached:
+            raise RequestValidationError([{"type": "missing", "loc": ["body"], "msg": "Field required"}])
+        request.state.body = cached
+    return cached
 
 
 def _validated(adapter: TypeAdapter[_T], data: bytes | dict[str, Any], *, tagged: bool) -> _T:
@@ -136,7 +141,7 @@ def _located(error: ValidationError, *, tagged: bool) -> list[dict[str, Any]]:
             loc = loc[1:]
         if problem["type"] == "extra_forbidden" and list(loc) == ["actor"]:
             problem["msg"] = "The actor comes from the bearer token; leave it out"
-        problem["loc"] = ["body", *loc]
+        problem["loc"] = ["body", *(short(part) if isinstance(part, str) else part for part in loc)]
     return problems
 
 

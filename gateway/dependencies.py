@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.bodies import body_of
 from gateway.errors import Unauthenticated
-from gateway.limits import RateLimiter
+from gateway.limits import IdempotencyLedger, RateLimiter
 from gateway.service import Gateway
 from gateway.tokens import TokenBook, token_digest
 from workflows.domain.events import Actor
@@ -47,12 +48,26 @@ def _caller(
 Caller = Annotated[Actor, Depends(_caller)]
 Service = Annotated[Gateway, Depends(_service)]
 ApplicationId = Annotated[ApplicationNumber, Path(description="The application number.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="A fresh value (a UUID) per logical request; a retry with it takes effect once.",
-    ),
-]
+
+
+async def _idempotency_key(
+    request: Request,
+    actor: Annotated[Actor, Depends(_caller)],
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="A fresh value (a UUID) per logical request; a retry with it takes effect once.",
+        ),
+    ] = None,
+) -> str | None:
+    """The request's key, refused (422) if the caller first sent it with another request."""
+    if key is not None:
+        ledger: IdempotencyLedger = request.app.state.idempotency
+        ledger.check(f"{actor.role.value}:{actor.key}", key, request.url.path, await body_of(request))
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.exceptions import TemporalError
 
-from workflows.client import UnknownApplication
+from workflows.client import NotYetRegistered, UnknownApplication
 from workflows.domain.errors import IdempotencyKeyReused, OneWindowError
 
 log = structlog.get_logger()
@@ -42,10 +42,6 @@ class RateLimited(OneWindowError):
 
 class BodyTooLarge(OneWindowError):
     """The request body is larger than the gateway reads (``limits.MAX_BODY_BYTES``)."""
-
-
-class NotYetRegistered(OneWindowError):
-    """The case exists but its worker has not yet registered the intake; ask again shortly."""
 
 
 class EngineTimeout(OneWindowError):

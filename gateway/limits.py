@@ -8,8 +8,10 @@ declares none). The rate is a token bucket per bearer token: ``burst`` requests 
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +19,8 @@ from fastapi import Request
 
 from gateway.errors import BodyTooLarge, RateLimited
 from workflows.boundary import MAX_MESSAGE_BYTES
+from workflows.domain.digests import sha256_hex
+from workflows.domain.errors import IdempotencyKeyReused
 
 MAX_BODY_BYTES = MAX_MESSAGE_BYTES
 
@@ -25,13 +29,45 @@ async def read_body(request: Request) -> bytes:
     """The request body, refused with ``BodyTooLarge`` as soon as it is known to exceed the limit."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"the body has {declared} bytes; at most {MAX_BODY_BYTES} are accepted")
+        raise BodyTooLarge(f"the body has {int(declared)} bytes; at most {MAX_BODY_BYTES} are accepted")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise BodyTooLarge(f"the body has more than {MAX_BODY_BYTES} bytes, the most accepted")
     return bytes(body)
+
+
+class IdempotencyLedger:
+    """The request each caller's ``Idempotency-Key`` was first sent with, in this gateway's memory.
+
+    The engine refuses a key reused for another command on the same case (the key's command digest is in
+    the update id); this also refuses it on another case or another endpoint, as a public API's key names
+    one request. Each caller keeps its last ``per_caller`` keys.
+    """
+
+    def __init__(self, per_caller: int = 1000) -> None:
+        self._per_caller = per_caller
+        self._first: dict[str, OrderedDict[str, str]] = {}
+
+    def check(self, caller: str, key: str, target: str, body: bytes) -> None:
+        """Refuse ``key`` if ``caller`` first sent it to another target or with another body."""
+        fingerprint = sha256_hex(f"{target}\n{_canonical(body)}")
+        keys = self._first.setdefault(caller, OrderedDict())
+        first = keys.setdefault(key, fingerprint)
+        keys.move_to_end(key)
+        if len(keys) > self._per_caller:
+            keys.popitem(last=False)
+        if first != fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was first sent with another request")
+
+
+def _canonical(body: bytes) -> str:
+    """The body as JSON with sorted keys, so a retry that serialises it otherwise is the same request."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False)
+    except ValueError:  # not JSON at all (it will be refused): its bytes are what it is
+        return body.hex()
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import structlog
-from temporalio.client import WorkflowQueryFailedError
 
-from gateway.errors import EngineTimeout, NotYetRegistered
-from workflows.client import (
-    Cases,
-    CaseSummary,
-    department_query,
-    matter_query,
-    overdue_query,
-    warned_query,
-)
+from gateway.errors import EngineTimeout
+from workflows.client import Cases, CaseSummary, open_cases_query
 from workflows.domain.commands import ApplicationCommand
-from workflows.domain.errors import NotAuthorised, OneWindowError
+from workflows.domain.errors import NotAuthorised
 from workflows.domain.events import Actor, ApplicationEvent, Role
 from workflows.messages import ApplicationView, Intake
 
@@ -82,39 +74,32 @@ class Gateway:
         )
 
     async def state(self, application_id: str, reader: Actor) -> ApplicationView:
-        """The case's view now, if ``reader``'s role covers it."""
-        try:
-            return await self._in_time(
-                self.cases.state(application_id, self.clock(), reader=reader), self.query_timeout
-            )
-        except WorkflowQueryFailedError:
-            raise await self._why_unregistered(application_id, reader) from None
+        """The case's view now, if ``reader``'s role covers it (why it never registered, if it did not)."""
+        return await self._in_time(
+            self.cases.state(application_id, self.clock(), reader=reader), self.query_timeout
+        )
 
     async def events(self, application_id: str, reader: Actor) -> list[ApplicationEvent]:
         """The case's domain log, if ``reader``'s role covers it."""
-        try:
-            return await self._in_time(self.cases.events(application_id, reader=reader), self.query_timeout)
-        except WorkflowQueryFailedError:
-            raise await self._why_unregistered(application_id, reader) from None
+        return await self._in_time(self.cases.events(application_id, reader=reader), self.query_timeout)
 
     async def find(
         self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
     ) -> list[CaseSummary]:
         """The open cases ``reader`` may read, through the client's query builders, filters combined."""
-        queries = [
-            overdue_query(self.clock()) if listing == "overdue" else None,
-            warned_query() if listing == "warned" else None,
-            department_query(department) if department else None,
-            matter_query(matter) if matter else None,
-        ]
-        query = " AND ".join(f"({q})" for q in queries if q) or "ExecutionStatus = 'Running'"
+        query = open_cases_query(
+            overdue_at=self.clock() if listing == "overdue" else None,
+            warned=listing == "warned",
+            departments=[department] if department else [],
+            matters=[matter] if matter else [],
+        )
         return await self._in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
 
     async def announce_calendar_revision(self, actor: Actor) -> list[str]:
         """R-CAL-4, by a supervisor: every running case recomputes its deadlines."""
         if actor.role is not Role.SUPERVISOR:
             raise NotAuthorised(actor.id, "announcing a calendar revision needs the role supervisor")
-        return await self.cases.announce_calendar_revision()
+        return await self._in_time(self.cases.announce_calendar_revision(), self.action_timeout)
 
     async def _in_time(self, call: Awaitable[_T], seconds: float) -> _T:
         try:
@@ -122,11 +107,3 @@ class Gateway:
                 return await call
         except TimeoutError:
             raise EngineTimeout(f"the engine did not answer within {seconds:g} s") from None
-
-    async def _why_unregistered(self, application_id: str, reader: Actor) -> OneWindowError:
-        """A case that cannot be queried yet: its intake was refused (told to its submitter alone), or no
-        worker has registered it."""
-        refusal = await self.cases.registration_refusal(application_id, reader=reader)
-        if refusal is not None:
-            return refusal
-        return NotYetRegistered(f"application {application_id} is still being registered")

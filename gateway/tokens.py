@@ -7,7 +7,6 @@ of ``token`` or its ``token_sha256``. Only digests are kept in memory.
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import TokenFileInvalid
+from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor
 from workflows.reference_data import DATA_DIR
 
@@ -26,7 +26,7 @@ MIN_TOKEN_LENGTH = 16
 
 def token_digest(token: str) -> str:
     """The SHA-256 a token file may store instead of the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return sha256_hex(token)
 
 
 class TokenEntry(Actor):

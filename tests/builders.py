@@ -112,8 +112,13 @@ def supervisor() -> Actor:
 
 
 def system() -> Actor:
-    """The engine itself: timers and intake."""
+    """The engine itself: timers."""
     return Actor(id="onewindow", role=Role.SYSTEM)
+
+
+def intake_system() -> Actor:
+    """The online service hall (一网通办) submitting applications."""
+    return Actor(id="intake-portal", role=Role.SYSTEM)
 
 
 def actor_in(role: Role, department: str = "market_regulation") -> Actor:
@@ -144,9 +149,10 @@ def submit(
     green_channel: bool = False,
     assigned_steward: Actor | None = None,
 ) -> SubmitApplication:
-    """A submission of ``matter`` by the applicant, with every material unless ``materials`` says."""
+    """A submission of ``matter`` by the applicant (by the intake system for a green-channel case: an
+    applicant does not designate their own), with every material unless ``materials`` says."""
     return SubmitApplication(
-        actor=actor or applicant_actor(),
+        actor=actor or (intake_system() if green_channel else applicant_actor()),
         application_id="APP-0001",
         applicant=applicant(),
         matter=matter,

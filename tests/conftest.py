@@ -24,9 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.binaries import installed_binary
-from workflows.boundary import dev_server_arguments
 from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import load_catalogue
+from workflows.server_limits import dev_server_arguments
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 StartAt = Callable[[datetime], AbstractAsyncContextManager[WorkflowEnvironment]]

@@ -52,6 +52,7 @@ from workflows.domain.application import (
     pending_actions,
     plan_request,
     replay,
+    start,
 )
 from workflows.domain.calendar import SHANGHAI, Deadline
 from workflows.domain.catalogue import STATUTORY_PAUSES, Matter
@@ -102,6 +103,7 @@ from workflows.domain.events import (
     ApplicationDenied,
     ApplicationEvent,
     ApplicationNotAccepted,
+    ApplicationSubmitted,
     ApprovalRecorded,
     CorrectionRequested,
     GreenChannelChanged,
@@ -141,7 +143,7 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
         case "request_correction":
             items = _first_or(state.correction_items or state.missing, matter)
             if state.status is Status.CORRECTION_REQUESTED:
-                items = items[:1]  # a narrower second notice: an identical one changes nothing
+                items = items[:1]  # the item that came back (``_prepared``), to be redone
             return RequestCorrection(actor=officer, missing=items)
         case "accept_application":
             return AcceptApplication(actor=officer)
@@ -221,7 +223,11 @@ def overdue_plan(at: datetime) -> DeadlinePlan:
 
 
 def _prepared(case: Case, kind: str) -> Case:
-    """A warning needs a recorded plan whose instant has passed; other kinds need nothing more."""
+    """A warning needs a recorded plan whose instant has passed; a second correction notice, an item that
+    came back and needs redoing; other kinds need nothing more."""
+    if kind == "request_correction" and case.state.status is Status.CORRECTION_REQUESTED:
+        redo = case.state.correction_items[:1]
+        return then(case, SupplementMaterials(actor=applicant_actor(), materials=redo))
     if kind != "raise_warning" or "record_deadlines" not in TRANSITIONS[case.state.status]:
         return case
     return then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))
@@ -1162,8 +1168,9 @@ def test_every_written_notice_of_a_case_has_its_own_number() -> None:
     """R-XK-32b: two correction notices and an acceptance on one case carry three distinct numbers."""
     matter = shipped_matter(ENTERPRISE)
     case = drive_to(Status.CORRECTION_REQUESTED, matter, deficient=True)
-    narrower = case.state.correction_items[:1]  # an identical second notice would change nothing
-    case = then(case, RequestCorrection(actor=window_officer(), missing=narrower))
+    redo = case.state.correction_items[:1]  # it came back, and must be redone
+    case = then(case, SupplementMaterials(actor=applicant_actor(), materials=redo))
+    case = then(case, RequestCorrection(actor=window_officer(), missing=redo))
     case = then(case, _deficient_acceptance(case))
     numbers = _notice_numbers(case.events)
     assert len(numbers) == 3
@@ -1324,6 +1331,8 @@ def test_a_command_that_changes_nothing_is_refused_rather_than_recorded() -> Non
     case = drive_to(Status.CORRECTION_REQUESTED, shipped_matter("FOOD-BUSINESS"))
     same_notice = RequestCorrection(actor=window_officer(), missing=case.state.correction_items)
     assert type(_refused(case, same_notice)) is InvalidCommand
+    narrower = RequestCorrection(actor=window_officer(), missing=case.state.correction_items[:1])
+    assert type(_refused(case, narrower)) is InvalidCommand  # still awaited: the open notice says so
     in_hand = next(m.code for m in case.state.matter.materials if m.code in case.state.provided)
     assert (
         type(_refused(case, SupplementMaterials(actor=applicant_actor(), materials=(in_hand,))))
@@ -1422,8 +1431,14 @@ def test_a_decided_case_keeps_the_working_days_it_counted_and_an_overdue_one_how
     late = clock_reading(case.state, datetime(2026, 3, 12, 15, tzinfo=SHANGHAI))
     assert late is not None
     assert (late.used, late.left, late.overdue) == (8, 0, 3)
-    approved = case.state.model_copy(update={"decided_at": datetime(2026, 3, 4, 15, tzinfo=SHANGHAI)})
-    decided = clock_reading(approved, datetime(2026, 6, 1, tzinfo=SHANGHAI))
+    # Approved on Wednesday 03-04 (through decide, like any case): two working days were counted.
+    step = case.state.pending_steps[0]
+    approval = RecordApproval(actor=approver(step.department), step=step.code, approved=True)
+    state = case.state
+    for event in decide(state, approval, datetime(2026, 3, 4, 15, tzinfo=SHANGHAI)):
+        state = evolve(state, event)
+    assert state.status is Status.APPROVED
+    decided = clock_reading(state, datetime(2026, 6, 1, tzinfo=SHANGHAI))
     assert decided is not None
     assert (decided.used, decided.left, decided.overdue) == (2, 3, 0)
 
@@ -1439,3 +1454,73 @@ def test_the_actions_offered_name_only_the_departments_and_authority_their_rules
     offered = {action.command: action for action in pending_actions(single.state)}
     assert offered["resume_clock"].departments == ("market_regulation",)
     assert offered["extend_deadline"].roles == (Role.DEPARTMENT_HEAD,)
+
+
+def test_an_applicant_does_not_put_their_own_case_into_the_green_channel() -> None:
+    """绿色通道 brings priority and a steward: the 营商局 or the intake designates it, never the applicant."""
+    matter = shipped_matter("FOOD-BUSINESS")
+    for command in (
+        submit(matter, actor=applicant_actor(), green_channel=True),
+        submit(matter, actor=applicant_actor(), green_channel=True, assigned_steward=steward()),
+    ):
+        with pytest.raises(NotAuthorised, match="绿色通道"):
+            decide(None, command, RECEIVED_AT)
+
+
+def test_the_same_steward_spelled_another_way_is_no_change_of_steward() -> None:
+    """``STEWARD-1`` is ``steward-1``: re-designating them would only record a no-op event."""
+    case = then(
+        drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS")),
+        ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=steward(), reason="重点项目"),
+    )
+    again = ChangeGreenChannel(
+        actor=supervisor(), green_channel=True, steward=steward("STEWARD-1"), reason="x"
+    )
+    assert type(_refused(case, again)) is InvalidCommand
+
+
+def test_a_matter_whose_law_allows_no_extension_refuses_every_one() -> None:
+    """``extension_limit = 0``: the matter's own law allows none, so even one working day is refused."""
+    matter = shipped_matter("FOOD-BUSINESS").model_copy(update={"extension_limit": 0})
+    case = drive_to(Status.UNDER_REVIEW, matter)
+    extension = ExtendDeadline(actor=department_head("market_regulation"), working_days=1, reason="现场核查")
+    assert isinstance(_refused(case, extension), DeadlineOutOfRange)
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\u200b", "\u2060\u200b", "\u3000"])
+def test_a_reason_the_law_requires_must_say_something_visible(reason: str) -> None:
+    """A refusal, a rejection, an extension or a green-channel decision needs a reason one can see."""
+    case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))
+    step = case.state.pending_steps[0]
+    for command in (
+        RecordApproval(actor=approver(step.department), step=step.code, approved=False, reason=reason),
+        ExtendDeadline(actor=department_head("market_regulation"), working_days=5, reason=reason),
+        ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=steward(), reason=reason),
+    ):
+        assert type(_refused(case, command)) is InvalidCommand, command.kind
+    received = drive_to(Status.RECEIVED, shipped_matter("FOOD-BUSINESS"))
+    assert (
+        type(_refused(received, RejectApplication(actor=window_officer(), reason=reason))) is InvalidCommand
+    )
+
+
+def test_a_pause_that_pushes_the_decision_past_the_calendar_data_is_refused() -> None:
+    """Accepted 2027-12-24 for 5 days (due 12-31): even one day's pause moves the deadline into 2028."""
+    matter = shipped_matter("PUBLIC-PLACE-HYGIENE")
+    accepted_at = datetime(2027, 12, 24, 9, tzinfo=SHANGHAI)
+    case = opened(submit(matter, received_at=accepted_at))
+    state = case.state
+    for event in decide(state, AcceptApplication(actor=window_officer()), accepted_at):
+        state = evolve(state, event)
+    pause = SuspendClock(actor=approver("health"), pause="expert_review", expected_working_days=1)
+    with pytest.raises(DeadlineOutOfRange):
+        decide(state, pause, accepted_at)
+
+
+def test_a_receipt_in_a_year_without_calendar_data_is_registered_and_waits_for_the_data() -> None:
+    """1 January of a year nobody has published: the intake is not refused; its deadlines wait (R-CAL-4)."""
+    received = datetime(2028, 1, 3, 9, tzinfo=SHANGHAI)
+    command = submit(shipped_matter("FOOD-BUSINESS"), received_at=received)
+    (event,) = decide(None, command, received)
+    assert isinstance(event, ApplicationSubmitted)
+    assert deadlines(start(event), received).calendar_missing == 2028

@@ -82,14 +82,14 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(cases: Cases) -
         await cases.submit(number, _intake(datetime.now(UTC)))
     view = await cases.act(number, AcceptApplication(actor=window_officer()), idempotency_key="accept-1")
     assert view.status is Status.UNDER_REVIEW
-    assert (await cases.state(number, datetime.now(UTC))).due_at == view.due_at
+    assert (await cases.state(number, datetime.now(UTC), reader=None)).due_at == view.due_at
     # Accepted as soon as it was registered: the command waited for the worker, it was not refused.
-    assert [e.kind for e in await cases.events(number)][:3] == [
+    assert [e.kind for e in await cases.events(number, reader=None)][:3] == [
         "application_submitted",
         "deadlines_planned",
         "application_accepted",
     ]
-    found = await _eventually(lambda: cases.find(matter_query("PUBLIC-PLACE-HYGIENE")), number)
+    found = await _eventually(lambda: cases.find(matter_query("PUBLIC-PLACE-HYGIENE"), reader=None), number)
     (summary,) = [case for case in found if case.application_id == number]
     assert (summary.status, summary.departments, summary.running) == ("under_review", ("health",), True)
 
@@ -103,13 +103,13 @@ async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(cas
         await cases.act(number, RecordApproval(actor=acceptor, step="health", approved=True))
     assert refused.value.type == "SeparationOfDuties"
     with pytest.raises(UnknownApplication):
-        await cases.state("APP-NO-SUCH-CASE")
+        await cases.state("APP-NO-SUCH-CASE", reader=None)
 
 
 async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_calendar(cases: Cases) -> None:
     """A case received weeks ago (deemed accepted, overdue at once) is listed; the revision reaches it."""
     number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
-    found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC))), number)
+    found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC)), reader=None), number)
     assert number in [case.application_id for case in found]
     assert number in await cases.announce_calendar_revision()
 

@@ -70,7 +70,7 @@ async def two_cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> A
             actor=supervisor(), green_channel=True, steward=steward(), reason="重点"
         )
         await cases.act(food, designation)
-        await cases.registered(hygiene)
+        await cases.registered(hygiene, reader=None)
         both = TwoCases(cases, food, hygiene)
         for _ in range(100):  # visibility is eventually consistent: wait for the readers the cases have now
             if await _listed(both, steward()) == {food}:

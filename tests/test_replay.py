@@ -16,9 +16,14 @@ from temporalio.worker import Replayer
 from tests.conftest import RunWorker, StartAt
 from tests.histories.record import RECEIVED, drive_reference_cases
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.boundary import BoundaryInterceptor
 
 RECORDINGS = sorted((Path(__file__).parent / "histories").glob("*.json"))
-REPLAYER = Replayer(workflows=[ApplicationWorkflow], data_converter=pydantic_data_converter)
+REPLAYER = Replayer(
+    workflows=[ApplicationWorkflow],
+    data_converter=pydantic_data_converter,
+    interceptors=[BoundaryInterceptor()],
+)
 
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[path.stem for path in RECORDINGS])

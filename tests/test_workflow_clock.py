@@ -1009,9 +1009,11 @@ async def test_a_case_whose_deadline_reaches_an_unpublished_year_warns_supervisi
 async def test_a_pause_or_extension_reaching_past_the_calendar_data_is_refused_before_history(
     time_skipping_at: StartAt, run_worker: RunWorker
 ) -> None:
-    """1000 expected working days, or an extension past 2027, cannot be counted: DeadlineOutOfRange.
+    """1000 expected working days, an extension past 2027, or a pause pushing the deadline into it: the
+    days cannot be counted, so DeadlineOutOfRange and nothing in history.
 
-    Accepted on Friday 2027-12-24, 5 working days end on 12-31; 10 more would reach 2028, which has no data.
+    Accepted on Friday 2027-12-24, 5 working days end on 12-31; 2028 has no calendar data. Accepted on
+    Wednesday 12-01 instead, a 5-day pause still ends within 2027.
     """
     async with time_skipping_at(shanghai(2027, 12, 24, 9)) as env, run_worker(env.client) as task_queue:
         handle, _ = await open_accepted_case(env, task_queue, "PUBLIC-PLACE-HYGIENE")
@@ -1019,6 +1021,10 @@ async def test_a_pause_or_extension_reaching_past_the_calendar_data_is_refused_b
         assert await refusal(handle, long_pause) == "DeadlineOutOfRange"
         extension = ExtendDeadline(actor=department_head("health"), working_days=10, reason="现场核查")
         assert await refusal(handle, extension) == "DeadlineOutOfRange"
+        one_day = SuspendClock(actor=approver("health"), pause="expert_review", expected_working_days=1)
+        assert await refusal(handle, one_day) == "DeadlineOutOfRange"  # the deadline would move into 2028
+    async with time_skipping_at(shanghai(2027, 12, 1, 9)) as env, run_worker(env.client) as task_queue:
+        handle, _ = await open_accepted_case(env, task_queue, "PUBLIC-PLACE-HYGIENE")
         short_pause = SuspendClock(actor=approver("health"), pause="expert_review", expected_working_days=5)
         assert (await act(handle, short_pause)).status is Status.SUSPENDED
         assert (await act(handle, ResumeClock(actor=approver("health")))).status is Status.UNDER_REVIEW

@@ -16,18 +16,16 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.boundary import decode, refusal, summary
-    from workflows.domain.access import applicant_pseudonym, case_readers, may_read
+    from workflows.boundary import IdempotencyKeys, decode, invalid, refusal, still_registering
+    from workflows.domain.access import admit, case_readers, may_read, pseudonym
     from workflows.domain.application import (
         ENGINE,
         PEOPLE_COMMANDS,
         ApplicationState,
         Effect,
-        Status,
         deadlines,
         decide,
         effects_of,
@@ -48,28 +46,21 @@ with workflow.unsafe.imports_passed_through():
         ReviseDeadlineRules,
         SubmitApplication,
     )
-    from workflows.domain.errors import (
-        IdempotencyKeyReused,
-        InvalidCommand,
-        NotAuthorised,
-        OneWindowError,
-        UnknownApplication,
-    )
+    from workflows.domain.errors import DeficiencyNotTolerable, OneWindowError
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
         GreenChannelChanged,
-        Role,
         WarningRaised,
     )
     from workflows.messages import (
-        NOT_YET_REGISTERED,
         ApplicantNotice,
         ApplicationView,
         CatalogueEntry,
         CreditEntry,
         CreditQuery,
         Escalation,
+        EventsPage,
         Intake,
         LicenceRequest,
         LicenceRevocation,
@@ -78,7 +69,6 @@ with workflow.unsafe.imports_passed_through():
         ReadRequest,
         RulesRequest,
         SupervisionPush,
-        idempotency_of,
         priority_of,
     )
 
@@ -102,22 +92,9 @@ else:
     IntakePayload = CommandPayload = RawValue
 
 
-def _still_registering() -> ApplicationError:
-    """A query or command that arrived before the catalogue entry was copied in: retry shortly."""
-    return ApplicationError(
-        "the application is still being registered; retry shortly", type=NOT_YET_REGISTERED
-    )
-
-
-def _raw(payload: object) -> RawValue:
-    if not isinstance(payload, RawValue):  # the SDK passes every argument of these hints undecoded
-        raise TypeError(f"expected the raw payload, got {type(payload).__name__}")
-    return payload
-
-
 def _command(payload: CommandPayload) -> ApplicationCommand:
     """The command in an update's payload, chosen by its ``kind``."""
-    return decode(_raw(payload), _COMMANDS, "command", PEOPLE_COMMANDS)
+    return decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
 
 
 @workflow.defn
@@ -131,7 +108,8 @@ class ApplicationWorkflow:
         self._calendar_revision_requested = False
         self._effects_done = 0
         self._search_attributes: dict[str, object] = {}
-        self._idempotency_keys: dict[str, str] = {}  # key scope -> digest of the command it gave
+        self._idempotency_keys = IdempotencyKeys()
+        self._credit_refused: str | None = None  # 容缺's credit check said no: asking again changes nothing
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -144,7 +122,7 @@ class ApplicationWorkflow:
         decode fails the case at once with a typed InvalidCommand (its number free again), instead of
         failing its first workflow task over and over.
         """
-        await self._register(decode(_raw(intake), _INTAKE, "intake"))
+        await self._register(decode(intake, _INTAKE, "intake"))
         while True:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
@@ -175,7 +153,7 @@ class ApplicationWorkflow:
                 **intake.model_dump(exclude={"matter_code"}),
             )
         except ValidationError as error:
-            raise refusal(InvalidCommand(f"not a valid submission: {summary(error)}")) from None
+            raise invalid("submission", error) from None
         self._apply(submission)
 
     async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
@@ -318,12 +296,12 @@ class ApplicationWorkflow:
         typed error, but this one refusal is an update that failed and so stays in the history.
         """
         command = _command(payload)
-        scope = self._idempotency_scope()
-        if scope is not None:
-            self._idempotency_keys.setdefault(*scope)
+        self._idempotency_keys.remember()
         if isinstance(command, AcceptWithDeficiencies):
             query = CreditQuery(applicant_id=self._current.applicant.id_number, at=self._now())
             standing = await self._call("check_credit", query, CreditStanding)
+            if not standing.eligible:
+                self._credit_refused = standing.detail
             command = command.model_copy(update={"credit": standing})
         self._apply(command)
         return self._view()
@@ -332,18 +310,18 @@ class ApplicationWorkflow:
     def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
         command = _command(payload)
-        if command.actor.role is Role.SYSTEM:
-            raise refusal(NotAuthorised(command.actor.id, "system actions are the engine's own"))
-        if isinstance(command, AcceptWithDeficiencies) and command.credit is not None:
-            raise refusal(InvalidCommand("credit: the engine runs the credit check itself; leave it out"))
         if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
-            raise _still_registering()
-        if not may_read(self._state, command.actor):  # not even its status is told to a stranger
-            raise refusal(UnknownApplication(f"no application {self._state.application_id}"))
-        scope = self._idempotency_scope()
-        if scope is not None and self._idempotency_keys.get(scope[0], scope[1]) != scope[1]:
-            raise refusal(IdempotencyKeyReused("this idempotency key already gave another command here"))
+            raise still_registering()
+        try:
+            admit(self._state, command)
+        except OneWindowError as error:
+            raise refusal(error) from None
+        self._idempotency_keys.refuse_reused()
         if isinstance(command, AcceptWithDeficiencies):
+            if self._credit_refused is not None:  # the check already said no on this case
+                raise refusal(
+                    DeficiencyNotTolerable(f"applicant not eligible for 容缺: {self._credit_refused}")
+                )
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
         self._decide(command)
@@ -376,30 +354,30 @@ class ApplicationWorkflow:
         The client, the CLI and the gateway read through this and ``events_for``, on behalf of the person
         asking; ``state`` and ``events`` serve operators with direct access to Temporal.
         """
-        return self._view(read.at) if may_read(self._current, read.reader) else None
+        return self._view(read.at) if self._may_read(read) else None
 
     @workflow.query
-    def events_for(self, read: ReadRequest) -> list[ApplicationEvent] | None:
-        """``events`` as ``read.reader`` may see them (``null`` as for ``state_for``)."""
-        return list(self._events) if may_read(self._current, read.reader) else None
+    def events_for(self, read: ReadRequest) -> EventsPage | None:
+        """A page of ``events`` as ``read.reader`` may see them, from ``read.first`` (``null`` as for
+        ``state_for``): a long case's log is read in pages, each within Temporal's payload limit."""
+        return EventsPage.of(self._events, read.first) if self._may_read(read) else None
 
     # --- helpers ------------------------------------------------------------------------------------------
 
     @property
     def _current(self) -> ApplicationState:
         if self._state is None:
-            raise _still_registering()
+            raise still_registering()
         return self._state
+
+    def _may_read(self, read: ReadRequest) -> bool:
+        return read.reader is None or may_read(self._current, read.reader)
 
     def _now(self) -> datetime:
         return workflow.now().astimezone(SHANGHAI)
 
     def _view(self, at: datetime | None = None) -> ApplicationView:
         return ApplicationView.of(self._current, at or self._now())
-
-    def _idempotency_scope(self) -> tuple[str, str] | None:
-        update = workflow.current_update_info()
-        return idempotency_of(update.id) if update else None
 
     async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
         """One outside-system call; the argument carries its idempotency key where it changes anything."""
@@ -443,15 +421,14 @@ class ApplicationWorkflow:
         """Keep the typed search attributes current, writing only those that changed."""
         state = self._current
         plan = state.plan
-        deciding = state.status in (Status.UNDER_REVIEW, Status.SUSPENDED)  # a closed case keeps no plan
-        due_at = plan.decision_due_at if plan and deciding else None
+        due_at = plan.decision_due_at if plan and state.deciding else None  # a closed case keeps no plan
         warning = state.warning_raised()
         wanted: dict[str, object] = {
             search_attributes.STATUS.name: state.status.value,
             search_attributes.MATTER.name: state.matter.code,
             search_attributes.DEPARTMENTS.name: list(state.matter.departments),
             search_attributes.GREEN_CHANNEL.name: state.green_channel,
-            search_attributes.APPLICANT_HASH.name: applicant_pseudonym(state.applicant.id_number),
+            search_attributes.APPLICANT_HASH.name: pseudonym(state.applicant.id_number),
             search_attributes.WARNING_LEVEL.name: warning.value,
             search_attributes.DUE_AT.name: due_at,
             search_attributes.READERS.name: list(case_readers(state)),

@@ -8,10 +8,9 @@ payload is plain JSON. Refusals come back as ``Refused`` carrying the domain err
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -36,6 +35,7 @@ from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.access import reader_keys
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
+from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
     IdempotencyKeyReused,
     InvalidCommand,
@@ -47,6 +47,7 @@ from workflows.domain.events import Actor, ApplicationEvent
 from workflows.domain.values import Code, Instant, MatterCode
 from workflows.messages import (
     NOT_YET_REGISTERED,
+    STILL_REGISTERING,
     TASK_QUEUE,
     ApplicationView,
     Intake,
@@ -62,6 +63,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "Cases",
     "IdempotencyKeyReused",
     "NotAllowed",
+    "NotYetRegistered",
     "Opened",
     "Refused",
     "UnknownApplication",
@@ -69,6 +71,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "department_query",
     "exit_process",
     "matter_query",
+    "open_cases_query",
     "overdue_query",
     "readable_by",
     "warned_query",
@@ -90,6 +93,10 @@ class Refused(OneWindowError):
     def type(self) -> str:
         """The domain error type the engine reported."""
         return self._error_type
+
+
+class NotYetRegistered(OneWindowError):
+    """The case exists but its worker has not registered it yet: ask again shortly."""
 
 
 class AlreadySubmitted(OneWindowError):
@@ -188,6 +195,23 @@ def matter_query(matter_code: str) -> str:
     return f"ExecutionStatus = 'Running' AND {search_attributes.MATTER.name} = '{code}'"
 
 
+def open_cases_query(
+    *,
+    overdue_at: datetime | None = None,
+    warned: bool = False,
+    departments: Sequence[str] = (),
+    matters: Sequence[str] = (),
+) -> str:
+    """The open cases every filter given admits (overdue at an instant, warned, of departments, of matters);
+    with none, every open case. What the CLI's ``list`` and the gateway's list both ask."""
+    queries = [overdue_query(overdue_at)] if overdue_at is not None else []
+    if warned:
+        queries.append(warned_query())
+    queries += [department_query(department) for department in departments]
+    queries += [matter_query(matter) for matter in matters]
+    return " AND ".join(f"({query})" for query in queries) or "ExecutionStatus = 'Running'"
+
+
 def readable_by(reader: Actor) -> str | None:
     """The cases ``reader`` may read, as a visibility clause; None for a role that reads every case.
 
@@ -275,7 +299,7 @@ class Cases:
             await asyncio.sleep(_REGISTRATION_POLL)
 
     async def registered(
-        self, application_id: str, at: datetime | None = None, *, reader: Actor | None = None
+        self, application_id: str, at: datetime | None = None, *, reader: Actor | None
     ) -> ApplicationView:
         """The case's view once its worker has registered it; a refused intake raises its ``Refused``.
 
@@ -285,10 +309,7 @@ class Cases:
         while True:
             try:
                 return await self.state(application_id, at, reader=reader)
-            except WorkflowQueryFailedError:
-                refusal = await self.registration_refusal(application_id, reader=reader)
-                if refusal is not None:
-                    raise refusal from None
+            except NotYetRegistered:
                 status = (await handle.describe()).status
                 # Failed since the refusal was looked for: the next round finds why.
                 if status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.FAILED):
@@ -298,9 +319,7 @@ class Cases:
                     ) from None
             await asyncio.sleep(_REGISTRATION_POLL)
 
-    async def registration_refusal(
-        self, application_id: str, *, reader: Actor | None = None
-    ) -> Refused | None:
+    async def registration_refusal(self, application_id: str, *, reader: Actor | None) -> Refused | None:
         """Why a case failed before it was registered (``UnknownMatter``, an invalid intake: the only way a
         case fails); None if it has not failed, e.g. while it waits for a worker to register it.
 
@@ -328,37 +347,47 @@ class Cases:
         return Refused("Refused", f"application {application_id} failed without a reason")
 
     async def state(
-        self, application_id: str, at: datetime | None = None, *, reader: Actor | None = None
+        self, application_id: str, at: datetime | None = None, *, reader: Actor | None
     ) -> ApplicationView:
         """The case's view at ``at`` (the caller's time; the case's last activity if omitted).
 
-        With ``reader`` a case their role does not cover is ``UnknownApplication``, as a missing one is.
+        A case ``reader``'s role does not cover is ``UnknownApplication``, as a missing one is
+        (``reader=None`` reads as an operator, unscoped). A case that never registered raises why; one
+        still being registered, ``NotYetRegistered``.
         """
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         try:
-            if reader is None:
-                return await handle.query(ApplicationWorkflow.state, at)
             view = await handle.query(ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at))
+        except WorkflowQueryFailedError as error:
+            raise await self._unanswered(application_id, reader, error) from error
         except RPCError as error:
             raise _translated(application_id, error) from error
         if view is None:
             raise UnknownApplication(f"no application {application_id}")
         return view
 
-    async def events(self, application_id: str, *, reader: Actor | None = None) -> list[ApplicationEvent]:
-        """The case's whole domain log (``UnknownApplication`` for a reader it does not concern)."""
+    async def events(self, application_id: str, *, reader: Actor | None) -> list[ApplicationEvent]:
+        """The case's whole domain log, read page by page (``UnknownApplication`` for a reader it does not
+        concern; ``reader=None`` reads as an operator, unscoped)."""
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        events: list[ApplicationEvent] = []
+        first: int | None = 0
         try:
-            if reader is None:
-                return await handle.query(ApplicationWorkflow.events)
-            events = await handle.query(ApplicationWorkflow.events_for, ReadRequest(reader=reader))
+            while first is not None:
+                page = await handle.query(
+                    ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=first)
+                )
+                if page is None:
+                    raise UnknownApplication(f"no application {application_id}")
+                events += page.events
+                first = page.next_first
+        except WorkflowQueryFailedError as error:
+            raise await self._unanswered(application_id, reader, error) from error
         except RPCError as error:
             raise _translated(application_id, error) from error
-        if events is None:
-            raise UnknownApplication(f"no application {application_id}")
         return events
 
-    async def find(self, query: str, limit: int = 100, *, reader: Actor | None = None) -> list[CaseSummary]:
+    async def find(self, query: str, limit: int = 100, *, reader: Actor | None) -> list[CaseSummary]:
         """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""
         clauses = [f"WorkflowType = '{_WORKFLOW}'", f"({query})"]
         scope = readable_by(reader) if reader is not None else None
@@ -401,10 +430,22 @@ class Cases:
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             try:
                 (intake,) = await self.client.data_converter.decode(payloads, [Intake])
-            except (ValueError, TypeError):  # started by other means with another input
+            except Exception:  # started by other means, with any input at all
                 return marker, None
             return marker, intake if isinstance(intake, Intake) else None
         return marker, None
+
+    async def _unanswered(
+        self, application_id: str, reader: Actor | None, error: WorkflowQueryFailedError
+    ) -> Exception:
+        """Why a case did not answer a query: it never registered (and why, if the reader may know), or
+        it is still being registered; anything else is the query's own failure."""
+        refusal = await self.registration_refusal(application_id, reader=reader)
+        if refusal is not None:
+            return refusal
+        if STILL_REGISTERING in error.message:
+            return NotYetRegistered(f"application {application_id} is still being registered; retry shortly")
+        return error
 
     async def _why_no_update(self, application_id: str, command: ApplicationCommand) -> OneWindowError:
         """The server takes no update for a closed case: say it is closed (or was never a case)."""
@@ -417,7 +458,7 @@ class Cases:
 
 def _submission_marker(actor: Actor, idempotency_key: str) -> str:
     """What a case started with an idempotency key remembers of it: a digest of who sent which key."""
-    return hashlib.sha256(f"{actor.role.value}:{actor.key}:{idempotency_key}".encode()).hexdigest()[:32]
+    return sha256_hex(f"{actor.role.value}:{actor.key}:{idempotency_key}", 32)
 
 
 def _refused(error: WorkflowUpdateFailedError) -> OneWindowError:

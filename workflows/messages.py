@@ -5,7 +5,7 @@ Plain pydantic models, so every payload is plain JSON that the ``temporal`` CLI 
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,12 +22,14 @@ from workflows.domain.application import (
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import WarningLevel, WarningSubject, highest
 from workflows.domain.commands import ApplicationCommand, Submission
-from workflows.domain.events import Actor, Applicant
+from workflows.domain.digests import sha256_hex
+from workflows.domain.events import Actor, Applicant, ApplicationEvent
 from workflows.domain.values import Instant, MatterCode
 
 TASK_QUEUE = "onewindow"
-# The error type of a query or command that reaches a case before the worker has registered it.
+# The error type (and, for a query, the message) of what reaches a case before its worker registered it.
 NOT_YET_REGISTERED = "NotYetRegistered"
+STILL_REGISTERING = "the application is still being registered; retry shortly"
 # 绿色通道: priority in every queue. Temporal dispatches lower keys first; 3 is its default.
 GREEN_CHANNEL_PRIORITY = Priority(priority_key=1)
 ORDINARY_PRIORITY = Priority(priority_key=3)
@@ -117,7 +119,7 @@ class ApplicationView(BaseModel):
         ended = state.decided_at is not None or state.closed_at is not None
         # The decision deadline while it runs, and once decided the one the case was held to; a case
         # closed without a decision (withdrawn, not accepted, abandoned) had none that still matters.
-        held_to = state.decided_at is not None or state.status in (Status.UNDER_REVIEW, Status.SUSPENDED)
+        held_to = state.decided_at is not None or state.deciding
         decision = plan.decision_in_force if plan and held_to else None
         running = plan is not None and plan.decision is not None  # while suspended, days are still counted
         reading = clock_reading(state, now)
@@ -170,7 +172,7 @@ def idempotent_update_id(actor: Actor, key: str, command: ApplicationCommand) ->
     as a different update, which the case refuses (``IdempotencyKeyReused``) instead of Temporal
     answering it with the first command's outcome.
     """
-    digest = hashlib.sha256(command.model_dump_json().encode()).hexdigest()[:16]
+    digest = sha256_hex(command.model_dump_json(), 16)
     return f"{actor.role.value}:{actor.key}:{key}{_DIGEST_MARK}{digest}"
 
 
@@ -259,12 +261,43 @@ class PriorityChange(OutsideCall):
 
 
 class ReadRequest(BaseModel):
-    """A read of a case on behalf of a person: only what their role covers (``workflows.domain.access``)."""
+    """A read of a case on behalf of a person, only what their role covers (``workflows.domain.access``);
+    with no reader, an operator's read of everything."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reader: Actor
+    reader: Actor | None
     at: Instant | None = Field(default=None, description="The reader's current instant, for the view.")
+    first: int = Field(default=0, ge=0, description="For the events: the index of the first one wanted.")
+
+
+# A page of a case's log stays well within Temporal's payload limit (256 KiB: workflows.server_limits).
+EVENTS_PER_PAGE = 100
+PAGE_BYTES = 128 * 1024
+
+
+class EventsPage(BaseModel):
+    """Events of a case's log from ``first``, and where the next page starts (None after the last)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    first: int
+    events: list[ApplicationEvent]
+    next_first: int | None
+    total: int
+
+    @classmethod
+    def of(cls, events: Sequence[ApplicationEvent], first: int) -> EventsPage:
+        """Up to ``EVENTS_PER_PAGE`` events from ``first``, and no more than ``PAGE_BYTES`` of them."""
+        page: list[ApplicationEvent] = []
+        size = 0
+        for event in events[first : first + EVENTS_PER_PAGE]:
+            size += len(event.model_dump_json())
+            if page and size > PAGE_BYTES:
+                break
+            page.append(event)
+        end = first + len(page)
+        return cls(first=first, events=page, next_first=end if end < len(events) else None, total=len(events))
 
 
 class RulesRequest(BaseModel):

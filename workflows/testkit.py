@@ -8,7 +8,7 @@ An intake team tests its own integration against the real workflows and activiti
         async with onewindow_test_environment(start_at=datetime(2026, 9, 29, 9, tzinfo=SHANGHAI)) as kit:
             await kit.cases.submit("APP-1", intake)
             await kit.env.sleep(timedelta(days=8))
-            assert (await kit.cases.state("APP-1")).status is Status.UNDER_REVIEW
+            assert (await kit.cases.state("APP-1", reader=None)).status is Status.UNDER_REVIEW
 
 ``start_at`` starts the server's clock at a chosen instant (real holiday dates) by preloading
 ``libfaketime`` (``pip install libfaketime``, part of onewindow's test extras); without it the server
@@ -36,6 +36,7 @@ from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
+from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases
 from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
@@ -96,7 +97,13 @@ async def onewindow_worker(
     activities = all_activities(
         catalogue or load_catalogue(), CalendarSource(calendar_dirs), outbox, load_warning_policy()
     )
-    async with Worker(client, task_queue=task_queue, workflows=[ApplicationWorkflow], activities=activities):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ApplicationWorkflow],
+        activities=activities,
+        interceptors=[BoundaryInterceptor()],
+    ):
         yield Cases(client, task_queue)
 
 

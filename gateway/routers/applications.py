@@ -69,7 +69,7 @@ async def submit(
     response: Response,
     actor: Caller,
     gateway: Service,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
 ) -> Submitted:
     """Open a case: the intake without `actor` (the token's), plus the `application_id`.
 
@@ -101,7 +101,7 @@ async def act(
     application_id: ApplicationId,
     actor: Caller,
     gateway: Service,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
     """One command, chosen by `kind`, without `actor` (the token's); answered with the case's view.
 

@@ -1,4 +1,5 @@
-"""Who reads which case (DESIGN.md section 1): each person only what their role covers.
+"""Who reads which case, and who may address it at all (DESIGN.md section 1): each person only what their
+role covers.
 
 A case names its readers as keys (``case_readers``), a person holds keys (``reader_keys``), and one key in
 common lets them read it. The same keys are the case's ``OwReaders`` search attribute, so a list is
@@ -8,53 +9,60 @@ filtered by the very rule that a single read is checked by.
 - an applicant reads their own cases, a steward the cases assigned to them;
 - an approver or department head reads the cases of their department's matters;
 - a window officer reads the cases at the window (awaiting acceptance, awaiting materials still missing
-  or promised, or approved and awaiting release) and every case they have acted on;
+  or promised, or approved and awaiting release) and the cases they have acted on;
 - an intake system reads the cases it submitted.
 
 Whoever may give a command on a case may read it, so a command from anyone else is answered as if the
-case did not exist.
+case did not exist (``admit``). A person appears in the keys by a digest of their identifier, never the
+identifier itself: no identity number reaches a search attribute, and every key has the same short length,
+so the attribute stays within Temporal's limit for one value however the ids are spelled.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 
 from workflows.domain.application import ApplicationState, Status
+from workflows.domain.commands import AcceptWithDeficiencies, ApplicationCommand
+from workflows.domain.digests import sha256_hex
+from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
 from workflows.domain.events import Actor, Role
 from workflows.domain.values import person_key
 
 READS_EVERYTHING = frozenset({Role.SUPERVISOR, Role.HOTLINE_OPERATOR, Role.GOVERNMENT_LEADER})
 AT_THE_WINDOW = frozenset({Status.RECEIVED, Status.CORRECTION_REQUESTED, Status.APPROVED})
+# The window officers who keep a key of their own on a case (the first ones to act on it); any later one
+# reads it while it is at the window. Bounds OwReaders, whose value Temporal limits to 2 KB.
+MAX_WINDOW_READERS = 10
 
 
-def applicant_pseudonym(id_number: str) -> str:
-    """A stable pseudonym for an identity number, searchable without exposing it."""
-    return hashlib.sha256(person_key(id_number).encode()).hexdigest()[:16]
+def pseudonym(identifier: str) -> str:
+    """A stable, short stand-in for a person's identifier (an identity number), searchable by equality."""
+    return sha256_hex(person_key(identifier), 16)
 
 
 def case_readers(state: ApplicationState) -> tuple[str, ...]:
     """The keys that may read the case (besides the roles that read everything), in a stable order."""
-    keys = [f"applicant:{applicant_pseudonym(state.applicant.id_number)}"]
+    keys = [f"applicant:{pseudonym(state.applicant.id_number)}"]
     if state.submitted_by.role is Role.SYSTEM:  # people who submit read through their own role's key
-        keys.append(f"submitter:{state.submitted_by.key}")
+        keys.append(f"submitter:{pseudonym(state.submitted_by.id)}")
     keys += [f"department:{department}" for department in state.matter.departments]
     if state.steward is not None:
-        keys.append(f"steward:{state.steward.key}")
+        keys.append(f"steward:{pseudonym(state.steward.id)}")
     if state.status in AT_THE_WINDOW or state.missing or state.outstanding:
         keys.append("window")
-    keys += [f"window:{officer}" for officer in sorted(state.window_officers)]
+    keys += [f"window:{pseudonym(officer)}" for officer in state.window_officers[:MAX_WINDOW_READERS]]
     return tuple(dict.fromkeys(keys))
 
 
 # The keys each role's reader holds, as data (the roles in READS_EVERYTHING hold none: they need none).
 _KEYS_OF_ROLE: Mapping[Role, Callable[[Actor], tuple[str, ...]]] = {
-    Role.APPLICANT: lambda reader: (f"applicant:{applicant_pseudonym(reader.id)}",),
-    Role.STEWARD: lambda reader: (f"steward:{reader.key}",),
+    Role.APPLICANT: lambda reader: (f"applicant:{pseudonym(reader.id)}",),
+    Role.STEWARD: lambda reader: (f"steward:{pseudonym(reader.id)}",),
     Role.APPROVER: lambda reader: (f"department:{reader.department}",),
     Role.DEPARTMENT_HEAD: lambda reader: (f"department:{reader.department}",),
-    Role.WINDOW_OFFICER: lambda reader: ("window", f"window:{reader.key}"),
-    Role.SYSTEM: lambda reader: (f"submitter:{reader.key}",),
+    Role.WINDOW_OFFICER: lambda reader: ("window", f"window:{pseudonym(reader.id)}"),
+    Role.SYSTEM: lambda reader: (f"submitter:{pseudonym(reader.id)}",),
 }
 
 
@@ -69,3 +77,18 @@ def may_read(state: ApplicationState, reader: Actor) -> bool:
     """Whether ``reader`` may read the case: their role reads everything, or they share a key with it."""
     keys = reader_keys(reader)
     return keys is None or not set(keys).isdisjoint(case_readers(state))
+
+
+def admit(state: ApplicationState, command: ApplicationCommand) -> None:
+    """What a person's command must be before the case's rules even look at it.
+
+    A stranger to the case learns nothing of it, not even its status (``UnknownApplication``); the engine's
+    role and the credit standing of 容缺 are the engine's own to give.
+    """
+    actor = command.actor
+    if not may_read(state, actor):
+        raise UnknownApplication(f"no application {state.application_id}")
+    if actor.role is Role.SYSTEM:
+        raise NotAuthorised(actor.id, "system actions are the engine's own")
+    if isinstance(command, AcceptWithDeficiencies) and command.credit is not None:
+        raise InvalidCommand("credit: the engine runs the credit check itself; leave it out")

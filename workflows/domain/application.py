@@ -95,7 +95,7 @@ from workflows.domain.events import (
     Role,
     WarningRaised,
 )
-from workflows.domain.values import Instant
+from workflows.domain.values import Instant, visible
 
 # R-XK-42a / R-XK-42b: the one extension and who may grant it.
 EXTENSION_BY_DEPARTMENT_HEAD = 10
@@ -121,6 +121,9 @@ class Status(StrEnum):
     ABANDONED = "abandoned"
     REVOKED = "revoked"
 
+
+# The decision period runs (R-XK-42), whether or not a pause stops its counting.
+DECIDING = frozenset({Status.UNDER_REVIEW, Status.SUSPENDED})
 
 _BEFORE_ACCEPTANCE = frozenset(
     {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
@@ -260,7 +263,7 @@ class ApplicationState(BaseModel):
     outstanding: tuple[str, ...] = ()
     supplement_within: int | None = None
     acceptance_decided_by: str | None = None  # a person_key
-    window_officers: frozenset[str] = frozenset()  # person_keys of everyone who acted as window officer
+    window_officers: tuple[str, ...] = ()  # person_keys of who acted as window officer, in order of first act
     decisions: tuple[ApprovalRecorded, ...] = ()
     clock: StatutoryClock | None = None
     decided_at: Instant | None = None  # approved or denied
@@ -288,7 +291,7 @@ class ApplicationState(BaseModel):
     @property
     def open_round(self) -> int | None:
         """Index of the approval round under review now (None once decided or before acceptance)."""
-        if self.status not in (Status.UNDER_REVIEW, Status.SUSPENDED):
+        if not self.deciding:
             return None
         decided = {d.step for d in self.decisions}
         for index, round_ in enumerate(approval_rounds(self.matter)):
@@ -304,6 +307,16 @@ class ApplicationState(BaseModel):
             return ()
         decided = {d.step for d in self.decisions}
         return tuple(s for s in approval_rounds(self.matter)[index] if s.code not in decided)
+
+    @property
+    def reviewing_departments(self) -> tuple[str, ...]:
+        """The departments whose approval steps are under review now, in plan order."""
+        return tuple(dict.fromkeys(step.department for step in self.pending_steps))
+
+    @property
+    def deciding(self) -> bool:
+        """Under review, suspended or not: the decision period runs."""
+        return self.status in DECIDING
 
     @property
     def stage_limit(self) -> StageLimit | None:
@@ -340,15 +353,15 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
-        window_officers=frozenset({event.actor.key} if event.actor.role is Role.WINDOW_OFFICER else ()),
+        window_officers=(event.actor.key,) if event.actor.role is Role.WINDOW_OFFICER else (),
     )
 
 
 def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState:  # noqa: PLR0912, PLR0915 - a case per event
     """Apply one event. Never raises: every rule was checked by ``decide`` before the event existed."""
     changes: dict[str, Any] = {"version": state.version + 1}
-    if event.actor.role is Role.WINDOW_OFFICER:
-        changes["window_officers"] = state.window_officers | {event.actor.key}
+    if event.actor.role is Role.WINDOW_OFFICER and event.actor.key not in state.window_officers:
+        changes["window_officers"] = (*state.window_officers, event.actor.key)
     match event:
         case CorrectionRequested():
             changes |= {
@@ -510,16 +523,12 @@ def _require_receipt_in_range(received_at: datetime, rules: DeadlineRules, now: 
     """A period can run only from a past receipt on a day the pinned calendar knows (R-CAL-1, R-CAL-4)."""
     if received_at > now + RECEIPT_CLOCK_SKEW:
         raise ReceiptOutOfRange(
-            f"received_at {received_at.isoformat()} is in the future (more than "
-            f"{RECEIPT_CLOCK_SKEW.total_seconds() / 60:g} minutes ahead of the engine's clock)"
+            f"received_at is in the future (more than {RECEIPT_CLOCK_SKEW.total_seconds() / 60:g} minutes "
+            "ahead of the engine's clock)"
         )
-    calendar = rules.working
-    received_on = local_date(received_at)
-    if not calendar.covers(received_on) and all(received_on.year < year for year in calendar.years):
-        raise ReceiptOutOfRange(
-            f"received_at {received_at.isoformat()} is before the working-day calendar begins "
-            f"({min(calendar.years, default=received_on.year)})"
-        )
+    first_year = rules.calendar.first_year
+    if local_date(received_at).year < first_year:
+        raise ReceiptOutOfRange(f"received_at lies before the working-day calendar begins ({first_year})")
 
 
 def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
@@ -527,6 +536,10 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
     _require_steward_fits(command.green_channel, command.steward)
     _require_receipt_in_range(command.received_at, command.rules, now)
     actor = command.actor
+    if actor.role is Role.APPLICANT and (command.green_channel or command.steward is not None):
+        raise NotAuthorised(
+            actor.id, "绿色通道 is designated by the 营商局 or the intake, not by the applicant"
+        )
     if actor.role is Role.APPLICANT and actor.key != command.applicant.key:
         raise NotAuthorised(actor.id, "an applicant submits only in their own name")
     if actor.role is Role.STEWARD and (command.steward is None or command.steward.key != actor.key):
@@ -573,8 +586,9 @@ def _request_correction(
             "不动产登记暂行条例 第17条: incomplete materials are refused in writing on the spot, listing "
             "every item to correct (reject_application); there is no later correction period"
         )
-    if state.status is Status.CORRECTION_REQUESTED and set(command.missing) == set(state.missing):
-        raise InvalidCommand("the applicant has already been told of exactly these items")
+    if state.status is Status.CORRECTION_REQUESTED and set(command.missing) <= set(state.missing):
+        # Everything named is still awaited: the open notice says so already.
+        raise InvalidCommand("the applicant has already been told of these items; the notice stands")
     if state.correction_items:
         new_items = tuple(m for m in command.missing if m not in state.correction_items)
         if new_items:
@@ -659,7 +673,7 @@ def _reject(
     state: ApplicationState, command: RejectApplication, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     _require_acceptance_open(state, command, now)
-    if not command.reason.strip():
+    if not visible(command.reason):
         raise InvalidCommand("a decision not to accept must state its reason (R-XK-32b)")
     event = ApplicationNotAccepted(
         at=now, actor=command.actor, reason=command.reason, notice_number=_notice_number(state)
@@ -718,7 +732,7 @@ def _record_approval(
         raise InvalidCommand(f"step {command.step!r} is not awaiting a decision (pending: {pending})")
     if actor.department != step.department:
         raise NotAuthorised(actor.id, f"step {step.code} belongs to department {step.department}")
-    if not command.approved and not command.reason.strip():
+    if not command.approved and not visible(command.reason):
         raise InvalidCommand("a refusal must state its reason")
     recorded = ApprovalRecorded(
         at=now,
@@ -737,7 +751,7 @@ def _record_approval(
 
 
 def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> tuple[ApplicationEvent, ...]:
-    reviewing = tuple(dict.fromkeys(step.department for step in state.pending_steps))
+    reviewing = state.reviewing_departments
     if command.actor.department not in reviewing:
         raise NotAuthorised(
             command.actor.id,
@@ -747,14 +761,7 @@ def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> t
     if command.pause not in state.matter.pause_reasons:
         allowed = ", ".join(state.matter.pause_reasons)
         raise InvalidCommand(f"R-XK-45: {command.pause!r} does not stop the clock on this matter ({allowed})")
-    try:
-        state.rules.working.deadline(local_date(now), command.expected_working_days)
-    except CalendarNotPublished as error:
-        raise DeadlineOutOfRange(
-            "pause (expected working days)",
-            command.expected_working_days,
-            f"the calendar data ({error.year})",
-        ) from None
+    _require_pause_within_calendar(state, command, now)
     event = ClockSuspended(
         at=now,
         actor=command.actor,
@@ -763,6 +770,29 @@ def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> t
         expected_working_days=command.expected_working_days,
     )
     return (event,)
+
+
+def _require_pause_within_calendar(state: ApplicationState, command: SuspendClock, now: datetime) -> None:
+    """Its expected end, and the decision deadline it pushes back, must lie within the calendar data: a
+    pause that reaches a year nobody has published would take the case off the statutory clock for good."""
+    calendar = state.rules.working
+    try:
+        last_day = calendar.deadline(local_date(now), command.expected_working_days).last_day
+        if state.clock is not None:
+            resumed = datetime.combine(last_day, time(12), tzinfo=SHANGHAI)  # during its last expected day
+            pause = Suspension(
+                reason=command.pause,
+                started_at=now,
+                expected_working_days=command.expected_working_days,
+                ended_at=resumed,
+            )
+            state.clock.suspend(pause).deadline(calendar, resumed, state.rules.rest_day_receipt)
+    except CalendarNotPublished as error:
+        raise DeadlineOutOfRange(
+            "pause (expected working days)",
+            command.expected_working_days,
+            f"the calendar data ({error.year})",
+        ) from None
 
 
 def _resume(state: ApplicationState, command: ResumeClock, now: datetime) -> tuple[ApplicationEvent, ...]:
@@ -794,10 +824,11 @@ def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> 
         _require_department(state, actor)
     if state.clock is not None and state.clock.extensions:
         raise InvalidCommand("the deadline has already been extended once (R-XK-42)")
-    limit = state.matter.extension_limit or limit  # the matter's own law, where it sets one
+    if state.matter.extension_limit is not None:  # the matter's own law, where it sets one (0: none)
+        limit = state.matter.extension_limit
     if command.working_days > limit:
         raise DeadlineOutOfRange("extension (working days)", command.working_days, limit)
-    if not command.reason.strip():
+    if not visible(command.reason):
         raise InvalidCommand("an extension must give the reason told to the applicant")
     due_at = state.plan.decision_due_at if state.plan else None
     if due_at is not None and now >= due_at:
@@ -834,9 +865,11 @@ def _change_green_channel(
     state: ApplicationState, command: ChangeGreenChannel, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     _require_steward_fits(command.green_channel, command.steward)
-    if (command.green_channel, command.steward) == (state.green_channel, state.steward):
+    steward_key = command.steward.key if command.steward else None
+    current_key = state.steward.key if state.steward else None
+    if (command.green_channel, steward_key) == (state.green_channel, current_key):
         raise InvalidCommand("the case is already in that state of the green channel")
-    if not command.reason.strip():
+    if not visible(command.reason):
         raise InvalidCommand("a green-channel decision must state its reason")
     changed = GreenChannelChanged(
         at=now,
@@ -981,7 +1014,7 @@ def plan_request(state: ApplicationState) -> PlanRequest:
         received_at=state.acceptance_from,
         deem_acceptance=state.matter.acceptance if state.status is Status.RECEIVED else None,
         clock=state.clock,
-        decision_running=state.status in (Status.UNDER_REVIEW, Status.SUSPENDED),
+        decision_running=state.deciding,
         supplement_within=state.supplement_within if state.outstanding else None,
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
         stage=state.stage_limit,
@@ -1072,7 +1105,7 @@ def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
 
 def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> PendingAction:
     """``kind`` as offered now: narrowed to the departments (and the authority) its rules admit."""
-    reviewing = tuple(dict.fromkeys(step.department for step in state.pending_steps))
+    reviewing = state.reviewing_departments
     match kind:
         case "record_approval":
             return PendingAction(command=kind, roles=roles, departments=reviewing, steps=state.pending_steps)
@@ -1152,7 +1185,7 @@ class ScheduledCommand(BaseModel):
 
 
 _WARNING_STATUSES = {
-    WarningSubject.DECISION: (Status.UNDER_REVIEW, Status.SUSPENDED),
+    WarningSubject.DECISION: tuple(DECIDING),
     WarningSubject.DELIVERY: (Status.APPROVED,),
 }
 

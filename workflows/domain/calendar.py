@@ -6,7 +6,6 @@ of the calendar data that produced it, so a deadline can be recomputed and audit
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
@@ -15,6 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
+from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import CalendarDataInvalid, CalendarNotPublished
 
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database, which keeps
@@ -203,18 +203,20 @@ class WorkingCalendar:
         self.version = version or self._digest()
 
     def _digest(self) -> str:
-        digest = hashlib.sha256()
-        for year in self._years.values():
-            # Sorted explicitly: set order follows hash randomisation and would change the id per process.
-            canonical = (
-                year.year,
-                year.revision,
-                year.provisional,
-                sorted(year.holidays),
-                sorted(year.makeup_workdays),
+        """The version id: a digest of every year's data (sets sorted: their order varies per process)."""
+        canonical = "".join(
+            repr(
+                (
+                    year.year,
+                    year.revision,
+                    year.provisional,
+                    sorted(year.holidays),
+                    sorted(year.makeup_workdays),
+                )
             )
-            digest.update(repr(canonical).encode())
-        return f"cal-{digest.hexdigest()[:12]}"
+            for year in self._years.values()
+        )
+        return f"cal-{sha256_hex(canonical, 12)}"
 
     @property
     def years(self) -> Mapping[int, YearCalendar]:
@@ -224,12 +226,10 @@ class WorkingCalendar:
     def snapshot(self, from_year: int) -> CalendarSnapshot:
         """The years from ``from_year`` on, to pin in a case: all it can ever count (R-CAL-4)."""
         return CalendarSnapshot(
-            version=self.version, years=tuple(y for y in self._years.values() if y.year >= from_year)
+            version=self.version,
+            first_year=min(self._years, default=from_year),
+            years=tuple(y for y in self._years.values() if y.year >= from_year),
         )
-
-    def covers(self, day: date) -> bool:
-        """Whether the calendar has data (published or provisional) for ``day``'s year."""
-        return day.year in self._years
 
     def _year(self, year: int) -> YearCalendar:
         try:
@@ -307,6 +307,9 @@ class CalendarSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str = Field(min_length=1)
+    first_year: int = Field(
+        description="The first year the source calendar holds: none earlier can be counted."
+    )
     years: tuple[YearCalendar, ...] = ()
 
     @cached_property

@@ -5,12 +5,14 @@ and a sane year. A value outside them is refused when a message is decoded, befo
 caller can grow a case's history or echo a huge value back through a refusal.
 
 Identifiers are compared as people are (受审分离 must not be fooled by ``W1``, ``w1 `` or full-width
-``ｗ1``): ``person_key`` is their NFKC case-folded form, and an identifier with an invisible, control or
-space character inside it is refused outright.
+``ｗ1``): ``person_key`` is their NFKC case-folded form. Their alphabet is an allow-list, ASCII letters,
+digits and ``. _ - @ +`` after NFKC, and the CJK ideographs, so no invisible character (a joiner, a
+variation selector, a filler, a combining mark) can make one person look like two.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime
 from typing import Annotated
@@ -30,50 +32,54 @@ LATEST_YEAR = 2199
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 _MATTER_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$"
-# Unicode general categories refused inside an identifier: other (control, format such as U+200B,
-# surrogate, private use, unassigned) and separators (spaces). In free text only control characters other
-# than tab and line breaks, and surrogates, are refused.
-_NOT_IN_IDENTIFIERS = ("C", "Z")
-# Quotes and backslashes have no place in an identifier and would need escaping wherever one is quoted
-# (a visibility query, a log line): refused too.
-_QUOTING = frozenset("'\"\\`")
+# What an identifier (and an application number) may hold: ASCII letters and digits, a few marks found in
+# staff ids and e-mail addresses, and the CJK Unified Ideographs (with extension A). Nothing invisible,
+# nothing that needs quoting (a visibility query, a log line), and not ':' or '#', which separate an
+# actor from its role on the command line and a key from its digest in an update id.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._@+\-\u3400-\u4dbf\u4e00-\u9fff]+")
+_APPLICATION_NUMBER = re.compile(r"[A-Za-z0-9._@+\-\u3400-\u4dbf\u4e00-\u9fff()（）]+")
 _TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r")
+# Bidirectional overrides and isolates make a notice read otherwise than it is written.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _identifier(text: str) -> str:
-    """NFKC-normalised and stripped; refused if anything invisible or blank remains inside."""
+    """NFKC-normalised and stripped, within the identifier alphabet: one spelling per person."""
     normalised = unicodedata.normalize("NFKC", text).strip()
     if not normalised:
         raise ValueError("an identifier may not be blank")
     if len(normalised) > MAX_ID:
         raise ValueError(f"an identifier has at most {MAX_ID} characters")
-    for character in normalised:
-        if unicodedata.category(character)[0] in _NOT_IN_IDENTIFIERS or character in _QUOTING:
-            raise ValueError(
-                f"an identifier may not contain quotes, invisible, control or space characters "
-                f"(U+{ord(character):04X})"
-            )
+    if not _IDENTIFIER.fullmatch(normalised):
+        raise ValueError(
+            "an identifier holds only letters, digits, CJK ideographs and . _ - @ + (no space, quote, "
+            "control or invisible character)"
+        )
     return normalised
 
 
-def _text(text: str) -> str:
-    for character in text:
-        category = unicodedata.category(character)
-        if category == "Cs" or (category == "Cc" and character not in _TEXT_CONTROLS_ALLOWED):
-            raise ValueError(f"text may not contain control characters (U+{ord(character):04X})")
+def _application_number(text: str) -> str:
+    """An application number as given, which is already its only spelling (the workflow id keeps it)."""
+    if len(text) > MAX_NAME:
+        raise ValueError(f"an application number has at most {MAX_NAME} characters")
+    if unicodedata.normalize("NFKC", text) != text or not _APPLICATION_NUMBER.fullmatch(text):
+        raise ValueError(
+            "an application number holds only ASCII letters and digits, CJK ideographs, brackets and "
+            ". _ - @ +, as written in NFKC (no full-width or invisible character)"
+        )
     return text
 
 
-def _application_number(text: str) -> str:
-    if len(text) > MAX_NAME:
-        raise ValueError(f"an application number has at most {MAX_NAME} characters")
+def _text(text: str) -> str:
+    """Free text may span lines; no other control character, no bidi override, no surrogate."""
     for character in text:
+        category = unicodedata.category(character)
         if (
-            character == "/"
-            or character in _QUOTING
-            or unicodedata.category(character)[0] in _NOT_IN_IDENTIFIERS
+            category == "Cs"
+            or (category == "Cc" and character not in _TEXT_CONTROLS_ALLOWED)
+            or character in _BIDI_CONTROLS
         ):
-            raise ValueError(f"an application number may not contain {character!r} (U+{ord(character):04X})")
+            raise ValueError(f"text may not contain control characters (U+{ord(character):04X})")
     return text
 
 
@@ -84,16 +90,26 @@ def _in_shanghai(instant: datetime) -> datetime:
     return instant.astimezone(SHANGHAI)
 
 
+def repeated(codes: tuple[str, ...] | list[str]) -> list[str]:
+    """The codes that occur more than once, sorted."""
+    return sorted({code for code in codes if codes.count(code) > 1})
+
+
 def _unique(codes: tuple[str, ...]) -> tuple[str, ...]:
-    repeated = sorted({code for code in codes if codes.count(code) > 1})
-    if repeated:
-        raise ValueError(f"codes repeated: {', '.join(repeated)}")
+    """A list of codes names each at most once (a supplement of ``a, a`` would record ``a`` twice)."""
+    if twice := repeated(codes):
+        raise ValueError(f"codes repeated: {', '.join(twice)}")
     return codes
 
 
 def person_key(identifier: str) -> str:
     """The form identities are compared in: NFKC, case-folded, without surrounding space."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", identifier).strip().casefold())
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: a reason of spaces and zero-width characters says nothing."""
+    return any(unicodedata.category(character)[0] not in ("C", "Z", "M") for character in text)
 
 
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE, pattern=_CODE)]
