@@ -737,6 +737,47 @@ def test_a_field_from_the_intake_file_keeps_its_json_path(
     assert _error_line(over_it).startswith("error: InvalidCommand: --applicant-id: Value error")
 
 
+def _intake_file(tmp_path: Path, content: bytes) -> Path:
+    path = tmp_path / "intake.json"
+    path.write_bytes(content)
+    return path
+
+
+def test_an_intake_file_is_read_as_strictly_as_the_engine_decodes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a file the user wrote JSON: a number is no instant and "yes" no boolean, named by their path."""
+    intake = {
+        "actor": {"id": "intake-portal", "role": "system"},
+        "applicant": {"id_number": APPLICANT_ID, "name": "大连示例食品有限公司", "contact": "0411"},
+        "matter_code": MATTER,
+        "materials": list(MATERIALS),
+        "channel": "online",
+    }
+    for field, value in (("received_at", 1764550800), ("green_channel", "yes")):
+        path = _intake_file(tmp_path, json.dumps(intake | {field: value}).encode())
+        ran = _offline(["submit", "--file", str(path), "--id", "APP-1", *NOWHERE], capsys)
+        assert ran.code == 2
+        assert _error_line(ran).startswith(f"error: InvalidCommand: {field}: "), field
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b'{"application_id": "F-2\xff"}', "UTF-8"), (b"[" * 70_000, "larger than an intake")],
+    ids=["not-utf8", "oversized"],
+)
+def test_an_intake_file_that_is_not_utf8_json_or_too_large_is_invalid_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str
+) -> None:
+    """One line and exit 2, never a traceback, and a file is read no further than an intake may be."""
+    path = _intake_file(tmp_path, content)
+    ran = _offline(["submit", "--file", str(path), "--id", "APP-1", *NOWHERE], capsys)
+    assert ran.code == 2
+    line = _error_line(ran)
+    assert line.startswith("error: InvalidInput: ")
+    assert says in line
+
+
 def test_list_filters_combine_so_every_one_must_hold() -> None:
     """--overdue --department health --matter M: the three visibility conditions joined by AND."""
     now = datetime(2026, 11, 26, tzinfo=UTC)

@@ -634,6 +634,31 @@ async def test_an_idempotency_key_reused_for_another_command_is_refused_422(http
     assert "correction_requested" not in [event["kind"] for event in history]
 
 
+async def test_an_idempotency_key_names_one_request_so_another_case_or_endpoint_is_refused_422() -> None:
+    """The same caller's key sent first to one case, then to another (or as a submission): 422 at the door."""
+    down = RPCError("the cluster is down", RPCStatusCode.UNAVAILABLE, b"")
+    async with client_of(create_app(Cases(cast(Client, FailingEngine(down))), TOKENS)) as http:
+        headers = bearer(OFFICER) | {"Idempotency-Key": "key-once"}
+        body = {"kind": "reject_application", "reason": "不符合受理条件"}
+        first = await http.post("/applications/A-1/actions", json=body, headers=headers)
+        assert first.status_code == 503  # not refused at the door: it reached the (broken) engine
+        for path in ("/applications/A-2/actions", "/applications"):
+            reused = await http.post(path, json=body, headers=headers)
+            assert (reused.status_code, reused.json()["type"]) == (422, "IdempotencyKeyReused"), path
+        again = await http.post("/applications/A-1/actions", json=body, headers=headers)
+        assert again.status_code == 503  # the same request again is a retry
+        mine = bearer(APPROVER) | {"Idempotency-Key": "key-once"}
+        assert (await http.post("/applications/A-2/actions", json=body, headers=mine)).status_code == 503
+
+
+async def test_an_unknown_field_name_is_not_repeated_in_full_in_the_422(offline: httpx.AsyncClient) -> None:
+    """A 30 KB field name comes back cut short: the answer never carries the caller's payload back."""
+    body = {"kind": "accept_application", "x" * 30_000: 1}
+    refused = await offline.post("/applications/A-1/actions", json=body, headers=bearer(OFFICER))
+    assert refused.status_code == 422
+    assert len(refused.content) < 2_000
+
+
 # --- reading and lists ------------------------------------------------------------------------------------
 
 
