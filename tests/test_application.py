@@ -1487,7 +1487,10 @@ def test_a_matter_whose_law_allows_no_extension_refuses_every_one() -> None:
     assert isinstance(_refused(case, extension), DeadlineOutOfRange)
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "\u200b", "\u2060\u200b", "\u3000"])
+@pytest.mark.parametrize(
+    "reason",
+    ["", "   ", "\u200b", "\u2060\u200b", "\u3000", "\u3164\u3164", "\u2800", "\u115f\u1160", "\u0301"],
+)
 def test_a_reason_the_law_requires_must_say_something_visible(reason: str) -> None:
     """A refusal, a rejection, an extension or a green-channel decision needs a reason one can see."""
     case = drive_to(Status.UNDER_REVIEW, shipped_matter("FOOD-BUSINESS"))

@@ -754,7 +754,8 @@ def test_an_intake_file_is_read_as_strictly_as_the_engine_decodes_it(
         "materials": list(MATERIALS),
         "channel": "online",
     }
-    for field, value in (("received_at", 1764550800), ("green_channel", "yes")):
+    refusals = (("received_at", 1764550800), ("received_at", "1764550800"), ("green_channel", "yes"))
+    for field, value in refusals:
         path = _intake_file(tmp_path, json.dumps(intake | {field: value}).encode())
         ran = _offline(["submit", "--file", str(path), "--id", "APP-1", *NOWHERE], capsys)
         assert ran.code == 2

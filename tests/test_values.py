@@ -115,3 +115,14 @@ def test_strictly_from_json_an_instant_is_an_iso_date_and_time_with_an_offset(ra
     """A number is not an instant and a date is not a time, as the boundary decodes messages (strict)."""
     with pytest.raises(ValidationError):
         INSTANT.validate_json(raw, strict=True)
+
+
+@pytest.mark.parametrize(
+    "raw", [1764118800, 1764118800.5, "1764118800", "20261126", "2026-11-26", "9" * 5000]
+)
+def test_a_number_or_digits_are_no_instant_even_when_read_leniently(raw: object) -> None:
+    """Lenient pydantic reads ``1764118800`` as a Unix time; the engine does not: an instant says its date."""
+    with pytest.raises(ValidationError) as refused:
+        INSTANT.validate_python(raw)
+    assert "ISO 8601" in str(refused.value)
+    assert "9" * 50 not in str(refused.value)  # the message does not repeat what was sent

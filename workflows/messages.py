@@ -292,7 +292,7 @@ class EventsPage(BaseModel):
         page: list[ApplicationEvent] = []
         size = 0
         for event in events[first : first + EVENTS_PER_PAGE]:
-            size += len(event.model_dump_json())
+            size += len(event.model_dump_json().encode())  # bytes, as the payload limit counts them
             if page and size > PAGE_BYTES:
                 break
             page.append(event)

@@ -17,7 +17,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from workflows.domain.calendar import SHANGHAI
 
@@ -39,6 +39,11 @@ _MATTER_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9._@+\-\u3400-\u4dbf\u4e00-\u9fff]+")
 _APPLICATION_NUMBER = re.compile(r"[A-Za-z0-9._@+\-\u3400-\u4dbf\u4e00-\u9fff()（）]+")
 _TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r")
+_NOT_AN_INSTANT = "an instant is written as ISO 8601 with its offset, e.g. 2026-11-26T09:00:00+08:00"
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+# Letters and symbols that show nothing: the Hangul fillers, the blank Braille pattern, a blank musical
+# notehead. A reason of these alone says nothing, as one of spaces or zero-width characters does not.
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\U0001d159")
 # Bidirectional overrides and isolates make a notice read otherwise than it is written.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -83,6 +88,20 @@ def _text(text: str) -> str:
     return text
 
 
+def _iso_8601(value: object) -> object:
+    """An instant is a datetime or ISO 8601 text (a date and a time): a number or digits alone are none."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(_NOT_AN_INSTANT)
+    try:
+        if _ISO_INSTANT.match(value):
+            return datetime.fromisoformat(value)
+    except ValueError:
+        pass  # its message repeats the value, which may be long
+    raise ValueError(_NOT_AN_INSTANT)
+
+
 def _in_shanghai(instant: datetime) -> datetime:
     """Every instant is kept in Asia/Shanghai (+08:00), where the one window counts its days."""
     if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
@@ -108,8 +127,12 @@ def person_key(identifier: str) -> str:
 
 
 def visible(text: str) -> bool:
-    """Whether ``text`` shows anything: a reason of spaces and zero-width characters says nothing."""
-    return any(unicodedata.category(character)[0] not in ("C", "Z", "M") for character in text)
+    """Whether ``text`` shows anything: a reason of spaces, zero-width or blank-looking characters (the
+    Hangul fillers, the blank Braille pattern) says nothing."""
+    return any(
+        unicodedata.category(character)[0] in ("L", "N", "P", "S") and character not in _BLANK_LOOKING
+        for character in text
+    )
 
 
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE, pattern=_CODE)]
@@ -121,4 +144,4 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_
 Label = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_text)]  # a name that may be left empty
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS)]
-Instant = Annotated[AwareDatetime, AfterValidator(_in_shanghai)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_in_shanghai)]
