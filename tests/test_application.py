@@ -38,6 +38,7 @@ from workflows.domain.application import (
     AUTHORISED_ROLES,
     EXTENSION_BY_DEPARTMENT_HEAD,
     EXTENSION_BY_GOVERNMENT_LEADER,
+    REPEAT_LIMITS,
     TRANSITIONS,
     ApplicationState,
     Effect,
@@ -93,6 +94,7 @@ from workflows.domain.errors import (
     NotAuthorised,
     OneWindowError,
     ReceiptOutOfRange,
+    RepeatLimitReached,
     SeparationOfDuties,
 )
 from workflows.domain.events import (
@@ -1527,3 +1529,68 @@ def test_a_receipt_in_a_year_without_calendar_data_is_registered_and_waits_for_t
     (event,) = decide(None, command, received)
     assert isinstance(event, ApplicationSubmitted)
     assert deadlines(start(event), received).calendar_missing == 2028
+
+
+# --- how often a case may repeat a command ------------------------------------------------------------
+
+
+def _green_channel_toggled(case: Case) -> Case:
+    entering = not case.state.green_channel
+    return then(
+        case,
+        ChangeGreenChannel(
+            actor=supervisor(),
+            green_channel=entering,
+            steward=steward() if entering else None,
+            reason="市重点项目" if entering else "不再列入重点项目",
+        ),
+    )
+
+
+def _paused_and_resumed(case: Case) -> Case:
+    pause = SuspendClock(actor=approver("market_regulation"), pause="expert_review", expected_working_days=1)
+    case = then(case, pause)
+    return then(case, ResumeClock(actor=approver("market_regulation")))
+
+
+def _correction_noticed_and_redone(case: Case) -> Case:
+    item = case.state.matter.materials[-1].code
+    case = then(case, RequestCorrection(actor=window_officer(), missing=(item,)))
+    return then(case, SupplementMaterials(actor=applicant_actor(), materials=(item,)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "repeat", "status"),
+    [
+        ("green_channel_changed", _green_channel_toggled, Status.UNDER_REVIEW),
+        ("clock_suspended", _paused_and_resumed, Status.UNDER_REVIEW),
+        ("correction_requested", _correction_noticed_and_redone, Status.RECEIVED),
+    ],
+)
+def test_a_command_a_case_may_repeat_is_refused_past_its_limit_so_the_case_never_freezes(
+    kind: str, repeat: Callable[[Case], Case], status: Status
+) -> None:
+    """Temporal refuses every update past 2000 on one execution: the engine stops far before, typed."""
+    case = drive_to(status, shipped_matter("FOOD-BUSINESS"))
+    for _ in range(REPEAT_LIMITS[kind]):
+        case = repeat(case)
+    assert case.state.repeats[kind] == REPEAT_LIMITS[kind]
+    assert _replayed_from_storage(case.events).repeats == case.state.repeats
+    with pytest.raises(RepeatLimitReached, match=f"{REPEAT_LIMITS[kind]} times"):
+        repeat(case)
+
+
+def test_supplements_are_refused_past_their_limit_even_one_material_at_a_time() -> None:
+    """Ten correction notices of all eleven materials, each redone one by one: the 101st is refused."""
+    case = opened(submit(shipped_matter("CONSTRUCTION-PROJECT")))
+    everything = tuple(m.code for m in case.state.matter.materials)
+    supplemented = 0
+    while supplemented < REPEAT_LIMITS["materials_supplemented"]:
+        case = then(case, RequestCorrection(actor=window_officer(), missing=everything))
+        for code in everything[: REPEAT_LIMITS["materials_supplemented"] - supplemented]:
+            case = then(case, SupplementMaterials(actor=applicant_actor(), materials=(code,)))
+            supplemented += 1
+    with pytest.raises(RepeatLimitReached):
+        then(case, SupplementMaterials(actor=applicant_actor(), materials=(case.state.missing[0],)))
+    assert supplemented == REPEAT_LIMITS["materials_supplemented"]
+    assert case.state.repeats["correction_requested"] == 10

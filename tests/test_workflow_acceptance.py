@@ -34,6 +34,7 @@ from tests.builders import (
     approver,
     secondary_materials,
     shipped_matter,
+    steward,
     supervisor,
     window_officer,
 )
@@ -41,7 +42,7 @@ from tests.case_helpers import Handle, act, case_events, final_view, refusal
 from tests.conftest import RunWorker
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import Cases
-from workflows.domain.application import Status, approval_rounds
+from workflows.domain.application import REPEAT_LIMITS, Status, approval_rounds
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Catalogue, DeficiencyMode, Importance
 from workflows.domain.commands import (
@@ -695,6 +696,19 @@ async def test_a_supervisor_puts_a_running_case_into_the_green_channel_and_its_s
     await final_view(handle)
     notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
     assert "green_channel_changed" in notices
+
+
+async def test_a_case_toggled_in_and_out_of_the_green_channel_is_refused_typed_past_the_limit(
+    desk: Desk,
+) -> None:
+    """Each toggle is an accepted update; past ``REPEAT_LIMITS`` the case refuses, and still runs."""
+    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    into = ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=steward(), reason="市重点项目")
+    out = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
+    for toggle in range(REPEAT_LIMITS["green_channel_changed"]):
+        await act(handle, out if toggle % 2 else into)
+    assert await refusal(handle, into) == "RepeatLimitReached"
+    assert (await act(handle, AcceptApplication(actor=OFFICER))).status is Status.UNDER_REVIEW
 
 
 async def test_withdrawal_after_the_approval_decision_is_not_allowed(desk: Desk) -> None:

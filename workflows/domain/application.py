@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from functools import reduce
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +64,7 @@ from workflows.domain.errors import (
     NotAllowed,
     NotAuthorised,
     ReceiptOutOfRange,
+    RepeatLimitReached,
     SeparationOfDuties,
 )
 from workflows.domain.events import (
@@ -103,6 +105,18 @@ EXTENSION_BY_GOVERNMENT_LEADER = 15
 # A receipt instant may run ahead of the engine's clock by this much (the intake system's clock skew);
 # any later receipt is refused, since no period can start in the future.
 RECEIPT_CLOCK_SKEW = timedelta(minutes=5)
+# How often a case may record each event a person can repeat: more than any real case needs, and few
+# enough that a case's accepted updates stay far below Temporal's limit per execution (2000 by default),
+# past which every further command on the case would fail. Every other event happens once per case or
+# once per approval step.
+REPEAT_LIMITS: Mapping[str, int] = MappingProxyType(
+    {
+        "correction_requested": 10,
+        "materials_supplemented": 100,
+        "clock_suspended": 30,
+        "green_channel_changed": 20,
+    }
+)
 
 
 class Status(StrEnum):
@@ -272,6 +286,7 @@ class ApplicationState(BaseModel):
     plan: DeadlinePlan | None = None
     warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
+    repeats: dict[str, int] = Field(default_factory=dict)  # events of REPEAT_LIMITS kinds recorded so far
 
     def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
         """The highest warning (of ``subject``, or of any) recorded so far: a warning once raised stands."""
@@ -362,6 +377,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
     changes: dict[str, Any] = {"version": state.version + 1}
     if event.actor.role is Role.WINDOW_OFFICER and event.actor.key not in state.window_officers:
         changes["window_officers"] = (*state.window_officers, event.actor.key)
+    if event.kind in REPEAT_LIMITS:
+        changes["repeats"] = state.repeats | {event.kind: state.repeats.get(event.kind, 0) + 1}
     match event:
         case CorrectionRequested():
             changes |= {
@@ -475,7 +492,12 @@ def decide(
     _require_role(command.actor, command.kind)
     handler: Callable[[ApplicationState, Any, datetime], tuple[ApplicationEvent, ...]]
     handler = _HANDLERS[type(command)]
-    return handler(state, command, now)
+    events = handler(state, command, now)
+    for event in events:
+        limit = REPEAT_LIMITS.get(event.kind)
+        if limit is not None and state.repeats.get(event.kind, 0) >= limit:
+            raise RepeatLimitReached(command.kind, limit)
+    return events
 
 
 def _require_role(actor: Actor, kind: str) -> None:

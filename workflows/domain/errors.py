@@ -60,6 +60,15 @@ class NotAllowed(OneWindowError):
         self.status = status
 
 
+class RepeatLimitReached(OneWindowError):
+    """The case has recorded this command as often as a case may (``application.REPEAT_LIMITS``)."""
+
+    def __init__(self, command: str, limit: int) -> None:
+        super().__init__(f"{command} has been recorded {limit} times on this case, the most a case allows")
+        self.command = command
+        self.limit = limit
+
+
 class NotAuthorised(OneWindowError):
     """The actor's role, department or identity does not permit the command."""
 
