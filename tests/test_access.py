@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import temporalio.converter
 
 from tests.builders import (
     APPLICANT_ID,
@@ -25,16 +26,19 @@ from tests.builders import (
 )
 from workflows.domain.access import MAX_WINDOW_READERS, admit, case_readers, may_read
 from workflows.domain.application import Status
+from workflows.domain.catalogue import MAX_DEPARTMENTS
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ChangeGreenChannel,
     CreditStanding,
     DeemAccepted,
+    RequestCorrection,
     SupplementMaterials,
 )
 from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
 from workflows.domain.events import Actor, Role
+from workflows.domain.values import MAX_CODE
 
 
 def _green(case: Case) -> Case:
@@ -109,19 +113,52 @@ def test_a_person_s_command_is_admitted_only_from_someone_the_case_knows_and_nev
     admit(RECEIVED.state, AcceptApplication(actor=window_officer()))  # someone the case knows: to its rules
 
 
+def test_the_most_readers_a_case_can_have_fit_one_search_attribute_value() -> None:
+    """The worst case the bounds allow: submitted by a system, a steward, the most departments of the
+    longest codes, more window officers than keep a key, and an acceptor among the later ones."""
+    case = opened(submit(shipped_matter("FOOD-BUSINESS"), actor=Actor(id="intake-portal", role=Role.SYSTEM)))
+    departments = tuple(f"{'d' * (MAX_CODE - 2)}{n:02d}" for n in range(MAX_DEPARTMENTS))
+    officers = tuple(f"officer-{n}" for n in range(MAX_WINDOW_READERS * 2))
+    crowded = case.state.model_copy(
+        update={
+            "matter": case.state.matter.model_copy(update={"departments": departments}),
+            "steward": steward(),
+            "window_officers": officers,
+            "acceptance_decided_by": officers[-1],
+        }
+    )
+    readers = case_readers(crowded)
+    assert len(readers) == 1 + 1 + MAX_DEPARTMENTS + 1 + 1 + MAX_WINDOW_READERS + 1
+    (stored,) = temporalio.converter.default().payload_converter.to_payloads([list(readers)])
+    assert len(stored.data) <= 2048 - 200  # with room to spare
+
+
 def test_the_readers_of_a_case_stay_short_however_many_officers_act_and_however_their_ids_are_spelled() -> (
     None
 ):
     """OwReaders is one search-attribute value (Temporal: 2 KB): people are in it by a 16-digit digest, and
-    only the first window officers keep a key of their own."""
+    only the first window officers, and the one who accepted, keep a key of their own."""
     matter = shipped_matter("CONSTRUCTION-PROJECT")
+    everything = tuple(material.code for material in matter.materials)
     case = opened(submit(matter, materials=(), actor=Actor(id="intake-portal", role=Role.SYSTEM)))
-    officers = [window_officer(f"审{'窗' * 50}{n:02d}") for n in range(len(matter.materials))]
-    for officer, material in zip(officers, matter.materials, strict=True):  # each hands in one material
-        case = then(case, SupplementMaterials(actor=officer, materials=(material.code,)))
-    assert len(case.state.window_officers) == len(officers) > MAX_WINDOW_READERS
+    officers = iter(window_officer(f"审{'窗' * 50}{n:02d}") for n in range(100))
+    for round_ in range(4):  # each hands in one material; then a correction notice asks for all again
+        if round_:
+            case = then(case, RequestCorrection(actor=next(officers), missing=everything))
+        for code in everything:
+            case = then(case, SupplementMaterials(actor=next(officers), materials=(code,)))
+    acceptor = next(officers)
+    case = then(case, AcceptApplication(actor=acceptor))
+    assert len(case.state.window_officers) > MAX_WINDOW_READERS + 1
     readers = case_readers(case.state)
     assert len(json.dumps(readers)) < 2048  # as Temporal stores the value (non-ASCII escaped)
     assert all(len(key) <= 40 for key in readers)
-    assert may_read(case.state, officers[0])
-    assert may_read(case.state, officers[-1])  # no key of its own, but the case is still at the window
+    acted = [window_officer(key) for key in case.state.window_officers]
+    assert acted[-1].key == acceptor.key
+    # The case has left the window: the first officers and its acceptor read it, a later officer does not.
+    assert [may_read(case.state, officer) for officer in acted[MAX_WINDOW_READERS - 1 :]] == [
+        True,
+        *[False] * (len(acted) - MAX_WINDOW_READERS - 1),
+        True,
+    ]
+    assert may_read(case.state, acted[0])

@@ -9,7 +9,8 @@ filtered by the very rule that a single read is checked by.
 - an applicant reads their own cases, a steward the cases assigned to them;
 - an approver or department head reads the cases of their department's matters;
 - a window officer reads the cases at the window (awaiting acceptance, awaiting materials still missing
-  or promised, or approved and awaiting release) and the cases they have acted on;
+  or promised, or approved and awaiting release), the cases they accepted or refused, and the cases
+  they have acted on among the first ``MAX_WINDOW_READERS`` officers to act;
 - an intake system reads the cases it submitted.
 
 Whoever may give a command on a case may read it, so a command from anyone else is answered as if the
@@ -31,9 +32,10 @@ from workflows.domain.values import person_key
 
 READS_EVERYTHING = frozenset({Role.SUPERVISOR, Role.HOTLINE_OPERATOR, Role.GOVERNMENT_LEADER})
 AT_THE_WINDOW = frozenset({Status.RECEIVED, Status.CORRECTION_REQUESTED, Status.APPROVED})
-# The window officers who keep a key of their own on a case (the first ones to act on it); any later one
-# reads it while it is at the window. Bounds OwReaders, whose value Temporal limits to 2 KB.
-MAX_WINDOW_READERS = 10
+# The window officers who keep a key of their own on a case: the first ones to act on it, and whoever
+# decided its acceptance; any later one reads it while it is at the window. Bounds OwReaders, whose value
+# Temporal limits to 2 KB (32 keys of 23 characters leave room for the case's other readers).
+MAX_WINDOW_READERS = 32
 
 
 def pseudonym(identifier: str) -> str:
@@ -51,7 +53,10 @@ def case_readers(state: ApplicationState) -> tuple[str, ...]:
         keys.append(f"steward:{pseudonym(state.steward.id)}")
     if state.status in AT_THE_WINDOW or state.missing or state.outstanding:
         keys.append("window")
-    keys += [f"window:{pseudonym(officer)}" for officer in state.window_officers[:MAX_WINDOW_READERS]]
+    officers = list(state.window_officers[:MAX_WINDOW_READERS])
+    if state.acceptance_decided_by in state.window_officers[MAX_WINDOW_READERS:]:
+        officers.append(state.acceptance_decided_by)
+    keys += [f"window:{pseudonym(officer)}" for officer in officers]
     return tuple(dict.fromkeys(keys))
 
 

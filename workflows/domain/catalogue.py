@@ -25,6 +25,10 @@ from pydantic import (
 from workflows.domain.errors import CatalogueInvalid, UnknownMatter
 from workflows.domain.values import Code, MatterCode, Name, Text
 
+# Departments deciding one matter: each is a reader of its cases (access.case_readers), and with the other
+# readers they must fit one search-attribute value (Temporal: 2 KB).
+MAX_DEPARTMENTS = 10
+
 # R-XK-45: time for exactly these activities does not count towards the decision period.
 STATUTORY_PAUSES: Mapping[str, str] = {
     "hearing": "听证",
@@ -127,7 +131,7 @@ class Matter(_Entry):
     code: MatterCode
     name: Name
     legal_basis: Text = Field(min_length=1)
-    departments: tuple[Code, ...] = Field(min_length=1)
+    departments: tuple[Code, ...] = Field(min_length=1, max_length=MAX_DEPARTMENTS)
     approval: ApprovalMode = ApprovalMode.SINGLE
     statutory_limit: PositiveInt = Field(default=20, description="R-XK-42a: 20 unless the matter's law says.")
     promised_limit: NonNegativeInt | None = Field(
