@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 from collections.abc import Sequence
 from datetime import date
@@ -46,6 +47,7 @@ class CalendarLoaded(BaseModel):
     path: Path
     calendar_version: str
     signalled: tuple[str, ...]
+    unreached: dict[str, str]  # running cases the signal did not reach, and why
 
 
 def _notice(path: Path) -> CalendarNotice:
@@ -86,7 +88,7 @@ async def load(args: argparse.Namespace, connection: Connection) -> int:
     extra = [] if directory in calendar_dirs_from_environment() else [directory]
     version = load_calendar(extra).version  # every notice there still loads, and this is the result
     cases = await connection.cases()
-    signalled = await cases.announce_calendar_revision()
+    announcement = await cases.announce_calendar_revision(version)
     if args.json:
         loaded = CalendarLoaded(
             year=notice.year,
@@ -94,12 +96,15 @@ async def load(args: argparse.Namespace, connection: Connection) -> int:
             status=notice.status,
             path=target,
             calendar_version=version,
-            signalled=tuple(signalled),
+            signalled=tuple(announcement.signalled),
+            unreached=announcement.unreached,
         )
         print(loaded.model_dump_json(indent=2))
         return EXIT_OK
     print(f"loaded {notice.year} revision {notice.revision} ({notice.status}) into {target}")
-    print(f"calendar {version}; told {len(signalled)} running case(s)")
+    print(f"calendar {version}; told {len(announcement.signalled)} running case(s) on another version")
+    for number, why in announcement.unreached.items():
+        print(f"not told: {number}: {why}", file=sys.stderr)
     return EXIT_OK
 
 

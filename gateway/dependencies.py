@@ -16,7 +16,7 @@ from gateway.limits import IdempotencyLedger, RateLimiter
 from gateway.service import Gateway
 from gateway.tokens import TokenBook, token_digest
 from workflows.domain.events import Actor
-from workflows.domain.values import ApplicationNumber
+from workflows.domain.values import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY, ApplicationNumber
 
 _BEARER = HTTPBearer(
     auto_error=False,
@@ -58,7 +58,8 @@ async def _idempotency_key(
         Header(
             alias="Idempotency-Key",
             min_length=1,
-            max_length=200,
+            max_length=MAX_IDEMPOTENCY_KEY,
+            pattern=IDEMPOTENCY_KEY_PATTERN,
             description="A fresh value (a UUID) per logical request; a retry with it takes effect once.",
         ),
     ] = None,

@@ -14,7 +14,7 @@ from typing import TypeVar
 import structlog
 
 from gateway.errors import EngineTimeout
-from workflows.client import Cases, CaseSummary, open_cases_query
+from workflows.client import Announcement, Cases, CaseSummary, open_cases_query
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.errors import NotAuthorised
 from workflows.domain.events import Actor, ApplicationEvent, Role
@@ -95,11 +95,11 @@ class Gateway:
         )
         return await self._in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
 
-    async def announce_calendar_revision(self, actor: Actor) -> list[str]:
-        """R-CAL-4, by a supervisor: every running case recomputes its deadlines."""
+    async def announce_calendar_revision(self, actor: Actor, version: str | None) -> Announcement:
+        """R-CAL-4, by a supervisor: every running case (not yet on ``version``) recomputes its deadlines."""
         if actor.role is not Role.SUPERVISOR:
             raise NotAuthorised(actor.id, "announcing a calendar revision needs the role supervisor")
-        return await self._in_time(self.cases.announce_calendar_revision(), self.action_timeout)
+        return await self._in_time(self.cases.announce_calendar_revision(version), self.action_timeout)
 
     async def _in_time(self, call: Awaitable[_T], seconds: float) -> _T:
         try:

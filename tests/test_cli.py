@@ -37,6 +37,7 @@ from tests.builders import (
     window_officer,
 )
 from tests.conftest import RunWorker
+from workflows import search_attributes
 from workflows.client import Cases
 from workflows.domain.application import Status
 from workflows.domain.calendar import SHANGHAI
@@ -371,6 +372,12 @@ async def test_a_retry_with_the_same_idempotency_key_takes_effect_once_and_anoth
     kinds = [event.kind for event in await cases.events(number, reader=None)]
     assert kinds.count("application_accepted") == 1
     assert "application_not_accepted" not in kinds
+    for unusable in ("k" * 5000, "a key with spaces", "键"):
+        refused = await cli(
+            "reject", number, "--as", OFFICER, "--reason", "材料不符", "--idempotency-key", unusable
+        )
+        assert refused.code == 2
+        assert _error_line(refused).startswith("error: InvalidCommand: an idempotency key is 1 to 200 ")
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -523,6 +530,15 @@ async def test_calendar_load_publishes_the_notice_and_a_running_case_recomputes(
     events = await cases.events(number, reader=None)
     (revision,) = [event for event in events if event.kind == "calendar_revised"]
     assert getattr(revision, "version", None) == loaded["calendar_version"]
+
+    async def on_the_new_version() -> bool:
+        query = f"{search_attributes.CALENDAR.name} = '{loaded['calendar_version']}'"
+        return number in [case.application_id for case in await cases.find(query, reader=None)]
+
+    await _until(on_the_new_version)
+    again = await cli("calendar", "load", str(notice), "--calendar-dir", str(calendar_dir), "--json")
+    assert again.code == 0, again.err
+    assert number not in json.loads(again.out)["signalled"]  # it counts with that version already
 
 
 @pytest.mark.devserver

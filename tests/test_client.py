@@ -34,7 +34,10 @@ from workflows.domain.commands import (
     WithdrawApplication,
 )
 from workflows.domain.events import Actor, Channel, Role
+from workflows.domain.values import MAX_IDEMPOTENCY_KEY
 from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, Intake
+from workflows.reference_data import load_calendar
+from workflows.server_limits import MAX_SIGNALS_PER_CASE
 
 HYGIENE_MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
 
@@ -94,6 +97,20 @@ async def test_a_case_is_submitted_once_acted_on_read_and_listed(cases: Cases) -
     assert (summary.status, summary.departments, summary.running) == ("under_review", ("health",), True)
 
 
+@pytest.mark.parametrize("key", ["", "k" * (MAX_IDEMPOTENCY_KEY + 1), "two words", "键", "tab\there"])
+async def test_an_idempotency_key_temporal_could_not_carry_is_refused_typed_before_any_call(
+    cases: Cases, key: str
+) -> None:
+    """A 5,000-character key came back as an untyped RPC error; now it is InvalidCommand, sent nowhere."""
+    number = await _submitted(cases)
+    with pytest.raises(Refused) as refused:
+        await cases.act(number, AcceptApplication(actor=window_officer()), idempotency_key=key)
+    assert refused.value.type == "InvalidCommand"
+    with pytest.raises(Refused):
+        await cases.submit(f"{number}-2", _intake(datetime.now(UTC)), idempotency_key=key)
+    assert (await cases.registered(number, reader=None)).status is Status.RECEIVED
+
+
 async def test_refusals_and_unknown_numbers_come_back_as_typed_client_errors(cases: Cases) -> None:
     """受审分离 refused as Refused('SeparationOfDuties'); an unknown number as UnknownApplication."""
     number = await _submitted(cases)
@@ -111,7 +128,31 @@ async def test_overdue_cases_are_listed_and_every_running_case_hears_of_a_new_ca
     number = await _submitted(cases, datetime.now(UTC) - timedelta(days=30))
     found = await _eventually(lambda: cases.find(overdue_query(datetime.now(UTC)), reader=None), number)
     assert number in [case.application_id for case in found]
-    assert number in await cases.announce_calendar_revision()
+    assert number in (await cases.announce_calendar_revision()).signalled
+
+
+async def test_a_calendar_announcement_skips_cases_on_that_version_and_reports_those_it_cannot_reach(
+    cases: Cases,
+) -> None:
+    """Each case takes 100 signals: a repeated announcement spends none of them, and a case whose
+    budget is spent is named, while the others still hear."""
+    on_it, spent = await _submitted(cases), await _submitted(cases)
+    version = load_calendar().version
+    found = await _eventually(
+        lambda: cases.find(f"{search_attributes.CALENDAR.name} = '{version}'", reader=None), spent
+    )
+    assert {on_it, spent} <= {case.application_id for case in found}
+    handle = cases.client.get_workflow_handle(spent)
+    for _ in range(MAX_SIGNALS_PER_CASE):  # signals by any name count
+        await handle.signal("anything")
+    announcement = await cases.announce_calendar_revision(version)
+    assert {on_it, spent}.isdisjoint(announcement.signalled)
+    assert spent not in announcement.unreached
+    elsewhere = await cases.announce_calendar_revision("cal-000000000000")
+    assert on_it in elsewhere.signalled
+    assert "limit for signal events" in elsewhere.unreached[spent]
+    with pytest.raises(Refused):
+        await cases.announce_calendar_revision("cal-' OR 1=1 --")
 
 
 async def _workflow_priority(handle: WorkflowHandle[Any, Any], wanted: int) -> int:

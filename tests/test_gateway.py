@@ -654,6 +654,18 @@ async def test_an_idempotency_key_names_one_request_so_another_case_or_endpoint_
         assert (await http.post("/applications/A-2/actions", json=body, headers=mine)).status_code == 503
 
 
+@pytest.mark.parametrize("key", ["k" * 201, "two words", "key\ttab"])
+async def test_an_idempotency_key_too_long_or_with_spaces_is_refused_422_at_the_door(
+    offline: httpx.AsyncClient, key: str
+) -> None:
+    """The key becomes part of a Temporal update id: 1 to 200 printable ASCII characters, as the engine's."""
+    headers = bearer(OFFICER) | {"Idempotency-Key": key}
+    body = {"kind": "accept_application"}
+    refused = await offline.post("/applications/A-1/actions", json=body, headers=headers)
+    assert refused.status_code == 422
+    assert [problem["loc"] for problem in refused.json()["detail"]] == [["header", "Idempotency-Key"]]
+
+
 async def test_an_unknown_field_name_is_not_repeated_in_full_in_the_422(offline: httpx.AsyncClient) -> None:
     """A 30 KB field name comes back cut short: the answer never carries the caller's payload back."""
     body = {"kind": "accept_application", "x" * 30_000: 1}
@@ -748,6 +760,10 @@ async def test_only_a_supervisor_announces_a_calendar_revision(http: httpx.Async
     announced = await http.post("/calendar/revisions", headers=bearer(SUPERVISOR))
     assert announced.status_code == 200
     assert number in announced.json()["signalled"]
+    assert isinstance(announced.json()["unreached"], dict)
+    forged_version = {"calendar_version": "cal-' OR 1=1"}
+    forged = await http.post("/calendar/revisions", params=forged_version, headers=bearer(SUPERVISOR))
+    assert (forged.status_code, forged.json()["detail"][0]["loc"]) == (422, ["query", "calendar_version"])
 
 
 # --- the contract's documentation -------------------------------------------------------------------------

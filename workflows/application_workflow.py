@@ -432,6 +432,7 @@ class ApplicationWorkflow:
             search_attributes.WARNING_LEVEL.name: warning.value,
             search_attributes.DUE_AT.name: due_at,
             search_attributes.READERS.name: list(case_readers(state)),
+            search_attributes.CALENDAR.name: state.rules.calendar.version,
         }
         updates = [
             key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()

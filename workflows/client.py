@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.access import reader_keys
+from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.digests import sha256_hex
@@ -44,7 +46,7 @@ from workflows.domain.errors import (
     UnknownApplication,
 )
 from workflows.domain.events import Actor, ApplicationEvent
-from workflows.domain.values import Code, Instant, MatterCode
+from workflows.domain.values import MAX_IDEMPOTENCY_KEY, Code, IdempotencyKey, Instant, MatterCode
 from workflows.messages import (
     NOT_YET_REGISTERED,
     STILL_REGISTERING,
@@ -59,6 +61,7 @@ from workflows.messages import (
 __all__ = [  # the client's API, with the domain errors its callers catch
     "DEFAULT_ADDRESS",
     "AlreadySubmitted",
+    "Announcement",
     "CaseSummary",
     "Cases",
     "IdempotencyKeyReused",
@@ -155,7 +158,16 @@ class Opened:
     replayed: bool
 
 
+@dataclass(frozen=True)
+class Announcement:
+    """Who heard of a calendar revision, and the running cases the signal did not reach, with why."""
+
+    signalled: list[str]
+    unreached: dict[str, str]
+
+
 _WORKFLOW = "ApplicationWorkflow"
+_CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
 _MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
 _CODE: TypeAdapter[str] = TypeAdapter(Code)
 _MATTER_CODE: TypeAdapter[str] = TypeAdapter(MatterCode)
@@ -231,6 +243,20 @@ def _require_within_limit(message: BaseModel, what: str) -> None:
         raise Refused(InvalidCommand.__name__, f"the {what} has {size} bytes; at most {MAX_MESSAGE_BYTES}")
 
 
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+
+
+def _require_key(idempotency_key: str) -> None:
+    """Refuse a key Temporal would refuse untyped as part of an update id, or one nobody could retype."""
+    try:
+        _IDEMPOTENCY_KEY.validate_python(idempotency_key, strict=True)
+    except ValidationError:
+        raise Refused(
+            InvalidCommand.__name__,
+            f"an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces",
+        ) from None
+
+
 class Cases:
     """Applications on one Temporal namespace and task queue."""
 
@@ -248,6 +274,8 @@ class Cases:
         with another intake is ``IdempotencyKeyReused``.
         """
         _require_within_limit(intake, "intake")
+        if idempotency_key is not None:
+            _require_key(idempotency_key)
         marker = _submission_marker(intake.actor, idempotency_key) if idempotency_key else None
         try:
             handle = await self.client.start_workflow(
@@ -281,6 +309,8 @@ class Cases:
         another command is ``IdempotencyKeyReused``.
         """
         _require_within_limit(command, "command")
+        if idempotency_key is not None:
+            _require_key(idempotency_key)
         update_id = idempotent_update_id(command.actor, idempotency_key, command) if idempotency_key else None
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         give_up_at = asyncio.get_running_loop().time() + _REGISTRATION_PATIENCE
@@ -410,15 +440,32 @@ class Cases:
             )
         return found
 
-    async def announce_calendar_revision(self) -> list[str]:
-        """R-CAL-4: tell every running case that a new calendar is loaded; returns their numbers."""
-        signalled = []
-        async for execution in self.client.list_workflows(
-            f"WorkflowType = '{_WORKFLOW}' AND ExecutionStatus = 'Running'"
-        ):
-            await self.client.get_workflow_handle(execution.id).signal(ApplicationWorkflow.calendar_revised)
-            signalled.append(execution.id)
-        return signalled
+    async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
+        """R-CAL-4: tell the running cases that a new calendar is loaded.
+
+        Given the ``version`` now loaded, cases already counting with it are not told again: each case
+        takes at most 100 signals (``workflows.server_limits``), so a repeated announcement must not spend
+        them. A case that closed meanwhile, or refuses the signal, is reported, and the others still hear.
+        """
+        query = f"WorkflowType = '{_WORKFLOW}' AND ExecutionStatus = 'Running'"
+        if version is not None:
+            if not _CALENDAR_VERSION.fullmatch(version):
+                raise Refused(InvalidCommand.__name__, "a calendar version reads cal-<hex digits>")
+            name = search_attributes.CALENDAR.name
+            query += f" AND ({name} IS NULL OR {name} != '{version}')"
+        announcement = Announcement(signalled=[], unreached={})
+        async for execution in self.client.list_workflows(query):
+            try:
+                await self.client.get_workflow_handle(execution.id).signal(
+                    ApplicationWorkflow.calendar_revised
+                )
+            except RPCError as error:
+                announcement.unreached[execution.id] = (
+                    f"{error.status.name if error.status else 'error'}: {error}"
+                )
+                continue
+            announcement.signalled.append(execution.id)
+        return announcement
 
     async def _started_with(self, application_id: str) -> tuple[str | None, Intake | None]:
         """The submission marker and the intake a case was started with (its first history event)."""

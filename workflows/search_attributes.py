@@ -20,6 +20,8 @@ GREEN_CHANNEL = SearchAttributeKey.for_bool("OwGreenChannel")
 APPLICANT_HASH = SearchAttributeKey.for_keyword("OwApplicantHash")
 # Who may read the case (``workflows.domain.access``): a list is filtered by the rule a single read obeys.
 READERS = SearchAttributeKey.for_keyword_list("OwReaders")
+# The calendar version the case counts with: an announcement skips the cases already on the new one.
+CALENDAR = SearchAttributeKey.for_keyword("OwCalendar")
 
 ALL: Sequence[SearchAttributeKey[Any]] = (
     MATTER,
@@ -30,6 +32,7 @@ ALL: Sequence[SearchAttributeKey[Any]] = (
     GREEN_CHANNEL,
     APPLICANT_HASH,
     READERS,
+    CALENDAR,
 )
 
 

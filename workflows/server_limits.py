@@ -9,18 +9,21 @@ cluster must set the same).
 - A signal's payload is written to the case's history before any code runs, whatever the signal's name:
   a blob limit of 256 KiB and 100 signals per case keep a stranger's signals under the 50 MB at which the
   server terminates a case (the engine's one signal, ``calendar_revised``, carries nothing and is sent a
-  few times a year). The blob limit also bounds a start's input, an activity's and a query's answer.
+  few times a year, and only to cases on another calendar version). The blob limit also bounds a start's
+  input, an activity's and a query's answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+MAX_SIGNALS_PER_CASE = 100
+
 DYNAMIC_CONFIG: Mapping[str, int] = {
     "history.maxInFlightUpdatePayloads": 128 * 1024,
     "limit.blobSize.error": 256 * 1024,
     "limit.blobSize.warn": 64 * 1024,
-    "history.maximumSignalsPerExecution": 100,
+    "history.maximumSignalsPerExecution": MAX_SIGNALS_PER_CASE,
 }
 
 

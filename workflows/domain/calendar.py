@@ -20,6 +20,9 @@ from workflows.domain.errors import CalendarDataInvalid, CalendarNotPublished
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database, which keeps
 # the arithmetic identical on every worker and inside the workflow sandbox.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+# A calendar version names its data by digest: ``cal-`` and 12 hex digits.
+_VERSION_DIGITS = 12
+CALENDAR_VERSION_PATTERN = rf"^cal-[0-9a-f]{{{_VERSION_DIGITS}}}$"
 
 _ONE_DAY = timedelta(days=1)
 _SATURDAY = 5
@@ -216,7 +219,7 @@ class WorkingCalendar:
             )
             for year in self._years.values()
         )
-        return f"cal-{sha256_hex(canonical, 12)}"
+        return f"cal-{sha256_hex(canonical, _VERSION_DIGITS)}"
 
     @property
     def years(self) -> Mapping[int, YearCalendar]:

@@ -23,6 +23,8 @@ from workflows.domain.calendar import SHANGHAI
 
 MAX_CODE = 64  # catalogue codes: matters, materials, departments, steps, pauses
 MAX_ID = 64  # a person's or system's identifier, an identity number, a credit code
+MAX_IDEMPOTENCY_KEY = 200  # a caller's retry key (a UUID has 36 characters)
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"  # printable ASCII without spaces, as an HTTP header carries it
 MAX_NAME = 200  # a name, a contact, an organ, a reference number
 MAX_TEXT = 2000  # a reason or commitment told to the applicant and kept in the record
 MAX_ITEMS = 64  # codes in one list (no matter lists more materials)
@@ -143,5 +145,8 @@ Identifier = Annotated[str, Field(min_length=1, max_length=4 * MAX_ID), AfterVal
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_text)]
 Label = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_text)]  # a name that may be left empty
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
+IdempotencyKey = Annotated[
+    str, Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY, pattern=IDEMPOTENCY_KEY_PATTERN)
+]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_in_shanghai)]
