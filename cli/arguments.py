@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias, TypeVar
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
-from cli.errors import EPILOG, Usage, validation_text
+from cli.errors import EPILOG, Usage
+from workflows.boundary import summary
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.errors import InvalidCommand
 from workflows.domain.events import Actor, Role
@@ -133,7 +134,7 @@ def validated(
             return adapter.validate_json(json.dumps(to_jsonable_python(data)), strict=True)
         return adapter.validate_python(data)
     except ValidationError as error:
-        raise InvalidCommand(validation_text(error, name)) from None
+        raise InvalidCommand(summary(error, name=name)) from None
 
 
 # --- parsing flag values ------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def _actor(actor_id: str, role: Role, department: str | None = None) -> Actor:
     try:
         return Actor(id=actor_id, role=role, department=department)
     except ValidationError as error:
-        raise argparse.ArgumentTypeError(validation_text(error)) from None
+        raise argparse.ArgumentTypeError(summary(error)) from None
 
 
 def instant(text: str) -> datetime:

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cli.arguments import Commands, Parser, non_negative, subcommand
 from cli.connection import Connection
-from cli.errors import EXIT_OK, InvalidInput, validation_text
+from cli.errors import EXIT_OK, InvalidInput
+from workflows.boundary import summary
 from workflows.domain.calendar import CalendarNotice, RestDayReceipt
 from workflows.domain.errors import CalendarDataInvalid
 from workflows.reference_data import CALENDAR_DIRS_VARIABLE, calendar_dirs_from_environment, load_calendar
@@ -59,7 +60,7 @@ def _notice(path: Path) -> CalendarNotice:
     except tomllib.TOMLDecodeError as error:
         raise CalendarDataInvalid(f"calendar file {path}: {error}") from error
     except ValidationError as error:
-        raise CalendarDataInvalid(f"calendar file {path}: {validation_text(error)}") from error
+        raise CalendarDataInvalid(f"calendar file {path}: {summary(error)}") from error
     notice.to_year()  # raises CalendarDataInvalid on a day that is not a date or interval
     return notice
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 
-from pydantic import ValidationError
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -38,14 +37,6 @@ class CannotConnect(OneWindowError):
 
 class Usage(OneWindowError):
     """The command line itself is wrong (argparse's complaint, on one line)."""
-
-
-def validation_text(error: ValidationError, name: Callable[[str], str] = str) -> str:
-    """pydantic's complaints on one line, ``where: message; ...``, each place named by ``name(path)``."""
-    return "; ".join(
-        f"{name('.'.join(str(part) for part in detail['loc'])) or 'input'}: {detail['msg']}"
-        for detail in error.errors()
-    )
 
 
 def _namespace_missing(error: RPCError) -> bool:

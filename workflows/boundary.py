@@ -16,7 +16,7 @@ so the same key with another command is refused rather than answered with the fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -87,14 +87,18 @@ def decode(payload: object, adapter: TypeAdapter[_T], what: str, kinds: Sequence
         raise invalid(what, error, kinds) from None
 
 
-def summary(error: ValidationError, kinds: Sequence[str] = ()) -> str:
-    """Each invalid field and why, on one line, without the values given."""
+def summary(error: ValidationError, kinds: Sequence[str] = (), name: Callable[[str], str] = str) -> str:
+    """Each invalid field and why, on one line, without the values given.
+
+    ``name`` says a field's dotted path (empty for the value itself) as the caller knows the field (the
+    CLI: by its flag).
+    """
     problems = []
     for problem in error.errors(include_url=False, include_input=False, include_context=False):
         if problem["type"] in ("union_tag_invalid", "union_tag_not_found"):
             problems.append(f"kind: one of {', '.join(kinds)} is needed" if kinds else "kind: unknown")
             continue
-        where = ".".join(short(str(part)) for part in problem["loc"])
+        where = name(".".join(short(str(part)) for part in problem["loc"]))
         problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
     listed = problems[:_PROBLEMS_LISTED]
     if len(problems) > _PROBLEMS_LISTED:

@@ -460,9 +460,8 @@ class Cases:
                     ApplicationWorkflow.calendar_revised
                 )
             except RPCError as error:
-                announcement.unreached[execution.id] = (
-                    f"{error.status.name if error.status else 'error'}: {error}"
-                )
+                status = error.status.name if error.status else "UNKNOWN"
+                announcement.unreached[execution.id] = f"{status}: {error.message}"
                 continue
             announcement.signalled.append(execution.id)
         return announcement

@@ -401,11 +401,17 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
             changes |= {"outstanding": event.missing, "supplement_within": event.supplement_within}
         case ApplicationNotAccepted():
-            changes |= {"status": Status.NOT_ACCEPTED, "acceptance_decided_by": event.actor.key}
-            changes["closed_at"] = event.at
+            changes |= {
+                "status": Status.NOT_ACCEPTED,
+                "acceptance_decided_by": event.actor.key,
+                "closed_at": event.at,
+            }
         case ApplicationReferred():
-            changes |= {"status": Status.REFERRED, "acceptance_decided_by": event.actor.key}
-            changes["closed_at"] = event.at
+            changes |= {
+                "status": Status.REFERRED,
+                "acceptance_decided_by": event.actor.key,
+                "closed_at": event.at,
+            }
         case ApprovalRecorded():
             changes["decisions"] = (*state.decisions, event)
         case ApplicationApproved():
@@ -837,7 +843,7 @@ def _extend(state: ApplicationState, command: ExtendDeadline, now: datetime) -> 
         handling = (
             "joint handling by several departments"
             if authority is Role.GOVERNMENT_LEADER
-            else ("a single department's matter")
+            else "a single department's matter"
         )
         raise NotAuthorised(
             actor.id, f"{rule}: the extension of {handling} is granted by a {authority.value}"

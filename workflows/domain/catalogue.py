@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from workflows.domain.errors import CatalogueInvalid, UnknownMatter
-from workflows.domain.values import Code, MatterCode, Name, Text
+from workflows.domain.values import Code, MatterCode, Name, Text, repeated
 
 # Departments deciding one matter: each is a reader of its cases (access.case_readers), and with the other
 # readers they must fit one search-attribute value (Temporal: 2 KB).
@@ -260,9 +260,8 @@ def nearest(code: str, known: Iterable[str], prefix: str = "") -> tuple[str, ...
 
 
 def _require_unique(field_name: str, codes: list[str]) -> None:
-    repeated = sorted({c for c in codes if codes.count(c) > 1})
-    if repeated:
-        raise ValueError(f"{field_name}: codes repeated: {', '.join(repeated)}")
+    if twice := repeated(codes):
+        raise ValueError(f"{field_name}: codes repeated: {', '.join(twice)}")
 
 
 class Catalogue(_Entry):
