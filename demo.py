@@ -11,7 +11,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 
-from workflows.client import Cases, connect, exit_process
+from workflows.client import Cases, connect_cases, exit_process
 from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.commands import (
     AcceptApplication,
@@ -77,7 +77,7 @@ def _row(view: ApplicationView) -> str:
 
 async def demo() -> None:
     """Open the four cases, walk them, print the window officer's list."""
-    cases = Cases(await connect())
+    cases = await connect_cases()
     run = datetime.now(SHANGHAI).strftime("%m%d-%H%M%S")
     enterprise, mortgage, advert, food = (f"DEMO-{run}-{n}" for n in ("ENT", "RE", "AD", "FOOD"))
     await _open(

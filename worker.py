@@ -21,24 +21,26 @@ from pathlib import Path
 import structlog
 import uvicorn
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import all_activities
+from activities.audit import SqliteAuditLog, audit_log_path
 from activities.outbox import Outbox
 from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
-from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
 from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases, exit_process
+from workflows.codec import EncryptionCodec
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
 
 STATE_DIR = Path(".temporal")
@@ -46,6 +48,7 @@ OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
 DEV_SERVER_PORT = 7233
 UI_PORT = 8233
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+CODEC_ENDPOINT = "http://127.0.0.1:8000/codec"
 
 log = structlog.get_logger()
 
@@ -103,7 +106,7 @@ def _runtime(settings: Settings) -> Runtime:
 
 
 @contextlib.asynccontextmanager
-async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator[Client]:
+async def temporal_client(settings: Settings, runtime: Runtime, security: Security) -> AsyncIterator[Client]:
     """A client to the configured cluster, or to a dev server started (and stopped) here.
 
     A cluster is configured the temporalio way: ``TEMPORAL_ADDRESS`` (with ``TEMPORAL_NAMESPACE``, TLS
@@ -112,7 +115,12 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
     """
     if _cluster_configured(settings):
         config = ClientConfig.load_client_connect_config(profile=settings.profile)
-        client = await Client.connect(**config, data_converter=pydantic_data_converter, runtime=runtime)
+        client = await Client.connect(
+            **config,
+            data_converter=security.data_converter(),
+            interceptors=security.client_interceptors(),
+            runtime=runtime,
+        )
         log.info("temporal_connected", address=config.get("target_host"), namespace=client.namespace)
         yield client
         return
@@ -122,10 +130,12 @@ async def temporal_client(settings: Settings, runtime: Runtime) -> AsyncIterator
         dev_server_existing_path=str(installed_binary("temporal")),
         dev_server_database_filename=str(database),
         port=DEV_SERVER_PORT,
-        dev_server_extra_args=dev_server_arguments(),
+        # The web UI decodes payloads through the gateway's codec endpoint (README, "Security").
+        dev_server_extra_args=[*dev_server_arguments(), "--ui-codec-endpoint", CODEC_ENDPOINT],
         ui=True,
         ui_port=UI_PORT,
-        data_converter=pydantic_data_converter,
+        data_converter=security.data_converter(),
+        interceptors=security.client_interceptors(),
         runtime=runtime,
     ) as env:
         log.info(
@@ -159,14 +169,25 @@ async def serve(settings: Settings) -> None:
         calendar=calendar.current().version,
     )
     _require_free_ports(_listening_ports(settings))
-    async with temporal_client(settings, _runtime(settings)) as client:
+    # make run creates development keys once; a deployment supplies its own (README, "Security").
+    security = Security.load() if _cluster_configured(settings) else Security.development()
+    log.info("keys_loaded", signer=security.signer.kid if security.signer else None)
+    async with temporal_client(settings, _runtime(settings), security) as client:
         added = await search_attributes.register(client)
         log.info("search_attributes_ready", added=added)
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ApplicationWorkflow],
-            activities=all_activities(catalogue, calendar, Outbox(OUTBOX), policy),
+            workflows=list(WORKFLOWS),
+            workflow_runner=WORKFLOW_RUNNER,
+            activities=all_activities(
+                catalogue,
+                calendar,
+                Outbox(OUTBOX),
+                policy,
+                security=security,
+                audit=SqliteAuditLog(audit_log_path()),
+            ),
             interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
@@ -176,7 +197,7 @@ async def serve(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signal_number, lambda: loop.create_task(worker.shutdown()))
-        gateway = _gateway(settings, client)
+        gateway = _gateway(settings, client, security)
         if gateway is not None:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signal_number, lambda: _stop(loop, worker, gateway))
@@ -186,12 +207,15 @@ async def serve(settings: Settings) -> None:
     log.info("worker_stopped")
 
 
-def _gateway(settings: Settings, client: Client) -> uvicorn.Server | None:
+def _gateway(settings: Settings, client: Client, security: Security) -> uvicorn.Server | None:
     """The HTTP gateway on loopback beside the worker, when a token file is configured."""
     if settings.gateway_tokens is None or not settings.gateway_port:
         return None
     tokens = TokenBook.load(settings.gateway_tokens)
-    return http_server(Cases(client, settings.task_queue), tokens, port=settings.gateway_port)
+    cases = Cases(client, settings.task_queue, pseudonyms=security.pseudonyms.of)
+    return http_server(
+        cases, tokens, port=settings.gateway_port, codec=EncryptionCodec(security.payload_keys)
+    )
 
 
 def _stop(loop: asyncio.AbstractEventLoop, worker: Worker, gateway: uvicorn.Server) -> None:

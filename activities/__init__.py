@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.audit import AuditActivities, AuditLog
 from activities.catalogue import CatalogueActivities
 from activities.credit import CreditActivities
 from activities.deadlines import DeadlineActivities
+from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
 from activities.outbox import Outbox
@@ -17,6 +19,7 @@ from workflows.domain.calendar import RestDayReceipt
 from workflows.domain.catalogue import Catalogue
 from workflows.domain.clock import WarningPolicy
 from workflows.reference_data import CalendarSource
+from workflows.security import Security
 
 
 def all_activities(
@@ -24,9 +27,13 @@ def all_activities(
     calendar: CalendarSource,
     outbox: Outbox,
     policy: WarningPolicy,
+    *,
+    security: Security,
+    audit: AuditLog,
     receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
 ) -> list[Callable[..., Any]]:
-    """Every activity a onewindow worker registers, wired to its outside systems."""
+    """Every activity a onewindow worker registers, wired to its outside systems and its keys."""
+    keys = KeyActivities(security)
     licensing = LicensingActivities(outbox)
     supervision = SupervisionActivities(outbox)
     credit = CreditActivities(outbox)
@@ -41,4 +48,7 @@ def all_activities(
         credit.write_credit_record,
         credit.check_credit,
         set_case_priority,
+        keys.security_context,
+        keys.trusted_keys,
+        AuditActivities(audit).record_audit,
     ]

@@ -10,11 +10,9 @@ import argparse
 import os
 from collections.abc import Awaitable, Callable
 
-from temporalio.client import Client
-
 from cli.arguments import Parser
 from cli.errors import CannotConnect
-from workflows.client import DEFAULT_ADDRESS, Cases, connect
+from workflows.client import DEFAULT_ADDRESS, Cases, connect_cases
 from workflows.messages import TASK_QUEUE
 
 ADDRESS_VARIABLE = "TEMPORAL_ADDRESS"
@@ -32,18 +30,19 @@ class Connection:
     async def cases(self) -> Cases:
         """The injected ``Cases``, or one connected as the flags and environment say."""
         if self._cases is None:
-            client = await _connect(self._args)
-            self._cases = Cases(client, self._args.task_queue)
+            self._cases = await _connect(self._args)
         return self._cases
 
 
 Handler = Callable[[argparse.Namespace, Connection], Awaitable[int]]
 
 
-async def _connect(args: argparse.Namespace) -> Client:
-    """``workflows.client.connect`` with ``--profile``/``--address``/``--namespace``."""
+async def _connect(args: argparse.Namespace) -> Cases:
+    """``workflows.client.connect_cases`` with ``--profile``/``--address``/``--namespace``."""
     try:
-        return await connect(args.profile, address=args.address, namespace=args.namespace)
+        return await connect_cases(
+            args.task_queue, args.profile, address=args.address, namespace=args.namespace
+        )
     except RuntimeError as error:  # the SDK's core raises RuntimeError("Failed client connect: ...")
         where = args.address or os.environ.get(ADDRESS_VARIABLE) or DEFAULT_ADDRESS
         raise CannotConnect(f"cannot reach Temporal at {where}: {error}") from error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,11 @@ from gateway.bodies import BODY_COMPONENTS
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
 from gateway.routers import applications, calendar, lists
+from gateway.routers import codec as codec_routes
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
 from gateway.tokens import TokenBook
 from workflows.client import Cases
+from workflows.codec import EncryptionCodec
 
 _DESCRIPTION = """
 The one-window engine's contract over HTTP, for intake systems and departments not written in Python.
@@ -54,9 +56,12 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     query_timeout: float = QUERY_TIMEOUT,
     action_timeout: float = ACTION_TIMEOUT,
+    codec: EncryptionCodec | None = None,
+    ui_origins: Sequence[str] = (),
 ) -> FastAPI:
     """The gateway over ``cases``, authenticating with ``tokens``, each token within ``limiter``'s rate
-    (``RateLimits()`` by default)."""
+    (``RateLimits()`` by default); with ``codec``, Temporal's codec endpoint for supervisors, callable
+    from the web UI at ``ui_origins``."""
     app = _GatewayApp(
         title="onewindow gateway",
         summary="一窗综合受理: submit applications, act on cases, read them and list them.",
@@ -66,6 +71,7 @@ def create_app(
             {"name": "applications", "description": "One case: submit, act, read, history."},
             {"name": "lists", "description": "Open cases found by their search attributes."},
             {"name": "calendar", "description": "The working-day calendar (R-CAL-4)."},
+            {"name": "codec", "description": "Temporal's remote codec, for supervisors."},
         ],
         docs_url=None,  # served below from the pip-installed Swagger UI: government networks are offline
         redoc_url=None,
@@ -76,8 +82,10 @@ def create_app(
     app.state.tokens = tokens
     app.state.limiter = limiter or RateLimiter(RateLimits())
     app.state.idempotency = IdempotencyLedger()
-    for router in (applications.router, lists.router, calendar.router):
+    app.state.codec = codec
+    for router in (applications.router, lists.router, calendar.router, codec_routes.router):
         app.include_router(router)
+    codec_routes.allow_ui_origins(app, ui_origins)
     add_handlers(app)
     _serve_docs_offline(app)
     return app

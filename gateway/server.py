@@ -13,11 +13,14 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.limits import RateLimiter, RateLimits
+from gateway.routers.codec import DEVELOPMENT_UI_ORIGINS
 from gateway.tokens import EXAMPLE_TOKENS, TOKENS_VARIABLE, TokenBook
-from workflows.client import Cases, connect
+from workflows.client import Cases, connect_cases
+from workflows.codec import EncryptionCodec
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
+from workflows.security import Security
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -75,10 +78,14 @@ def http_server(
     port: int = DEFAULT_PORT,
     *,
     limits: RateLimits | None = None,
+    codec: EncryptionCodec | None = None,
 ) -> uvicorn.Server:
-    """The gateway as a uvicorn server (``worker.py`` runs one beside the worker for ``make run``)."""
+    """The gateway as a uvicorn server (``worker.py`` runs one beside the worker for ``make run``), with
+    the codec endpoint when given ``codec`` (the payload keys of the worker)."""
     limits = limits or RateLimits()
-    app = create_app(cases, tokens, limiter=RateLimiter(limits))
+    app = create_app(
+        cases, tokens, limiter=RateLimiter(limits), codec=codec, ui_origins=DEVELOPMENT_UI_ORIGINS
+    )
     log.info(
         "gateway_running",
         url=f"http://{host}:{port}",
@@ -92,8 +99,10 @@ def http_server(
 
 
 async def _serve(args: argparse.Namespace, tokens: TokenBook, limits: RateLimits) -> None:
-    client = await connect(args.profile)
-    await http_server(Cases(client, args.task_queue), tokens, args.host, args.port, limits=limits).serve()
+    security = Security.load()
+    cases = await connect_cases(args.task_queue, args.profile, security=security)
+    codec = EncryptionCodec(security.payload_keys)
+    await http_server(cases, tokens, args.host, args.port, limits=limits, codec=codec).serve()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ RECEIVED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 APPLICANT_ID = "91210200MA0000001X"
 WINDOW_OFFICER_ID = "window-1"
 STEWARD_ID = "steward-1"
+APPLICANT_KEY = "0123456789abcdef"  # the applicant's keyed pseudonym, as a worker would make it
 
 
 @cache
@@ -163,6 +164,7 @@ def submit(
         received_at=received_at,
         green_channel=green_channel,
         steward=assigned_steward,
+        applicant_key=APPLICANT_KEY,
     )
 
 

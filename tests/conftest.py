@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
 from workflows import search_attributes
 from workflows.binaries import installed_binary
 from workflows.domain.catalogue import Catalogue
+from workflows.keys import KEYS_DIR_VARIABLE
 from workflows.reference_data import load_catalogue
 from workflows.server_limits import dev_server_arguments
-from workflows.testkit import onewindow_worker, time_skipping_server
+from workflows.testkit import kit_keys_directory, kit_security, onewindow_worker, time_skipping_server
 
 StartAt = Callable[[datetime], AbstractAsyncContextManager[WorkflowEnvironment]]
 RunWorker = Callable[[Client], AbstractAsyncContextManager[str]]
@@ -55,13 +55,22 @@ def time_skipping_at() -> StartAt:
 @pytest.fixture(scope="session")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The embedded dev server (real Temporal, in-memory), with onewindow's search attributes."""
+    security = kit_security()
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(installed_binary("temporal")),
-        data_converter=pydantic_data_converter,
+        data_converter=security.data_converter(),
+        interceptors=security.client_interceptors(),
         search_attributes=search_attributes.ALL,
         dev_server_extra_args=dev_server_arguments(),
     ) as env:
         yield env
+
+
+@pytest.fixture(autouse=True)
+def kit_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client a test makes (the CLI's, the gateway's, the demo's) uses the kit's development keys."""
+    kit_security()
+    monkeypatch.setenv(KEYS_DIR_VARIABLE, str(kit_keys_directory()))
 
 
 @pytest.fixture(autouse=True)

@@ -77,6 +77,7 @@ from workflows.domain.commands import (
     RequestCorrection,
     ResumeClock,
     ReviseDeadlineRules,
+    ReviseTrustedKeys,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -206,6 +207,8 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT))
         case "revise_deadline_rules":
             return ReviseDeadlineRules(actor=system(), rules=revised_rules())
+        case "revise_trusted_keys":
+            return ReviseTrustedKeys(actor=supervisor(), trusted_keys=("ed25519-rotated",))
         case "raise_warning":
             subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
             return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)

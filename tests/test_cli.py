@@ -60,6 +60,7 @@ from workflows.domain.commands import (
 from workflows.domain.events import Actor, Role
 from workflows.messages import ApplicationView
 from workflows.reference_data import SHIPPED_CATALOGUE
+from workflows.testkit import kit_cases
 
 MATTER = "PUBLIC-PLACE-HYGIENE"
 MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
@@ -87,7 +88,7 @@ Cli = Callable[..., Awaitable[Ran]]
 async def cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Cases]:
     """Cases on the dev server, served by a worker on a fresh task queue."""
     async with run_worker(dev_server.client) as task_queue:
-        yield Cases(dev_server.client, task_queue)
+        yield kit_cases(dev_server.client, task_queue)
 
 
 @pytest.fixture
@@ -242,7 +243,10 @@ async def test_a_submission_no_worker_registers_is_reported_but_stands(
     """No worker on the queue: the case is started (exit 0) and a warning names the queue to check."""
     queue = f"no-worker-{uuid.uuid4().hex[:8]}"
     number = _number()
-    code = await run([*_submit_flags(number), "--wait", "0.5"], cases=Cases(dev_server.client, queue))
+    code = await run(
+        [*_submit_flags(number), "--wait", "0.5"],
+        cases=kit_cases(dev_server.client, queue),
+    )
     captured = capsys.readouterr()
     assert code == 0
     assert captured.out.splitlines()[0].startswith(f"submitted {number} (run ")

@@ -38,6 +38,7 @@ from workflows.domain.values import MAX_IDEMPOTENCY_KEY
 from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, Intake
 from workflows.reference_data import load_calendar
 from workflows.server_limits import MAX_SIGNALS_PER_CASE
+from workflows.testkit import kit_cases
 
 HYGIENE_MATERIALS = all_materials("PUBLIC-PLACE-HYGIENE")
 
@@ -57,7 +58,7 @@ def _intake(received_at: datetime) -> Intake:
 async def cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Cases]:
     """The client of a onewindow worker running on the dev server, on a fresh task queue."""
     async with run_worker(dev_server.client) as task_queue:
-        yield Cases(dev_server.client, task_queue)
+        yield kit_cases(dev_server.client, task_queue)
 
 
 async def _submitted(cases: Cases, received_at: datetime | None = None) -> str:

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import demo
-from activities import all_activities
 from activities.outbox import Outbox
-from workflows.application_workflow import ApplicationWorkflow
 from workflows.messages import TASK_QUEUE
-from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
+from workflows.testkit import onewindow_worker
 
 
 async def test_the_demo_walks_a_one_five_twenty_day_and_a_deficiency_case(
@@ -25,10 +22,7 @@ async def test_the_demo_walks_a_one_five_twenty_day_and_a_deficiency_case(
 ) -> None:
     """The window's list shows each case at the step the demo left it, with the UI link."""
     monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server.client.service_client.config.target_host)
-    activities = all_activities(load_catalogue(), CalendarSource(), outbox, load_warning_policy())
-    async with Worker(
-        dev_server.client, task_queue=TASK_QUEUE, workflows=[ApplicationWorkflow], activities=activities
-    ):
+    async with onewindow_worker(dev_server.client, outbox, task_queue=TASK_QUEUE):
         await demo.demo()
     printed = capsys.readouterr().out
     rows = {line.split()[1]: line for line in printed.splitlines() if line.startswith("DEMO-")}

@@ -18,6 +18,7 @@ import starter
 import worker
 from starter import main as onewindow
 from workflows.logs import configure_logging
+from workflows.testkit import kit_security
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +140,7 @@ async def test_with_temporal_address_set_the_worker_connects_there_and_starts_no
     """TEMPORAL_ADDRESS (temporalio's own variable) points the worker at an existing cluster."""
     monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server.client.service_client.config.target_host)
     settings = worker.parse_settings(["--metrics-port", "0"])
-    async with worker.temporal_client(settings, Runtime.default()) as client:
+    async with worker.temporal_client(settings, Runtime.default(), kit_security()) as client:
         assert await client.service_client.check_health()
         assert client.service_client.config.target_host == dev_server.client.service_client.config.target_host
 

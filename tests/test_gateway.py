@@ -40,6 +40,7 @@ from tests.builders import all_materials
 from tests.conftest import RunWorker
 from workflows.client import Cases
 from workflows.domain.events import Role
+from workflows.testkit import kit_cases
 
 TOKENS = TokenBook.load(EXAMPLE_TOKENS)
 PORTAL = "example-intake-portal"
@@ -123,7 +124,7 @@ async def http(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncI
     """An HTTP client into the gateway, whose cases run on a worker of their own task queue."""
     async with (
         run_worker(dev_server.client) as task_queue,
-        client_of(create_app(Cases(dev_server.client, task_queue), TOKENS)) as client,
+        client_of(create_app(kit_cases(dev_server.client, task_queue), TOKENS)) as client,
     ):
         yield client
 

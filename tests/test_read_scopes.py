@@ -28,6 +28,7 @@ from workflows.client import Cases, UnknownApplication
 from workflows.domain.commands import AcceptApplication, ChangeGreenChannel
 from workflows.domain.events import Actor, Channel, Role
 from workflows.messages import Intake
+from workflows.testkit import kit_cases
 
 pytestmark = pytest.mark.devserver
 
@@ -61,7 +62,7 @@ def _intake(matter_code: str, applicant_id: str) -> Intake:
 async def two_cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[TwoCases]:
     """The two cases, once visibility shows both with the readers they have now."""
     async with run_worker(dev_server.client) as task_queue:
-        cases = Cases(dev_server.client, task_queue)
+        cases = kit_cases(dev_server.client, task_queue)
         food, hygiene = (f"SCOPE-{name}-{uuid.uuid4().hex[:8]}" for name in ("FOOD", "HYGIENE"))
         await cases.submit(food, _intake("FOOD-BUSINESS", FOOD_APPLICANT))
         await cases.submit(hygiene, _intake("PUBLIC-PLACE-HYGIENE", HYGIENE_APPLICANT))

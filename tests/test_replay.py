@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.conftest import RunWorker, StartAt
 from tests.histories.record import RECEIVED, drive_reference_cases
-from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import BoundaryInterceptor
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.testkit import kit_security
 
 RECORDINGS = sorted((Path(__file__).parent / "histories").glob("*.json"))
+# Recordings from before issue 8 are plain JSON; the kit's histories are encrypted with its payload key.
 REPLAYER = Replayer(
-    workflows=[ApplicationWorkflow],
-    data_converter=pydantic_data_converter,
+    workflows=list(WORKFLOWS),
+    workflow_runner=WORKFLOW_RUNNER,
+    data_converter=kit_security().data_converter(),
     interceptors=[BoundaryInterceptor()],
 )
 

@@ -393,7 +393,14 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
         assert accepted.as_of == accepted.at
         assert _shanghai_date(accepted.at) == date(2026, 3, 12)
         assert view.last_day == date(2026, 3, 19)  # 5 working days counted from the acceptance, 03-12
-        notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
+        # The notice follows the update's answer: the case sends it in its next step.
+        for _ in range(200):
+            notices = [
+                payload["notice"] for _, payload in outbox.records("notification", view.application_id)
+            ]
+            if len(notices) >= 2:
+                break
+            await asyncio.sleep(0.025)
         assert notices == ["correction_requested", "application_accepted"]
 
 
@@ -786,8 +793,7 @@ async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_
     assert len(await case_events(handle)) == count
     assert _accepted_updates(await handle.fetch_history()) == 0
     assert (await _view(handle)).status is Status.RECEIVED
-    well_formed = {"kind": "accept_application", "actor": officer}
-    view = await handle.execute_update("act", well_formed, result_type=ApplicationView)
+    view = await handle.execute_update("act", AcceptApplication(actor=OFFICER), result_type=ApplicationView)
     assert view.status is Status.UNDER_REVIEW
 
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
-from temporalio.common import Priority, RawValue, RetryPolicy
+from temporalio.common import Priority, RawValue, RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.boundary import IdempotencyKeys, decode, invalid, refusal, still_registering
-    from workflows.domain.access import admit, case_readers, may_read, pseudonym
+    from workflows.domain.access import admit, case_readers, may_read
     from workflows.domain.application import (
         ENGINE,
         PEOPLE_COMMANDS,
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         start,
     )
     from workflows.domain.calendar import SHANGHAI, local_date
+    from workflows.domain.chain import AuditRecord, ChainHash, link
     from workflows.domain.clock import DeadlineRules, PlanRequest
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
@@ -44,18 +46,28 @@ with workflow.unsafe.imports_passed_through():
         IssueLicence,
         RecordDeadlines,
         ReviseDeadlineRules,
+        ReviseTrustedKeys,
         SubmitApplication,
     )
-    from workflows.domain.errors import DeficiencyNotTolerable, OneWindowError
+    from workflows.domain.errors import (
+        AlreadySubmitted,
+        DeficiencyNotTolerable,
+        OneWindowError,
+        Unauthenticated,
+    )
     from workflows.domain.events import (
+        Actor,
         ApplicationEvent,
         ApplicationSubmitted,
         GreenChannelChanged,
+        Role,
         WarningRaised,
     )
+    from workflows.identity import TrustedKeys, key_id_of, verify
     from workflows.messages import (
         ApplicantNotice,
         ApplicationView,
+        AuditEntries,
         CatalogueEntry,
         CreditEntry,
         CreditQuery,
@@ -68,9 +80,12 @@ with workflow.unsafe.imports_passed_through():
         PriorityChange,
         ReadRequest,
         RulesRequest,
+        SecurityContext,
+        SecurityRequest,
         SupervisionPush,
         priority_of,
     )
+    from workflows.number_claim import NumberClaim, claim_id
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
 _OUTSIDE_TIMEOUT = timedelta(seconds=30)
@@ -78,6 +93,9 @@ _RULES_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 # While the deadlines reach a year without calendar data, the case looks for it again this often, besides
 # an announced revision (R-CAL-4).
 _CALENDAR_RECHECK = timedelta(days=1)
+# Cases registered since signed commands, the number claim and the audit log (issue 8); histories
+# recorded before replay as they ran.
+_SECURED = "signed-commands-number-claim-audit-log"
 _T = TypeVar("_T")
 
 _INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
@@ -110,6 +128,9 @@ class ApplicationWorkflow:
         self._search_attributes: dict[str, object] = {}
         self._idempotency_keys = IdempotencyKeys()
         self._credit_refused: str | None = None  # 容缺's credit check said no: asking again changes nothing
+        self._trusted: TrustedKeys | None = None  # None: registered before commands were signed
+        self._chain_hash = ChainHash.SHA256
+        self._audited = 0  # events whose digests the audit log has
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -142,6 +163,12 @@ class ApplicationWorkflow:
         return self._view()
 
     async def _register(self, intake: Intake) -> None:
+        """Verify who submits, pin what the case counts with, claim its number, and record the submission.
+
+        Anything refused here fails the case before it claims its number, which is then free again.
+        """
+        secured = workflow.patched(_SECURED)
+        context = await self._security_context(intake) if secured else None
         entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
         rules = await self._deadline_rules(local_date(intake.received_at).year, reload=False)
         try:
@@ -150,11 +177,51 @@ class ApplicationWorkflow:
                 catalogue_version=entry.catalogue_version,
                 matter=entry.matter,
                 rules=rules,
-                **intake.model_dump(exclude={"matter_code"}),
+                applicant_key=context.applicant_key if context else None,
+                trusted_keys=context.trusted.key_ids if context else (),
+                **intake.model_dump(exclude={"matter_code", "assertion"}),
             )
         except ValidationError as error:
             raise invalid("submission", error) from None
-        self._apply(submission)
+        events = self._decide(submission)
+        if secured:
+            await self._claim_number()
+        self._record(events, signed_by=key_id_of(intake.assertion))
+        self._replan()
+
+    async def _security_context(self, intake: Intake) -> SecurityContext:
+        """The worker's trusted keys, the applicant's pseudonym and the chain's hash, recorded; and the
+        intake's assertion verified against those keys."""
+        context: SecurityContext = await workflow.execute_local_activity(
+            "security_context",
+            SecurityRequest(applicant_id=intake.applicant.id_number),
+            result_type=SecurityContext,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=_RULES_RETRY,  # a trust store that does not load is retried until it does
+        )
+        try:
+            verify(intake.assertion, intake.actor, context.trusted, workflow.now())
+        except OneWindowError as error:
+            raise refusal(error) from None
+        self._trusted = context.trusted
+        self._chain_hash = context.chain_hash
+        return context
+
+    async def _claim_number(self) -> None:
+        """Hold the number for good (``workflows.number_claim``); a number held before is refused."""
+        number = workflow.info().workflow_id
+        try:
+            await workflow.start_child_workflow(
+                NumberClaim.run,
+                workflow.info().run_id,
+                id=claim_id(number),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            raise refusal(
+                AlreadySubmitted(f"application {number} was registered before; its record stands")
+            ) from None
 
     async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
         """The calendar (from ``from_year`` on) and thresholds in force, recorded: replay never re-reads."""
@@ -210,9 +277,10 @@ class ApplicationWorkflow:
         self._record(events)
         self._replan()
 
-    def _apply(self, command: ApplicationCommand) -> None:
-        """Decide ``command``, record its events, and recompute the deadlines they change."""
-        self._record(self._decide(command))
+    def _apply(self, command: ApplicationCommand, *, signed_by: str | None = None) -> None:
+        """Decide ``command``, record its events (``signed_by`` the key that vouched for its actor), and
+        recompute the deadlines they change."""
+        self._record(self._decide(command), signed_by=signed_by)
         self._replan()
 
     def _replan(self) -> None:
@@ -238,7 +306,9 @@ class ApplicationWorkflow:
         self._apply(IssueLicence(actor=ENGINE, licence_number=number))
 
     async def _perform_effects(self) -> None:
-        """Tell outside systems about each new event once, keyed by its sequence number."""
+        """Write each new event's digest to the audit log, then tell outside systems about it once, keyed
+        by its sequence number."""
+        await self._audit()
         while self._effects_done < len(self._events):
             sequence = self._effects_done + 1
             await self._effects_of(self._events[sequence - 1], sequence)
@@ -247,6 +317,17 @@ class ApplicationWorkflow:
     async def _effects_of(self, event: ApplicationEvent, sequence: int) -> None:
         for effect in effects_of(event):
             await self._call(effect.value, self._outside_message(effect, event, self._key(sequence)))
+
+    async def _audit(self) -> None:
+        if self._audited >= len(self._events) or not workflow.patched(_SECURED):
+            return
+        number = workflow.info().workflow_id
+        records = tuple(
+            AuditRecord(application_id=number, sequence=sequence, kind=event.kind, digest=event.digest or "")
+            for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
+        )
+        await self._call("record_audit", AuditEntries(records=records))
+        self._audited += len(records)
 
     def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:
         state = self._current
@@ -297,13 +378,20 @@ class ApplicationWorkflow:
         """
         command = _command(payload)
         self._idempotency_keys.remember()
+        trusted = None
+        if isinstance(command, ReviseTrustedKeys):
+            trusted = await workflow.execute_activity(
+                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=_OUTSIDE_TIMEOUT
+            )
+            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
         if isinstance(command, AcceptWithDeficiencies):
             query = CreditQuery(applicant_id=self._current.applicant.id_number, at=self._now())
             standing = await self._call("check_credit", query, CreditStanding)
             if not standing.eligible:
                 self._credit_refused = standing.detail
             command = command.model_copy(update={"credit": standing})
-        self._apply(command)
+        self._apply(command, signed_by=key_id_of(command.assertion))
+        self._trusted = trusted or self._trusted
         return self._view()
 
     @act.validator
@@ -313,6 +401,7 @@ class ApplicationWorkflow:
         if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
             raise still_registering()
         try:
+            self._authenticate(command)
             admit(self._state, command)
         except OneWindowError as error:
             raise refusal(error) from None
@@ -325,6 +414,18 @@ class ApplicationWorkflow:
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
         self._decide(command)
+
+    def _authenticate(self, command: ApplicationCommand) -> None:
+        """The command's assertion must vouch for its actor, signed by a key the case trusts, unexpired.
+
+        A case registered before commands were signed trusts no key: it takes one command, the rotation
+        that installs its worker's trust store (which only ever reads that store), and then signed ones.
+        """
+        if self._trusted is None:
+            if not isinstance(command, ReviseTrustedKeys):
+                raise Unauthenticated("this case trusts no key yet: a supervisor revises its trusted keys")
+            return
+        verify(command.assertion, command.actor, self._trusted, workflow.now())
 
     @workflow.signal
     def calendar_revised(self, *_ignored: object) -> None:
@@ -360,6 +461,7 @@ class ApplicationWorkflow:
     def events_for(self, read: ReadRequest) -> EventsPage | None:
         """A page of ``events`` as ``read.reader`` may see them, from ``read.first`` (``null`` as for
         ``state_for``): a long case's log is read in pages, each within Temporal's payload limit."""
+        self._current  # noqa: B018 - a case not (yet) registered has no log to page: say so
         return EventsPage.of(self._events, read.first) if self._may_read(read) else None
 
     # --- helpers ------------------------------------------------------------------------------------------
@@ -400,8 +502,12 @@ class ApplicationWorkflow:
         except OneWindowError as error:
             raise refusal(error) from None  # the type and message say it all: no second, untyped cause
 
-    def _record(self, events: tuple[ApplicationEvent, ...]) -> None:
-        for event in events:
+    def _record(self, events: tuple[ApplicationEvent, ...], *, signed_by: str | None = None) -> None:
+        """Link each event into the chain (with the key that vouched for its actor) and fold it in."""
+        for decided in events:
+            vouched = decided.model_copy(update={"signed_by": signed_by}) if signed_by else decided
+            previous = self._events[-1].digest if self._events else None
+            event = link(vouched, previous, self._chain_hash)
             self._state = (
                 start(event) if isinstance(event, ApplicationSubmitted) else evolve(self._current, event)
             )
@@ -411,11 +517,17 @@ class ApplicationWorkflow:
                 extra={
                     "application_id": self._current.application_id,
                     "kind": event.kind,
-                    "actor": event.actor.id,
+                    "actor": self._logged(event.actor),
                 },
             )
         if events:
             self._upsert_search_attributes()
+
+    def _logged(self, actor: Actor) -> str:
+        """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
+        if actor.role is Role.APPLICANT:
+            return f"applicant:{self._current.applicant_key or 'unkeyed'}"
+        return actor.id
 
     def _upsert_search_attributes(self) -> None:
         """Keep the typed search attributes current, writing only those that changed."""
@@ -428,7 +540,7 @@ class ApplicationWorkflow:
             search_attributes.MATTER.name: state.matter.code,
             search_attributes.DEPARTMENTS.name: list(state.matter.departments),
             search_attributes.GREEN_CHANNEL.name: state.green_channel,
-            search_attributes.APPLICANT_HASH.name: pseudonym(state.applicant.id_number),
+            search_attributes.APPLICANT_HASH.name: state.applicant_key,
             search_attributes.WARNING_LEVEL.name: warning.value,
             search_attributes.DUE_AT.name: due_at,
             search_attributes.READERS.name: list(case_readers(state)),

@@ -21,11 +21,11 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowFailureError,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -33,12 +33,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import MAX_MESSAGE_BYTES
-from workflows.domain.access import reader_keys
+from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
 from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
+    AlreadySubmitted,
     IdempotencyKeyReused,
     InvalidCommand,
     NotAllowed,
@@ -57,6 +58,8 @@ from workflows.messages import (
     idempotent_update_id,
     priority_of,
 )
+from workflows.number_claim import claim_id
+from workflows.security import Security
 
 __all__ = [  # the client's API, with the domain errors its callers catch
     "DEFAULT_ADDRESS",
@@ -71,6 +74,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "Refused",
     "UnknownApplication",
     "connect",
+    "connect_cases",
     "department_query",
     "exit_process",
     "matter_query",
@@ -102,10 +106,6 @@ class NotYetRegistered(OneWindowError):
     """The case exists but its worker has not registered it yet: ask again shortly."""
 
 
-class AlreadySubmitted(OneWindowError):
-    """An application with this number exists already; the first one carries on unharmed."""
-
-
 def exit_process(code: int) -> NoReturn:
     """End a short-lived client process now, skipping the interpreter's teardown.
 
@@ -119,20 +119,42 @@ def exit_process(code: int) -> NoReturn:
 
 
 async def connect(
-    profile: str | None = None, *, address: str | None = None, namespace: str | None = None
+    profile: str | None = None,
+    *,
+    address: str | None = None,
+    namespace: str | None = None,
+    security: Security | None = None,
 ) -> Client:
-    """A client configured the temporalio way (environment variables, then the TOML profile).
+    """A client configured the temporalio way (environment variables, then the TOML profile), signing
+    its commands and encrypting its payloads with ``security`` (``Security.load()`` by default).
 
     ``address`` and ``namespace`` override both, as command-line options do; with nothing configured
     it connects to ``make run``'s dev server.
     """
+    security = security or Security.load()
     environment = dict(os.environ)
     for variable, value in (("TEMPORAL_ADDRESS", address), ("TEMPORAL_NAMESPACE", namespace)):
         if value:
             environment[variable] = value
     config = ClientConfig.load_client_connect_config(profile=profile, override_env_vars=environment)
     config.setdefault("target_host", DEFAULT_ADDRESS)
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    return await Client.connect(
+        **config, data_converter=security.data_converter(), interceptors=security.client_interceptors()
+    )
+
+
+async def connect_cases(
+    task_queue: str = TASK_QUEUE,
+    profile: str | None = None,
+    *,
+    address: str | None = None,
+    namespace: str | None = None,
+    security: Security | None = None,
+) -> Cases:
+    """``Cases`` on a client made by ``connect``, listing applicants' cases by their keyed pseudonyms."""
+    security = security or Security.load()
+    client = await connect(profile, address=address, namespace=namespace, security=security)
+    return Cases(client, task_queue, pseudonyms=security.pseudonyms.of)
 
 
 class CaseSummary(BaseModel):
@@ -224,12 +246,13 @@ def open_cases_query(
     return " AND ".join(f"({query})" for query in queries) or "ExecutionStatus = 'Running'"
 
 
-def readable_by(reader: Actor) -> str | None:
+def readable_by(reader: Actor, keyed: Pseudonymiser) -> str | None:
     """The cases ``reader`` may read, as a visibility clause; None for a role that reads every case.
 
-    Reader keys hold identifiers and codes only (no quote can occur in them: ``workflows.domain.values``).
+    Reader keys hold identifiers and codes only (no quote can occur in them: ``workflows.domain.values``);
+    an applicant's is their keyed pseudonym (``keyed``).
     """
-    keys = reader_keys(reader)
+    keys = reader_keys(reader, keyed)
     if keys is None:
         return None
     listed = ", ".join(f"'{key}'" for key in keys)
@@ -260,9 +283,14 @@ def _require_key(idempotency_key: str) -> None:
 class Cases:
     """Applications on one Temporal namespace and task queue."""
 
-    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+    def __init__(
+        self, client: Client, task_queue: str = TASK_QUEUE, *, pseudonyms: Pseudonymiser | None = None
+    ) -> None:
+        """``client`` signs the commands it sends (``workflows.security``); ``pseudonyms`` is the keyed
+        pseudonym of an identity number, without which an applicant's own cases cannot be listed."""
         self.client = client
         self.task_queue = task_queue
+        self._pseudonyms = pseudonyms
 
     async def submit(
         self, application_id: str, intake: Intake, *, idempotency_key: str | None = None
@@ -293,7 +321,7 @@ class Cases:
             started = await self._started_with(application_id) if marker else None
             if started is None or started[0] != marker:
                 raise AlreadySubmitted(f"application {application_id} exists already") from error
-            if started[1] != intake:
+            if started[1] is None or _unsigned(started[1]) != _unsigned(intake):
                 raise IdempotencyKeyReused(
                     f"this idempotency key opened {application_id} with another intake"
                 ) from error
@@ -360,7 +388,7 @@ class Cases:
         try:
             if (await handle.describe()).status is not WorkflowExecutionStatus.FAILED:
                 return None
-            if reader is not None and reader_keys(reader) is not None:
+            if reader is not None and reader.role not in READS_EVERYTHING:
                 _, intake = await self._started_with(application_id)
                 if intake is None or (intake.actor.role, intake.actor.key) != (reader.role, reader.key):
                     raise UnknownApplication(f"no application {application_id}")
@@ -386,10 +414,14 @@ class Cases:
         still being registered, ``NotYetRegistered``.
         """
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        request = ReadRequest(reader=reader, at=at)
         try:
-            view = await handle.query(ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at))
+            view = await handle.query(ApplicationWorkflow.state_for, request)
         except WorkflowQueryFailedError as error:
-            raise await self._unanswered(application_id, reader, error) from error
+            holder = await self._shadowed_by_duplicate(application_id)
+            if holder is None:
+                raise await self._unanswered(application_id, reader, error) from error
+            view = await holder.query(ApplicationWorkflow.state_for, request)
         except RPCError as error:
             raise _translated(application_id, error) from error
         if view is None:
@@ -402,6 +434,12 @@ class Cases:
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         events: list[ApplicationEvent] = []
         first: int | None = 0
+        try:
+            await handle.query(ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=0))
+        except WorkflowQueryFailedError:
+            handle = await self._shadowed_by_duplicate(application_id) or handle
+        except RPCError as error:
+            raise _translated(application_id, error) from error
         try:
             while first is not None:
                 page = await handle.query(
@@ -420,7 +458,7 @@ class Cases:
     async def find(self, query: str, limit: int = 100, *, reader: Actor | None) -> list[CaseSummary]:
         """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""
         clauses = [f"WorkflowType = '{_WORKFLOW}'", f"({query})"]
-        scope = readable_by(reader) if reader is not None else None
+        scope = readable_by(reader, self._pseudonym) if reader is not None else None
         if scope is not None:
             clauses.append(scope)
         found = []
@@ -466,6 +504,27 @@ class Cases:
             announcement.signalled.append(execution.id)
         return announcement
 
+    async def _shadowed_by_duplicate(
+        self, application_id: str
+    ) -> WorkflowHandle[ApplicationWorkflow, ApplicationView] | None:
+        """The run holding the number, when a later run of it (started by a raw client, whatever its
+        id-reuse policy) was refused ``AlreadySubmitted`` and now stands in front of it."""
+        refusal = await self.registration_refusal(application_id, reader=None)
+        if refusal is None or refusal.type != AlreadySubmitted.__name__:
+            return None
+        try:
+            holder: str = await self.client.get_workflow_handle(claim_id(application_id)).result()
+        except (RPCError, WorkflowFailureError):
+            return None
+        return self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id, run_id=holder)
+
+    def _pseudonym(self, identifier: str) -> str:
+        if self._pseudonyms is None:
+            raise Refused(
+                "NotConfigured", "this client holds no pseudonym key: it cannot list an applicant's cases"
+            )
+        return self._pseudonyms(identifier)
+
     async def _started_with(self, application_id: str) -> tuple[str | None, Intake | None]:
         """The submission marker and the intake a case was started with (its first history event)."""
         handle = self.client.get_workflow_handle(application_id)
@@ -500,6 +559,11 @@ class Cases:
             return refusal
         view = await self.state(application_id, reader=command.actor)
         return NotAllowed(command.kind, view.status.value)
+
+
+def _unsigned(intake: Intake) -> Intake:
+    """An intake as a retry is compared: each try carries an assertion of its own."""
+    return intake.model_copy(update={"assertion": None})
 
 
 def _submission_marker(actor: Actor, idempotency_key: str) -> str:

@@ -20,11 +20,13 @@ from workflows.domain.application import (
     pending_actions,
 )
 from workflows.domain.catalogue import Matter
+from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import WarningLevel, WarningSubject, highest
 from workflows.domain.commands import ApplicationCommand, Submission
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant, ApplicationEvent
 from workflows.domain.values import Instant, MatterCode
+from workflows.identity import TrustedKeys
 
 TASK_QUEUE = "onewindow"
 # The error type (and, for a query, the message) of what reaches a case before its worker registered it.
@@ -172,7 +174,7 @@ def idempotent_update_id(actor: Actor, key: str, command: ApplicationCommand) ->
     as a different update, which the case refuses (``IdempotencyKeyReused``) instead of Temporal
     answering it with the first command's outcome.
     """
-    digest = sha256_hex(command.model_dump_json(), 16)
+    digest = sha256_hex(command.model_dump_json(exclude={"assertion"}), 16)  # signed anew on each try
     return f"{actor.role.value}:{actor.key}:{key}{_DIGEST_MARK}{digest}"
 
 
@@ -307,3 +309,29 @@ class RulesRequest(BaseModel):
 
     from_year: int
     reload_calendar: bool = Field(default=False, description="A calendar revision was announced (R-CAL-4).")
+
+
+class AuditEntries(BaseModel):
+    """Digests of newly recorded events, for the audit log outside the case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: tuple[AuditRecord, ...]
+
+
+class SecurityRequest(BaseModel):
+    """What a case asks of its worker's keys when it registers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    applicant_id: str
+
+
+class SecurityContext(BaseModel):
+    """What a case keeps of its worker's keys, recorded once (replay never re-reads a key file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trusted: TrustedKeys
+    applicant_key: str = Field(description="The applicant's keyed pseudonym (HMAC), never the number.")
+    chain_hash: ChainHash

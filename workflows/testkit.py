@@ -12,13 +12,20 @@ An intake team tests its own integration against the real workflows and activiti
 
 ``start_at`` starts the server's clock at a chosen instant (real holiday dates) by preloading
 ``libfaketime`` (``pip install libfaketime``, part of onewindow's test extras); without it the server
-starts at the machine's time. What the outside systems were told is in ``kit.outbox``.
+starts at the machine's time. What the outside systems were told is in ``kit.outbox``, and the digests
+of every event in ``kit.audit``.
+
+The kit's client signs every command with a development key its worker trusts, dated by the server's
+own clock, and encrypts payloads with a development key (``kit_security``), as ``make run`` does.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import importlib.util
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -27,19 +34,52 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import all_activities
+from activities.audit import AuditLog, SqliteAuditLog
 from activities.outbox import Outbox
 from workflows import search_attributes
-from workflows.application_workflow import ApplicationWorkflow
 from workflows.binaries import installed_binary
 from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases
 from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.security import Security
+
+
+@functools.cache
+def kit_keys_directory() -> Path:
+    """A temporary keys directory for this process (removed at exit): point ``ONEWINDOW_KEYS_DIR`` here
+    to run the CLI or another client against the kit's worker."""
+    directory = Path(tempfile.mkdtemp(prefix="onewindow-keys-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
+@functools.cache
+def kit_security() -> Security:
+    """Development keys for this process, created once in ``kit_keys_directory()``."""
+    return Security.development(kit_keys_directory())
+
+
+def kit_cases(client: Client, task_queue: str) -> Cases:
+    """A ``Cases`` on the kit's worker's queue, listing applicants' cases by the kit's pseudonym key."""
+    return Cases(client, task_queue, pseudonyms=kit_security().pseudonyms.of)
+
+
+class _ServerClock:
+    """The time-skipping server's clock, for dating assertions: its time is not the machine's."""
+
+    def __init__(self) -> None:
+        self.env: WorkflowEnvironment | None = None
+
+    async def __call__(self) -> datetime:
+        if self.env is None:
+            return datetime.now(UTC)
+        return await self.env.get_current_time()
 
 
 def _libfaketime() -> Path:
@@ -68,8 +108,13 @@ def faketime_server(directory: Path, start_at: datetime) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def time_skipping_server(start_at: datetime | None = None) -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server with onewindow's search attributes, at ``start_at`` or the current time."""
+async def time_skipping_server(
+    start_at: datetime | None = None, *, security: Security | None = None
+) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server with onewindow's search attributes, at ``start_at`` or the current time;
+    its client signs and encrypts with ``security`` (``kit_security()`` by default)."""
+    security = security or kit_security()
+    clock = _ServerClock()
     with tempfile.TemporaryDirectory(prefix="onewindow-") as directory:
         binary = (
             faketime_server(Path(directory), start_at)
@@ -77,8 +122,11 @@ async def time_skipping_server(start_at: datetime | None = None) -> AsyncIterato
             else installed_binary("temporal-test-server")
         )
         async with await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(binary), data_converter=pydantic_data_converter
+            test_server_existing_path=str(binary),
+            data_converter=security.data_converter(),
+            interceptors=security.with_clock(clock).client_interceptors(),
         ) as env:
+            clock.env = env
             await search_attributes.register(env.client)
             yield env
 
@@ -91,20 +139,38 @@ async def onewindow_worker(
     catalogue: Catalogue | None = None,
     calendar_dirs: Sequence[Path] = (),
     task_queue: str | None = None,
+    security: Security | None = None,
+    audit: AuditLog | None = None,
 ) -> AsyncIterator[Cases]:
-    """onewindow's worker on ``task_queue`` (a fresh one by default), and a ``Cases`` client for it."""
+    """onewindow's worker on ``task_queue`` (a fresh one by default), and a ``Cases`` client for it.
+
+    The worker trusts ``security``'s keys (``kit_security()`` by default) and writes event digests to
+    ``audit`` (a fresh embedded audit log by default).
+    """
+    security = security or kit_security()
     task_queue = task_queue or f"onewindow-test-{uuid.uuid4().hex[:12]}"
-    activities = all_activities(
-        catalogue or load_catalogue(), CalendarSource(calendar_dirs), outbox, load_warning_policy()
-    )
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[ApplicationWorkflow],
-        activities=activities,
-        interceptors=[BoundaryInterceptor()],
-    ):
-        yield Cases(client, task_queue)
+    with tempfile.TemporaryDirectory(prefix="onewindow-audit-") as directory, contextlib.ExitStack() as stack:
+        if audit is None:
+            own_audit = SqliteAuditLog(Path(directory) / "audit.sqlite")
+            stack.callback(own_audit.close)
+            audit = own_audit
+        activities = all_activities(
+            catalogue or load_catalogue(),
+            CalendarSource(calendar_dirs),
+            outbox,
+            load_warning_policy(),
+            security=security,
+            audit=audit,
+        )
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=list(WORKFLOWS),
+            workflow_runner=WORKFLOW_RUNNER,
+            activities=activities,
+            interceptors=[BoundaryInterceptor()],
+        ):
+            yield Cases(client, task_queue, pseudonyms=security.pseudonyms.of)
 
 
 @dataclass(frozen=True)
@@ -114,6 +180,7 @@ class OneWindowTestEnvironment:
     env: WorkflowEnvironment
     cases: Cases
     outbox: Outbox
+    audit: SqliteAuditLog
 
 
 @contextlib.asynccontextmanager
@@ -126,13 +193,15 @@ async def onewindow_test_environment(
     """A time-skipping server running onewindow's workflows and activities, for one test."""
     with tempfile.TemporaryDirectory(prefix="onewindow-outbox-") as directory:
         outbox = Outbox(Path(directory) / "outbox.sqlite")
+        audit = SqliteAuditLog(Path(directory) / "audit.sqlite")
         try:
             async with (
                 time_skipping_server(start_at) as env,
                 onewindow_worker(
-                    env.client, outbox, catalogue=catalogue, calendar_dirs=calendar_dirs
+                    env.client, outbox, catalogue=catalogue, calendar_dirs=calendar_dirs, audit=audit
                 ) as cases,
             ):
-                yield OneWindowTestEnvironment(env=env, cases=cases, outbox=outbox)
+                yield OneWindowTestEnvironment(env=env, cases=cases, outbox=outbox, audit=audit)
         finally:
+            audit.close()
             outbox.close()

@@ -39,13 +39,20 @@ MAX_WINDOW_READERS = 32
 
 
 def pseudonym(identifier: str) -> str:
-    """A stable, short stand-in for a person's identifier (an identity number), searchable by equality."""
+    """A stable, short stand-in for a staff member's or a system's identifier, searchable by equality.
+
+    An applicant's identity number is never digested this way (a plain hash of a number drawn from a
+    small space is inverted in seconds): the case keeps the keyed pseudonym its worker made.
+    """
     return sha256_hex(person_key(identifier), 16)
+
+
+Pseudonymiser = Callable[[str], str]
 
 
 def case_readers(state: ApplicationState) -> tuple[str, ...]:
     """The keys that may read the case (besides the roles that read everything), in a stable order."""
-    keys = [f"applicant:{pseudonym(state.applicant.id_number)}"]
+    keys = [f"applicant:{state.applicant_key}"] if state.applicant_key else []
     if state.submitted_by.role is Role.SYSTEM:  # people who submit read through their own role's key
         keys.append(f"submitter:{pseudonym(state.submitted_by.id)}")
     keys += [f"department:{department}" for department in state.matter.departments]
@@ -61,26 +68,30 @@ def case_readers(state: ApplicationState) -> tuple[str, ...]:
 
 
 # The keys each role's reader holds, as data (the roles in READS_EVERYTHING hold none: they need none).
-_KEYS_OF_ROLE: Mapping[Role, Callable[[Actor], tuple[str, ...]]] = {
-    Role.APPLICANT: lambda reader: (f"applicant:{pseudonym(reader.id)}",),
-    Role.STEWARD: lambda reader: (f"steward:{pseudonym(reader.id)}",),
-    Role.APPROVER: lambda reader: (f"department:{reader.department}",),
-    Role.DEPARTMENT_HEAD: lambda reader: (f"department:{reader.department}",),
-    Role.WINDOW_OFFICER: lambda reader: ("window", f"window:{pseudonym(reader.id)}"),
-    Role.SYSTEM: lambda reader: (f"submitter:{pseudonym(reader.id)}",),
+_KEYS_OF_ROLE: Mapping[Role, Callable[[Actor, Pseudonymiser], tuple[str, ...]]] = {
+    Role.APPLICANT: lambda reader, keyed: (f"applicant:{keyed(reader.id)}",),
+    Role.STEWARD: lambda reader, _: (f"steward:{pseudonym(reader.id)}",),
+    Role.APPROVER: lambda reader, _: (f"department:{reader.department}",),
+    Role.DEPARTMENT_HEAD: lambda reader, _: (f"department:{reader.department}",),
+    Role.WINDOW_OFFICER: lambda reader, _: ("window", f"window:{pseudonym(reader.id)}"),
+    Role.SYSTEM: lambda reader, _: (f"submitter:{pseudonym(reader.id)}",),
 }
 
 
-def reader_keys(reader: Actor) -> tuple[str, ...] | None:
-    """The keys ``reader`` holds; None for a role that reads every case."""
+def reader_keys(reader: Actor, keyed: Pseudonymiser) -> tuple[str, ...] | None:
+    """The keys ``reader`` holds (an applicant's by ``keyed``, the keyed pseudonym); None for a role that
+    reads every case."""
     if reader.role in READS_EVERYTHING:
         return None
-    return _KEYS_OF_ROLE[reader.role](reader)
+    return _KEYS_OF_ROLE[reader.role](reader, keyed)
 
 
 def may_read(state: ApplicationState, reader: Actor) -> bool:
-    """Whether ``reader`` may read the case: their role reads everything, or they share a key with it."""
-    keys = reader_keys(reader)
+    """Whether ``reader`` may read the case: their role reads everything, it is the applicant's own, or
+    they share a key with it (the case compares an applicant directly: it holds no pseudonym key)."""
+    if reader.role is Role.APPLICANT:
+        return reader.key == state.applicant.key
+    keys = reader_keys(reader, pseudonym)
     return keys is None or not set(keys).isdisjoint(case_readers(state))
 
 

@@ -47,6 +47,7 @@ from workflows.domain.commands import (
     RequestCorrection,
     ResumeClock,
     ReviseDeadlineRules,
+    ReviseTrustedKeys,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -95,6 +96,7 @@ from workflows.domain.events import (
     LicenceRevoked,
     MaterialsSupplemented,
     Role,
+    TrustedKeysRevised,
     WarningRaised,
 )
 from workflows.domain.values import Instant, visible
@@ -144,7 +146,7 @@ _BEFORE_ACCEPTANCE = frozenset(
 )
 # The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change, and
 # the calendar they are counted with (R-CAL-4).
-_WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules"})
+_WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules", "revise_trusted_keys"})
 # Green-channel help (帮办代办) matters until the licence is issued.
 _UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel"}
 
@@ -214,6 +216,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "record_deadlines": frozenset({Role.SYSTEM}),
     "revise_deadline_rules": frozenset({Role.SYSTEM}),
     "raise_warning": frozenset({Role.SYSTEM}),
+    "revise_trusted_keys": frozenset({Role.SUPERVISOR}),  # a key rotation, signed by a key still trusted
 }
 
 
@@ -268,6 +271,8 @@ class ApplicationState(BaseModel):
     received_at: Instant
     acceptance_from: Instant  # when the complete materials came: receipt, or the complete supplement
     submitted_by: Actor
+    applicant_key: str | None = None  # the applicant's keyed pseudonym (search attributes, reader keys)
+    trusted_keys: tuple[str, ...] = ()  # ids of the keys whose assertions the case accepts
     green_channel: bool
     steward: Actor | None
     status: Status
@@ -363,6 +368,8 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         received_at=event.received_at,
         acceptance_from=event.received_at,
         submitted_by=event.actor,
+        applicant_key=event.applicant_key,
+        trusted_keys=event.trusted_keys,
         green_channel=event.green_channel,
         steward=event.steward,
         status=Status.RECEIVED,
@@ -448,6 +455,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes["plan"] = event.plan
         case CalendarRevised():
             changes["rules"] = event.rules
+        case TrustedKeysRevised():
+            changes["trusted_keys"] = event.trusted_keys
         case WarningRaised():
             changes["warnings"] = (*state.warnings, event)
     return state.model_copy(update=changes)
@@ -586,6 +595,8 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         received_at=command.received_at,
         green_channel=command.green_channel,
         steward=command.steward,
+        applicant_key=command.applicant_key,
+        trusted_keys=command.trusted_keys,
     )
 
 
@@ -955,6 +966,21 @@ def _record_deadlines(
     return (planned, unknown)
 
 
+def _revise_trusted_keys(
+    state: ApplicationState, command: ReviseTrustedKeys, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """A key rotation: the keys the engine read from the trust store, audited with who asked and why."""
+    if not command.trusted_keys:
+        raise InvalidCommand("trusted_keys: the engine reads the trust store itself; none was read")
+    revised = TrustedKeysRevised(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or "the trusted keys were rotated",
+        trusted_keys=command.trusted_keys,
+    )
+    return (revised,)
+
+
 def _revise_deadline_rules(
     state: ApplicationState, command: ReviseDeadlineRules, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
@@ -1030,6 +1056,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     RecordDeadlines: _record_deadlines,
     ReviseDeadlineRules: _revise_deadline_rules,
     RaiseWarning: _raise_warning,
+    ReviseTrustedKeys: _revise_trusted_keys,
 }
 
 
@@ -1117,6 +1144,8 @@ def _worth_offering(state: ApplicationState, kind: str) -> bool:
                 and state.matter.deficiency_mode is not DeficiencyMode.NOT_ALLOWED
                 and all(_importance(state.matter, code) is Importance.SECONDARY for code in state.missing)
             )
+        case "revise_trusted_keys":  # an operator's key rotation, not a step of the case
+            return False
     return True
 
 

@@ -12,7 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningSubject
 from workflows.domain.events import Actor, Applicant, Channel
-from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, Name, Text, WorkingDays
+from workflows.domain.values import (
+    ApplicationNumber,
+    Assertion,
+    Code,
+    Codes,
+    Instant,
+    KeyId,
+    Name,
+    Text,
+    WorkingDays,
+)
 
 
 class Command(BaseModel):
@@ -22,6 +32,9 @@ class Command(BaseModel):
 
     actor: Actor
     reason: Text = ""
+    assertion: Assertion | None = Field(
+        default=None, description="The signed assertion of ``actor`` (``workflows.identity``)."
+    )
 
 
 class Submission(Command):
@@ -43,6 +56,8 @@ class SubmitApplication(Submission):
     matter: Matter
     catalogue_version: str = Field(min_length=1)
     rules: DeadlineRules
+    applicant_key: str | None = Field(default=None, description="The applicant's keyed pseudonym.")
+    trusted_keys: tuple[KeyId, ...] = Field(default=(), description="The keys the case trusts.")
 
 
 class RequestCorrection(Command):
@@ -179,6 +194,13 @@ class ReviseDeadlineRules(Command):
     rules: DeadlineRules
 
 
+class ReviseTrustedKeys(Command):
+    """Trust the keys of the trust store as it is now (a rotation), read by the engine, never given."""
+
+    kind: Literal["revise_trusted_keys"] = "revise_trusted_keys"
+    trusted_keys: tuple[KeyId, ...] = ()
+
+
 class RaiseWarning(Command):
     """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
 
@@ -207,6 +229,7 @@ ApplicationCommand = Annotated[
     | RevokeLicence
     | RecordDeadlines
     | ReviseDeadlineRules
+    | ReviseTrustedKeys
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

@@ -73,9 +73,19 @@ class NotAuthorised(OneWindowError):
     """The actor's role, department or identity does not permit the command."""
 
     def __init__(self, actor_id: str, reason: str) -> None:
-        super().__init__(f"actor {actor_id!r} is not authorised: {reason}")
+        # The message never names the actor: an applicant's id is their identity number, and a refusal
+        # at registration is kept in the case's history as written.
+        super().__init__(f"not authorised: {reason}")
         self.actor_id = actor_id
         self.reason = reason
+
+
+class AlreadySubmitted(OneWindowError):
+    """An application with this number exists already; the first one carries on unharmed."""
+
+
+class Unauthenticated(OneWindowError):
+    """The command carries no valid signed assertion of its actor (``workflows.identity``)."""
 
 
 class SeparationOfDuties(NotAuthorised):

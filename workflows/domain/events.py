@@ -17,8 +17,10 @@ from workflows.domain.values import (
     ApplicationNumber,
     Code,
     Codes,
+    Digest,
     Identifier,
     Instant,
+    KeyId,
     Label,
     Name,
     Text,
@@ -94,6 +96,9 @@ class Event(_Frozen):
     at: Instant
     actor: Actor
     reason: Text = ""
+    signed_by: KeyId | None = Field(default=None, description="The key whose assertion vouched for actor.")
+    previous: Digest | None = Field(default=None, description="The digest of the event before (the chain).")
+    digest: Digest | None = Field(default=None, description="The digest of this event's canonical form.")
 
 
 class ApplicationSubmitted(Event):
@@ -105,6 +110,8 @@ class ApplicationSubmitted(Event):
     matter: Matter
     catalogue_version: str
     rules: DeadlineRules = Field(description="The calendar and warning thresholds the case counts with.")
+    applicant_key: str | None = Field(default=None, description="The applicant's keyed pseudonym.")
+    trusted_keys: tuple[KeyId, ...] = Field(default=(), description="The keys the case trusts.")
     materials: Codes
     channel: Channel
     received_at: Instant
@@ -271,6 +278,13 @@ class CalendarYearMissing(Event):
     year: int
 
 
+class TrustedKeysRevised(Event):
+    """The keys whose assertions the case accepts were rotated, by an authorised and signed command."""
+
+    kind: Literal["trusted_keys_revised"] = "trusted_keys_revised"
+    trusted_keys: tuple[KeyId, ...] = Field(min_length=1)
+
+
 ApplicationEvent = Annotated[
     ApplicationSubmitted
     | CorrectionRequested
@@ -291,6 +305,7 @@ ApplicationEvent = Annotated[
     | GreenChannelChanged
     | ApplicationAbandoned
     | DeadlinesPlanned
+    | TrustedKeysRevised
     | WarningRaised
     | CalendarRevised
     | CalendarYearMissing,

@@ -150,3 +150,12 @@ IdempotencyKey = Annotated[
 ]
 WorkingDays = Annotated[int, Field(ge=1, le=MAX_WORKING_DAYS)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_in_shanghai)]
+
+# A signed assertion of who gives a command: a compact JWT (``workflows.identity``), its size bounded.
+ASSERTION_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+MAX_ASSERTION_CHARS = 2048
+Assertion = Annotated[str, Field(min_length=5, max_length=MAX_ASSERTION_CHARS, pattern=ASSERTION_PATTERN)]
+# A key's id, as a JWK names it: the signer of an assertion, a key a case trusts.
+KeyId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+# A digest as the event chain writes it: the hash's name and its hexadecimal digits.
+Digest = Annotated[str, Field(pattern=r"^[a-z0-9]{2,10}:[0-9a-f]{64}$")]

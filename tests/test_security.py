@@ -1,0 +1,219 @@
+"""Issue 8 on the dev server, through a raw Temporal client as a stranger would send it: forged commands are
+refused ``Unauthenticated`` before history, a decided number is never given again, no identity number,
+name or contact is stored in plain text, and the event chain matches the audit log until a reset."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.audit import SqliteAuditLog
+from activities.outbox import Outbox
+from tests.builders import APPLICANT_ID, all_materials, applicant, applicant_actor, window_officer
+from workflows import search_attributes
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.client import Cases
+from workflows.domain.application import Status
+from workflows.domain.chain import verify
+from workflows.domain.commands import AcceptApplication, WithdrawApplication
+from workflows.domain.events import Actor, Channel, Role
+from workflows.identity import Signer
+from workflows.messages import Intake
+from workflows.testkit import kit_security, onewindow_worker
+
+pytestmark = pytest.mark.devserver
+
+OFFICER = window_officer()
+
+
+@dataclass
+class Desk:
+    """A worker on the dev server with its audit log, the kit's client, and a raw client that signs
+    nothing and sees payloads as stored (no codec)."""
+
+    cases: Cases
+    audit: SqliteAuditLog
+    stranger: Client
+    storage: Client
+
+    async def open(self) -> str:
+        number = f"SEC-{uuid.uuid4().hex[:10]}"
+        await self.cases.submit(number, _intake())
+        await self.cases.registered(number, reader=None)
+        return number
+
+
+def _intake() -> Intake:
+    return Intake(
+        actor=Actor(id="intake-portal", role=Role.SYSTEM),
+        applicant=applicant(),
+        matter_code="PUBLIC-PLACE-HYGIENE",
+        materials=all_materials("PUBLIC-PLACE-HYGIENE"),
+        channel=Channel.ONLINE,
+        received_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+async def desk(dev_server: WorkflowEnvironment, outbox: Outbox, tmp_path: Path) -> AsyncIterator[Desk]:
+    """The desk, with an audit log of its own."""
+    audit = SqliteAuditLog(tmp_path / "audit.sqlite")
+    config: dict[str, Any] = dict(dev_server.client.config())
+    stranger = Client(**(config | {"interceptors": []}))
+    storage = Client(**(config | {"interceptors": [], "data_converter": pydantic_data_converter}))
+    try:
+        async with onewindow_worker(dev_server.client, outbox, audit=audit) as cases:
+            yield Desk(cases, audit, stranger, storage)
+    finally:
+        audit.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _forgeries() -> dict[str, str | None]:
+    signer = kit_security().signer
+    assert signer is not None
+    stranger_key = Signer(Ed25519PrivateKey.generate(), "ed25519-not-trusted")
+    return {
+        "unsigned": None,
+        "expired": signer.issue(OFFICER, _now() - timedelta(minutes=10)),
+        "issued in the future": signer.issue(OFFICER, _now() + timedelta(minutes=10)),
+        "too long-lived": signer.issue(OFFICER, _now(), lifetime=timedelta(hours=8)),
+        "unknown key": stranger_key.issue(OFFICER, _now()),
+        "another actor": signer.issue(window_officer("window-2"), _now()),
+        "tampered": signer.issue(OFFICER, _now())[:-4] + "AAAA",
+    }
+
+
+async def test_a_forged_command_is_refused_unauthenticated_before_history(desk: Desk) -> None:
+    """Unsigned, expired, future, long-lived, foreign, mismatched and tampered assertions: all refused
+    typed, none in history; the genuine one is applied and its event names the key that vouched."""
+    number = await desk.open()
+    handle = desk.stranger.get_workflow_handle_for(ApplicationWorkflow.run, number)
+    before = len(await handle.query(ApplicationWorkflow.events))
+    for forgery, assertion in _forgeries().items():
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ApplicationWorkflow.act, AcceptApplication(actor=OFFICER, assertion=assertion)
+            )
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError), forgery
+        assert cause.type == "Unauthenticated", forgery
+    history = await handle.fetch_history()
+    accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    assert not [event for event in history.events if event.event_type == accepted]
+    assert len(await handle.query(ApplicationWorkflow.events)) == before
+
+    view = await desk.cases.act(number, AcceptApplication(actor=OFFICER))
+    assert view.status is Status.UNDER_REVIEW
+    accepted_event = (await desk.cases.events(number, reader=None))[before]
+    signer = kit_security().signer
+    assert signer is not None
+    assert accepted_event.signed_by == signer.kid
+
+
+async def test_a_decided_number_is_never_given_again_whatever_the_reuse_policy(desk: Desk) -> None:
+    """A withdrawn case's number started again with ALLOW_DUPLICATE fails AlreadySubmitted; the first
+    record stays, and reading the number still reads it."""
+    number = await desk.open()
+    await desk.cases.act(number, WithdrawApplication(actor=applicant_actor(), reason="撤回"))
+    await desk.cases.client.get_workflow_handle(number).result()
+    second = await desk.cases.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake(),
+        id=number,
+        task_queue=desk.cases.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await second.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "AlreadySubmitted"
+    assert (await desk.cases.state(number, reader=None)).status is Status.WITHDRAWN
+    assert [event.kind for event in await desk.cases.events(number, reader=None)][-1] == (
+        "application_withdrawn"
+    )
+
+
+async def test_no_identity_number_name_or_contact_is_stored_in_plain_text(desk: Desk) -> None:
+    """Every payload of the stored history, read without the codec, holds none of them; the search
+    attribute is a keyed HMAC, not the plain hash that was inverted in a second."""
+    number = await desk.open()
+    await desk.cases.act(number, AcceptApplication(actor=OFFICER))
+    await desk.cases.act(number, WithdrawApplication(actor=applicant_actor(), reason="撤回"))
+    await desk.cases.client.get_workflow_handle(number).result()
+    person = applicant()
+    secrets = [person.id_number.encode(), person.name.encode(), person.contact.encode()]
+    history = await desk.storage.get_workflow_handle(number).fetch_history()
+    stored = b"".join(event.SerializeToString() for event in history.events)
+    assert stored  # the history was read
+    assert [secret for secret in secrets if secret in stored] == []
+    attributes = (await desk.storage.get_workflow_handle(number).describe()).typed_search_attributes
+    applicant_key = attributes.get(search_attributes.APPLICANT_HASH)
+    assert applicant_key == kit_security().pseudonyms.of(APPLICANT_ID)
+    assert applicant_key != hashlib.sha256(APPLICANT_ID.encode()).hexdigest()[:16]
+
+
+async def test_the_chain_matches_the_audit_log_until_a_reset_drops_events(desk: Desk) -> None:
+    """An intact case verifies; reset to before its withdrawal, the audit log still holds what the reset
+    dropped or replaced, and verification names the first event that differs."""
+    number = await desk.open()
+    await desk.cases.act(number, AcceptApplication(actor=OFFICER))
+    await desk.cases.act(number, WithdrawApplication(actor=applicant_actor(), reason="撤回"))
+    await desk.cases.client.get_workflow_handle(number).result()
+    events = await desk.cases.events(number, reader=None)
+    verdict = verify(events, await desk.audit.records(number))
+    assert verdict.intact, verdict.problem
+    assert verdict.audited == len(events)
+
+    history = await desk.cases.client.get_workflow_handle(number).fetch_history()
+    updates = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    completed = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and event.event_id < updates[-1]
+    ]
+    await desk.cases.client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=desk.cases.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=number),
+            reason="operator reset past the withdrawal",
+            workflow_task_finish_event_id=completed[-1],
+            request_id=str(uuid.uuid4()),
+        )
+    )
+    # The reset run replays the case up to the chosen point; what came after is gone from it, or done
+    # again with other instants, while the audit log keeps the original digests.
+    for _ in range(200):
+        after = verify(await desk.cases.events(number, reader=None), await desk.audit.records(number))
+        if not after.intact:
+            break
+        await asyncio.sleep(0.05)
+    assert not after.intact
+    assert after.first_bad is not None
+    assert after.first_bad <= len(events)
+    assert "audit log" in after.problem

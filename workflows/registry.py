@@ -1,0 +1,15 @@
+"""The workflows every onewindow worker runs, and the sandbox they run in."""
+
+from __future__ import annotations
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.number_claim import NumberClaim
+
+WORKFLOWS = (ApplicationWorkflow, NumberClaim)
+# Signature checks and hashes run in workflow code, deterministically; their native modules must be
+# imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
+)
