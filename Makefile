@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo bench test lint types unit
+.PHONY: install run demo bench crash test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: install
 ## make bench: whole cases per second through the engine on an in-memory dev server (no `make run` needed).
 bench: install
 	$(BIN)/python benchmark.py
+
+## make crash: 200 cases while the worker is SIGKILLed 3 times and the dev server once (loopback, a temporary
+## directory, about 3 minutes); every case completes exactly once and every event chain verifies.
+crash: install
+	$(BIN)/python crash.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -40,6 +40,7 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReviseTrustedKeys,
     SupplementMaterials,
     SuspendClock,
     WithdrawApplication,
@@ -61,6 +62,7 @@ PersonCommand = (
     | ExtendDeadline
     | WithdrawApplication
     | ChangeGreenChannel
+    | ReviseTrustedKeys
 )
 
 _DEPARTMENT_ROLES = frozenset({Role.APPROVER, Role.DEPARTMENT_HEAD})
@@ -203,6 +205,12 @@ ACTIONS: tuple[Action, ...] = (
         reason_required=True,
     ),
     Action("withdraw", WithdrawApplication, "撤回 by the applicant or the green-channel steward"),
+    Action(
+        "revise-keys",
+        ReviseTrustedKeys,
+        "key rotation (supervisor): the case trusts the keys of its worker's trust store as it is now",
+        reason_required=True,
+    ),
     Action(
         "green-channel",
         ChangeGreenChannel,

@@ -11,7 +11,7 @@ import os
 from collections.abc import Awaitable, Callable
 
 from cli.arguments import Parser
-from cli.errors import CannotConnect
+from cli.errors import CannotConnect, KeysUnusable
 from workflows.client import DEFAULT_ADDRESS, Cases, connect_cases
 from workflows.messages import TASK_QUEUE
 
@@ -43,6 +43,8 @@ async def _connect(args: argparse.Namespace) -> Cases:
         return await connect_cases(
             args.task_queue, args.profile, address=args.address, namespace=args.namespace
         )
+    except ValueError as error:  # a key file missing or unusable (workflows.security)
+        raise KeysUnusable(f"{error}; `make run` creates development keys") from None
     except RuntimeError as error:  # the SDK's core raises RuntimeError("Failed client connect: ...")
         where = args.address or os.environ.get(ADDRESS_VARIABLE) or DEFAULT_ADDRESS
         raise CannotConnect(f"cannot reach Temporal at {where}: {error}") from error

@@ -20,10 +20,12 @@ EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNREACHABLE = 4
+EXIT_TAMPERED = 5
 
 EPILOG = """\
 exit codes: 0 done; 1 anything else failed; 2 refused by the engine or bad input; 3 no application with
-that number; 4 Temporal cannot be reached. Errors are one line on stderr: "error: <Type>: <message>".
+that number; 4 Temporal cannot be reached; 5 a case's record does not verify. Errors are one line on
+stderr: "error: <Type>: <message>".
 """
 
 
@@ -33,6 +35,10 @@ class InvalidInput(OneWindowError):
 
 class CannotConnect(OneWindowError):
     """Temporal does not answer at the address given."""
+
+
+class KeysUnusable(OneWindowError):
+    """This machine's keys are missing or unusable (``make run`` creates development keys)."""
 
 
 class Usage(OneWindowError):
