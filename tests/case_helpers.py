@@ -13,6 +13,7 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
+from activities.outbox import Outbox
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.commands import ApplicationCommand
 from workflows.domain.events import ApplicationEvent
@@ -60,6 +61,17 @@ async def refusal(handle: Handle, command: ApplicationCommand) -> str:
     assert cause.type is not None
     assert len(await case_events(handle)) == before
     return cause.type
+
+
+async def notices_told(outbox: Outbox, application_id: str, at_least: int) -> list[str]:
+    """The notices the applicant was sent, once there are ``at_least``: an update answers before the
+    case's next step tells the outside systems (after writing the audit log)."""
+    for _ in range(400):
+        notices = [record["notice"] for _, record in outbox.records("notification", application_id)]
+        if len(notices) >= at_least:
+            return notices
+        await asyncio.sleep(0.025)
+    return notices
 
 
 async def final_view(handle: Handle) -> ApplicationView:

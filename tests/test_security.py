@@ -5,6 +5,7 @@ name or contact is stored in plain text, and the event chain matches the audit l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -26,15 +27,23 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.audit import SqliteAuditLog
 from activities.outbox import Outbox
-from tests.builders import APPLICANT_ID, all_materials, applicant, applicant_actor, window_officer
+from cli import run
+from tests.builders import (
+    APPLICANT_ID,
+    all_materials,
+    applicant,
+    applicant_actor,
+    supervisor,
+    window_officer,
+)
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
-from workflows.client import Cases
+from workflows.client import Cases, Refused
 from workflows.domain.application import Status
 from workflows.domain.chain import verify
-from workflows.domain.commands import AcceptApplication, WithdrawApplication
-from workflows.domain.events import Actor, Channel, Role
-from workflows.identity import Signer
+from workflows.domain.commands import AcceptApplication, ReviseTrustedKeys, WithdrawApplication
+from workflows.domain.events import Actor, Channel, Role, TrustedKeysRevised
+from workflows.identity import Signer, trust
 from workflows.messages import Intake
 from workflows.testkit import kit_security, onewindow_worker
 
@@ -50,6 +59,7 @@ class Desk:
 
     cases: Cases
     audit: SqliteAuditLog
+    audit_path: Path
     stranger: Client
     storage: Client
 
@@ -80,9 +90,33 @@ async def desk(dev_server: WorkflowEnvironment, outbox: Outbox, tmp_path: Path) 
     storage = Client(**(config | {"interceptors": [], "data_converter": pydantic_data_converter}))
     try:
         async with onewindow_worker(dev_server.client, outbox, audit=audit) as cases:
-            yield Desk(cases, audit, stranger, storage)
+            yield Desk(cases, audit, tmp_path / "audit.sqlite", stranger, storage)
     finally:
         audit.close()
+
+
+async def _reset_before_last_update(desk: Desk, number: str) -> None:
+    """What an operator with raw access can do: reset the case to the task before its last command."""
+    history = await desk.cases.client.get_workflow_handle(number).fetch_history()
+    updates = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    completed = [
+        event.event_id
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and event.event_id < updates[-1]
+    ]
+    await desk.cases.client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=desk.cases.client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=number),
+            reason="operator reset past the last command",
+            workflow_task_finish_event_id=completed[-1],
+            request_id=str(uuid.uuid4()),
+        )
+    )
 
 
 def _now() -> datetime:
@@ -186,26 +220,7 @@ async def test_the_chain_matches_the_audit_log_until_a_reset_drops_events(desk: 
     assert verdict.intact, verdict.problem
     assert verdict.audited == len(events)
 
-    history = await desk.cases.client.get_workflow_handle(number).fetch_history()
-    updates = [
-        event.event_id
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
-    ]
-    completed = [
-        event.event_id
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and event.event_id < updates[-1]
-    ]
-    await desk.cases.client.workflow_service.reset_workflow_execution(
-        ResetWorkflowExecutionRequest(
-            namespace=desk.cases.client.namespace,
-            workflow_execution=WorkflowExecution(workflow_id=number),
-            reason="operator reset past the withdrawal",
-            workflow_task_finish_event_id=completed[-1],
-            request_id=str(uuid.uuid4()),
-        )
-    )
+    await _reset_before_last_update(desk, number)
     # The reset run replays the case up to the chosen point; what came after is gone from it, or done
     # again with other instants, while the audit log keeps the original digests.
     for _ in range(200):
@@ -217,3 +232,90 @@ async def test_the_chain_matches_the_audit_log_until_a_reset_drops_events(desk: 
     assert after.first_bad is not None
     assert after.first_bad <= len(events)
     assert "audit log" in after.problem
+
+
+async def test_onewindow_verify_exits_0_on_an_intact_case_and_5_naming_the_first_bad_event(
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI's verdict on the same audit log: intact, then after a reset past the withdrawal."""
+    number = await desk.open()
+    await desk.cases.act(number, WithdrawApplication(actor=applicant_actor(), reason="撤回"))
+    await desk.cases.client.get_workflow_handle(number).result()
+    audit_log = ["--audit-log", str(desk.audit_path)]
+    assert await run(["verify", number, *audit_log], cases=desk.cases) == 0
+    assert "intact" in capsys.readouterr().out
+    await _reset_before_last_update(desk, number)
+    for _ in range(200):
+        code = await run(["verify", number, *audit_log], cases=desk.cases)
+        printed = capsys.readouterr().out
+        if code != 0:
+            break
+        await asyncio.sleep(0.05)
+    assert code == 5
+    assert printed.startswith(f"{number}: event ")
+
+
+async def test_an_unsigned_intake_fails_the_case_unauthenticated_and_frees_its_number(desk: Desk) -> None:
+    """A start is in history by nature: the case refuses it at registration, before claiming its number."""
+    number = f"SEC-{uuid.uuid4().hex[:10]}"
+    handle = await desk.stranger.start_workflow(
+        ApplicationWorkflow.run, _intake(), id=number, task_queue=desk.cases.task_queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "Unauthenticated"
+    await desk.cases.submit(number, _intake())
+    assert (await desk.cases.registered(number, reader=None)).status is Status.RECEIVED
+
+
+async def test_a_token_printed_by_the_cli_drives_a_case_through_a_raw_client(
+    desk: Desk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``onewindow token --as`` gives the assertion a ``temporal workflow update`` would carry."""
+    number = await desk.open()
+    assert await run(["token", "--as", "window-1:window_officer"]) == 0
+    assertion = capsys.readouterr().out.strip()
+    handle = desk.stranger.get_workflow_handle_for(ApplicationWorkflow.run, number)
+    view = await handle.execute_update(
+        ApplicationWorkflow.act, AcceptApplication(actor=OFFICER, assertion=assertion)
+    )
+    assert view.status is Status.UNDER_REVIEW
+
+
+async def test_a_rotation_is_an_audited_command_and_only_then_does_a_new_key_count(
+    dev_server: WorkflowEnvironment, outbox: Outbox, tmp_path: Path
+) -> None:
+    """A key added to the trust store counts for a running case only after a supervisor's signed
+    revise_trusted_keys, which the log records with the keys now trusted."""
+    store = tmp_path / "trusted-keys.json"
+    store.write_bytes(kit_security().trusted_keys_file.read_bytes())
+    security = dataclasses.replace(kit_security(), trusted_keys_file=store)
+    new_key = Signer(Ed25519PrivateKey.generate(), "ed25519-rotated")
+    audit = SqliteAuditLog(tmp_path / "audit.sqlite")
+    try:
+        async with onewindow_worker(dev_server.client, outbox, security=security, audit=audit) as cases:
+            number = f"SEC-{uuid.uuid4().hex[:10]}"
+            await cases.submit(number, _intake())
+            await cases.registered(number, reader=None)
+            trust(store, new_key.public_key())
+            signed_by_new = AcceptApplication(actor=OFFICER, assertion=new_key.issue(OFFICER, _now()))
+            with pytest.raises(Refused) as refused:
+                await cases.act(number, signed_by_new)
+            assert refused.value.type == "Unauthenticated"
+            await cases.act(number, ReviseTrustedKeys(actor=supervisor(), reason="年度密钥轮换"))
+            revised = (await cases.events(number, reader=None))[-1]
+            assert isinstance(revised, TrustedKeysRevised)
+            assert revised.trusted_keys == (*kit_security().trusted_keys().key_ids, "ed25519-rotated")
+            assert revised.actor == supervisor()
+            view = await cases.act(
+                number, AcceptApplication(actor=OFFICER, assertion=new_key.issue(OFFICER, _now()))
+            )
+            assert view.status is Status.UNDER_REVIEW
+            (accepted,) = [
+                e for e in await cases.events(number, reader=None) if e.kind == "application_accepted"
+            ]
+            assert accepted.signed_by == "ed25519-rotated"
+    finally:
+        audit.close()

@@ -38,7 +38,7 @@ from tests.builders import (
     supervisor,
     window_officer,
 )
-from tests.case_helpers import Handle, act, case_events, final_view, refusal
+from tests.case_helpers import Handle, act, case_events, final_view, notices_told, refusal
 from tests.conftest import RunWorker
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import Cases
@@ -345,8 +345,7 @@ async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at
         assert _shanghai_date(accepted.at) == date(2026, 3, 3)
         assert _kinds(events) == ["application_submitted", "application_accepted"]
         assert view.last_day == date(2026, 3, 9)  # mortgage: 5 working days counted from 03-02
-        notices = [payload["notice"] for _, payload in outbox.records("notification", view.application_id)]
-        assert notices == ["application_accepted"]
+        assert await notices_told(outbox, view.application_id, 1) == ["application_accepted"]
 
 
 # --- 4. R-XK-32 correction, one notice ---
@@ -393,14 +392,7 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
         assert accepted.as_of == accepted.at
         assert _shanghai_date(accepted.at) == date(2026, 3, 12)
         assert view.last_day == date(2026, 3, 19)  # 5 working days counted from the acceptance, 03-12
-        # The notice follows the update's answer: the case sends it in its next step.
-        for _ in range(200):
-            notices = [
-                payload["notice"] for _, payload in outbox.records("notification", view.application_id)
-            ]
-            if len(notices) >= 2:
-                break
-            await asyncio.sleep(0.025)
+        notices = await notices_told(outbox, view.application_id, 2)
         assert notices == ["correction_requested", "application_accepted"]
 
 
@@ -823,8 +815,7 @@ async def test_a_retried_update_with_the_same_update_id_takes_effect_once(desk: 
     assert first.status is again.status is Status.UNDER_REVIEW
     assert again.event_count == first.event_count
     assert _kinds(await case_events(handle)).count("application_accepted") == 1
-    notices = [p["notice"] for _, p in outbox.records("notification", first.application_id)]
-    assert notices == ["application_accepted"]
+    assert await notices_told(outbox, first.application_id, 1) == ["application_accepted"]
     # A new update id is a new command: the same acceptance is now refused by the transition table.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-2")

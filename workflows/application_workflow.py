@@ -413,6 +413,8 @@ class ApplicationWorkflow:
                 )
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
+        if isinstance(command, ReviseTrustedKeys):  # likewise the trust store, read in the handler
+            command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
         self._decide(command)
 
     def _authenticate(self, command: ApplicationCommand) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from workflows.domain.application import ApplicationState, Status
-from workflows.domain.commands import AcceptWithDeficiencies, ApplicationCommand
+from workflows.domain.commands import AcceptWithDeficiencies, ApplicationCommand, ReviseTrustedKeys
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
 from workflows.domain.events import Actor, Role
@@ -108,3 +108,5 @@ def admit(state: ApplicationState, command: ApplicationCommand) -> None:
         raise NotAuthorised(actor.id, "system actions are the engine's own")
     if isinstance(command, AcceptWithDeficiencies) and command.credit is not None:
         raise InvalidCommand("credit: the engine runs the credit check itself; leave it out")
+    if isinstance(command, ReviseTrustedKeys) and command.trusted_keys:
+        raise InvalidCommand("trusted_keys: the engine reads the trust store itself; leave it out")
