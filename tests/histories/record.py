@@ -5,9 +5,12 @@ Temporal replays a running case's history on whatever workflow code the worker h
 was deployed. The histories in this directory were recorded by an earlier version of the code; replaying
 them in the tests catches such a change, which then needs ``workflow.patched`` (or worker versioning).
 
-After a deliberate, patched change, add new recordings beside the old ones. Replace them only for a
-version that is deliberately incompatible with the cases running before it (the README's "Upgrading"
-says what a deployment must then do), as the version that pinned the deadline rules in each case was:
+After a deliberate, patched change, add new recordings beside the old ones, named after the change
+(``RECORDING``). Since signed commands and encrypted payloads (issue 8) the recordings are encrypted with
+``payload-keys.json`` here: a public key for these recordings only, never for a deployment. Replace them
+only for a version that is deliberately incompatible with the cases running before it (the README's
+"Upgrading" says what a deployment must then do), as the version that pinned the deadline rules in each
+case was:
 
     .venv/bin/python -m tests.histories.record
 """
@@ -15,6 +18,7 @@ says what a deployment must then do), as the version that pinned the deadline ru
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +38,7 @@ from tests.builders import (
 from tests.builders import supervisor as supervisor_actor
 from tests.case_helpers import act, final_view
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.codec import PayloadKeys
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import (
     AcceptApplication,
@@ -42,14 +47,18 @@ from workflows.domain.commands import (
     ExtendDeadline,
     RecordApproval,
     ResumeClock,
+    ReviseTrustedKeys,
     SupplementMaterials,
     SuspendClock,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.messages import Intake
+from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
+RECORDING = "signed"  # what the recordings of this version add: signed commands, claims, the audit log
+RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
 APPLICANT = Applicant(id_number="91210200MA0000009Z", name="示例公司", contact="0411-0000000")
 OFFICER = Actor(id="window-1", role=Role.WINDOW_OFFICER)
@@ -104,6 +113,7 @@ async def drive_reference_cases(env: WorkflowEnvironment, task_queue: str) -> di
     await act(hygiene, ResumeClock(actor=health))
     await act(hygiene, ExtendDeadline(actor=department_head("health"), working_days=5, reason="现场核查"))
     await act(food, SupplementMaterials(actor=steward(), materials=promised))
+    await act(food, ReviseTrustedKeys(actor=supervisor_actor(), reason="年度密钥轮换"))
     await env.sleep(timedelta(days=30))  # past the hygiene deadline: notice, yellow and red fire
     await act(hygiene, RecordApproval(actor=health, step="health", approved=True))
     await final_view(hygiene)
@@ -111,15 +121,24 @@ async def drive_reference_cases(env: WorkflowEnvironment, task_queue: str) -> di
     return {"hygiene": await hygiene.fetch_history(), "food": await food.fetch_history()}
 
 
+def recording_keys() -> PayloadKeys:
+    """The public payload key of the recordings (created once)."""
+    return PayloadKeys.create_development(RECORDING_KEYS)
+
+
 async def _record() -> None:
     with tempfile.TemporaryDirectory() as directory:
+        keys = Security.development(Path(directory) / "keys")
+        security = dataclasses.replace(keys, payload_keys=recording_keys())
         async with (
-            time_skipping_server(RECEIVED) as env,
-            onewindow_worker(env.client, Outbox(Path(directory) / "outbox.sqlite")) as cases,
+            time_skipping_server(RECEIVED, security=security) as env,
+            onewindow_worker(
+                env.client, Outbox(Path(directory) / "outbox.sqlite"), security=security
+            ) as cases,
         ):
             histories = await drive_reference_cases(env, cases.task_queue)
     for name, history in histories.items():
-        path = HERE / f"{datetime.now(SHANGHAI).date().isoformat()}-{name}.json"
+        path = HERE / f"{datetime.now(SHANGHAI).date().isoformat()}-{RECORDING}-{name}.json"
         path.write_text(history.to_json(), encoding="utf-8")
         print(f"recorded {path}")
 
