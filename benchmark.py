@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
@@ -26,6 +25,7 @@ from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.messages import Intake
 from workflows.reference_data import load_catalogue
+from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
 from workflows.testkit import onewindow_worker
 
@@ -56,14 +56,16 @@ async def measure(count: int, in_flight: int) -> None:
     materials = tuple(m.code for m in load_catalogue().matter(MATTER).materials)
     with tempfile.TemporaryDirectory() as directory:
         outbox = Outbox(Path(directory) / "outbox.sqlite")
+        security = Security.development(Path(directory) / "keys")  # signed, encrypted, as make run
         async with (
             await WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(installed_binary("temporal")),
-                data_converter=pydantic_data_converter,
+                data_converter=security.data_converter(),
+                interceptors=security.client_interceptors(),
                 search_attributes=search_attributes.ALL,
                 dev_server_extra_args=dev_server_arguments(),
             ) as env,
-            onewindow_worker(env.client, outbox) as cases,
+            onewindow_worker(env.client, outbox, security=security) as cases,
         ):
             gate = asyncio.Semaphore(in_flight)
             latencies: list[float] = []

@@ -20,7 +20,12 @@ worker reads it. The person is always ``--as ID:ROLE[:DEPARTMENT]``.
   ``--idempotency-key`` a retry of the same command takes effect once;
 - ``status``, ``events`` and ``list`` read cases on behalf of the ``--as`` person: only what their role
   covers, another's case answering as a missing one. ``status`` ends with the verbs they may give now;
-- ``calendar load`` publishes a calendar notice and tells every running case (R-CAL-4).
+- ``calendar load`` publishes a calendar notice and tells every running case (R-CAL-4);
+- ``revise-keys`` (a supervisor) makes a running case trust the worker's trust store as it is now;
+- ``verify`` recomputes a case's event chain and compares it with the workers' audit log.
+
+``token --as ID:ROLE[:DEPARTMENT]`` prints a signed assertion of that person (this machine's signing key,
+valid 5 minutes), for a command sent with the ``temporal`` CLI. Every command the CLI sends is signed so.
 
 Output is an aligned table in Shanghai time, or the pydantic models' JSON (``+08:00``) with ``--json``.
 Complaints about a value name the flag that gave it (a field from ``submit --file`` keeps its JSON path).
@@ -34,7 +39,10 @@ Exit codes:
   ``InvalidInput``, ``InvalidCommand``, ``CalendarDataInvalid``, ``CalendarNotPublished``,
   ``UnknownNamespace``);
 - 3: no application with that number the person may read (``UnknownApplication``);
-- 4: Temporal cannot be reached (``CannotConnect``).
+- 4: Temporal cannot be reached (``CannotConnect``);
+- 5: ``verify`` found a case's record altered, or events a reset dropped (the first bad event is named).
+
+``KeysUnusable`` (exit 2): this machine's keys are missing (``make run`` creates development keys).
 
 Every error is one line on stderr: ``error: <Type>: <message>``.
 
@@ -46,6 +54,7 @@ The command line lives in ``cli/``, one module per resource:
 - ``cli/submit.py``: ``submit``;
 - ``cli/actions.py``: the actions as data (``ACTIONS``), and the ``may now`` verbs they make;
 - ``cli/reading.py``: ``status``, ``events``, ``list``;
+- ``cli/security.py``: ``token``, ``verify``;
 - ``cli/arguments.py``: flag values (``--as``, instants, numbers) and errors named by flag;
 - ``cli/connection.py``: the Temporal flags and the connection;
 - ``cli/render.py``: tables and texts for people;

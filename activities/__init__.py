@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.audit import AuditActivities, AuditLog
 from activities.catalogue import CatalogueActivities
+from activities.claims import claim_number
 from activities.credit import CreditActivities
 from activities.deadlines import DeadlineActivities
 from activities.keys import KeyActivities
@@ -51,4 +52,5 @@ def all_activities(
         keys.security_context,
         keys.trusted_keys,
         AuditActivities(audit).record_audit,
+        claim_number,
     ]

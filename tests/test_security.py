@@ -319,3 +319,22 @@ async def test_a_rotation_is_an_audited_command_and_only_then_does_a_new_key_cou
             assert accepted.signed_by == "ed25519-rotated"
     finally:
         audit.close()
+
+
+async def test_an_unknown_matter_fails_the_case_at_once_though_the_keys_were_read_beside_it(
+    desk: Desk,
+) -> None:
+    """Registration reads the keys, the catalogue and the calendar side by side: the catalogue's refusal
+    ends the case typed, once the other reads have ended, and no workflow task fails."""
+    number = f"SEC-{uuid.uuid4().hex[:10]}"
+    intake = _intake().model_copy(update={"matter_code": "NO-SUCH-MATTER"})
+    handle = await desk.cases.client.start_workflow(
+        ApplicationWorkflow.run, intake, id=number, task_queue=desk.cases.task_queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "UnknownMatter"
+    history = await handle.fetch_history()
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [event.event_type for event in history.events]

@@ -10,13 +10,14 @@ it from outside passes ``workflows.boundary``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
-from temporalio.common import Priority, RawValue, RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import Priority, RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
@@ -85,7 +86,7 @@ with workflow.unsafe.imports_passed_through():
         SupervisionPush,
         priority_of,
     )
-    from workflows.number_claim import NumberClaim, claim_id
+    from workflows.number_claim import Claim
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
 _OUTSIDE_TIMEOUT = timedelta(seconds=30)
@@ -108,6 +109,28 @@ if TYPE_CHECKING:
     CommandPayload: TypeAlias = ApplicationCommand | RawValue
 else:
     IntakePayload = CommandPayload = RawValue
+
+
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+_C = TypeVar("_C")
+
+
+@overload
+async def _all(first: Awaitable[_A], second: Awaitable[_B], /) -> tuple[_A, _B]: ...
+@overload
+async def _all(first: Awaitable[_A], second: Awaitable[_B], third: Awaitable[_C], /) -> tuple[_A, _B, _C]: ...
+async def _all(*calls: Awaitable[object]) -> tuple[object, ...]:
+    """Every call's result, run side by side; the first failure is raised only once all have ended.
+
+    A failure raised while a sibling is still pending would fail the case while that sibling's command
+    is still to come: Temporal refuses a task whose commands follow the workflow's end, for ever.
+    """
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return tuple(results)
 
 
 def _command(payload: CommandPayload) -> ApplicationCommand:
@@ -168,9 +191,19 @@ class ApplicationWorkflow:
         Anything refused here fails the case before it claims its number, which is then free again.
         """
         secured = workflow.patched(_SECURED)
-        context = await self._security_context(intake) if secured else None
-        entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
-        rules = await self._deadline_rules(local_date(intake.received_at).year, reload=False)
+        year = local_date(intake.received_at).year
+        context: SecurityContext | None = None
+        if secured:
+            # The keys, the catalogue and the calendar are the worker's own data: read side by side,
+            # in the worker (local activities), with no round trip to the server.
+            context, entry, rules = await _all(
+                self._security_context(intake),
+                self._local("lookup_matter", intake.matter_code, CatalogueEntry),
+                self._deadline_rules(year, reload=False),
+            )
+        else:
+            entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
+            rules = await self._deadline_rules(year, reload=False)
         try:
             submission = SubmitApplication(
                 application_id=workflow.info().workflow_id,
@@ -192,13 +225,8 @@ class ApplicationWorkflow:
     async def _security_context(self, intake: Intake) -> SecurityContext:
         """The worker's trusted keys, the applicant's pseudonym and the chain's hash, recorded; and the
         intake's assertion verified against those keys."""
-        context: SecurityContext = await workflow.execute_local_activity(
-            "security_context",
-            SecurityRequest(applicant_id=intake.applicant.id_number),
-            result_type=SecurityContext,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=_RULES_RETRY,  # a trust store that does not load is retried until it does
-        )
+        request = SecurityRequest(applicant_id=intake.applicant.id_number)
+        context = await self._local("security_context", request, SecurityContext)
         try:
             verify(intake.assertion, intake.actor, context.trusted, workflow.now())
         except OneWindowError as error:
@@ -209,30 +237,33 @@ class ApplicationWorkflow:
 
     async def _claim_number(self) -> None:
         """Hold the number for good (``workflows.number_claim``); a number held before is refused."""
-        number = workflow.info().workflow_id
-        try:
-            await workflow.start_child_workflow(
-                NumberClaim.run,
-                workflow.info().run_id,
-                id=claim_id(number),
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
+        info = workflow.info()
+        claim = Claim(application_number=info.workflow_id, holder=info.first_execution_run_id)
+        if not await self._local("claim_number", claim, bool):
             raise refusal(
-                AlreadySubmitted(f"application {number} was registered before; its record stands")
-            ) from None
+                AlreadySubmitted(f"application {info.workflow_id} was registered before; its record stands")
+            )
 
     async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
         """The calendar (from ``from_year`` on) and thresholds in force, recorded: replay never re-reads."""
-        rules: DeadlineRules = await workflow.execute_local_activity(
-            "deadline_rules",
-            RulesRequest(from_year=from_year, reload_calendar=reload),
-            result_type=DeadlineRules,
+        request = RulesRequest(from_year=from_year, reload_calendar=reload)
+        return await self._local("deadline_rules", request, DeadlineRules)
+
+    async def _local(self, activity: str, argument: object, result_type: type[_T]) -> _T:
+        """A call the worker answers itself, beside the case's task (its reference data and keys, the
+        number's claim, the audit log), recorded in the history as its result: no round trip to a queue.
+
+        Retried until it answers (a calendar or key file that does not load, a server briefly away); a
+        typed refusal (``UnknownMatter``) is not retryable and fails the case at once.
+        """
+        result: _T = await workflow.execute_local_activity(
+            activity,
+            argument,
+            result_type=result_type,
             start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=_RULES_RETRY,  # a calendar file that does not load is retried until it does
+            retry_policy=_RULES_RETRY,
         )
-        return rules
+        return result
 
     async def _revise_rules(self) -> None:
         """R-CAL-4: count with the calendar as the workers have it now (nothing is recorded if unchanged)."""
@@ -306,9 +337,11 @@ class ApplicationWorkflow:
         self._apply(IssueLicence(actor=ENGINE, licence_number=number))
 
     async def _perform_effects(self) -> None:
-        """Write each new event's digest to the audit log, then tell outside systems about it once, keyed
-        by its sequence number."""
-        await self._audit()
+        """Write the new events' digests to the audit log and, at the same time, tell outside systems
+        about each new event once, keyed by its sequence number (one round trip, not two, per change)."""
+        await _all(self._audit(), self._tell_outside_systems())
+
+    async def _tell_outside_systems(self) -> None:
         while self._effects_done < len(self._events):
             sequence = self._effects_done + 1
             await self._effects_of(self._events[sequence - 1], sequence)
@@ -326,7 +359,8 @@ class ApplicationWorkflow:
             AuditRecord(application_id=number, sequence=sequence, kind=event.kind, digest=event.digest or "")
             for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
         )
-        await self._call("record_audit", AuditEntries(records=records))
+        # In the worker, beside the case's own task: the audit log is written before the task completes.
+        await self._local("record_audit", AuditEntries(records=records), type(None))
         self._audited += len(records)
 
     def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:

@@ -11,7 +11,7 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
@@ -85,7 +85,10 @@ __all__ = [  # the client's API, with the domain errors its callers catch
 ]
 
 DEFAULT_ADDRESS = "localhost:7233"
-_REGISTRATION_POLL = 0.05  # seconds between looks at a case its worker has not registered yet
+# Seconds between looks at a case its worker has not registered yet: soon at first (a case registers in
+# tens of milliseconds), then at most this often.
+_FIRST_REGISTRATION_POLL = 0.01
+_REGISTRATION_POLL = 0.05
 _REGISTRATION_PATIENCE = 10.0  # seconds a command waits for the case it acts on to be registered
 
 
@@ -342,6 +345,7 @@ class Cases:
         update_id = idempotent_update_id(command.actor, idempotency_key, command) if idempotency_key else None
         handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
         give_up_at = asyncio.get_running_loop().time() + _REGISTRATION_PATIENCE
+        pauses = _registration_pauses()
         while True:
             try:
                 return await handle.execute_update(ApplicationWorkflow.act, command, id=update_id)
@@ -354,7 +358,7 @@ class Cases:
                 if error.status is not RPCStatusCode.NOT_FOUND:
                     raise
                 raise await self._why_no_update(application_id, command) from error
-            await asyncio.sleep(_REGISTRATION_POLL)
+            await asyncio.sleep(next(pauses))
 
     async def registered(
         self, application_id: str, at: datetime | None = None, *, reader: Actor | None
@@ -364,6 +368,7 @@ class Cases:
         Waits as long as no worker takes the case: bound it with ``asyncio.timeout``.
         """
         handle = self.client.get_workflow_handle(application_id)
+        pauses = _registration_pauses()
         while True:
             try:
                 return await self.state(application_id, at, reader=reader)
@@ -375,7 +380,7 @@ class Cases:
                     raise Refused(
                         "NotRegistered", f"application {application_id} was {name} before it was registered"
                     ) from None
-            await asyncio.sleep(_REGISTRATION_POLL)
+            await asyncio.sleep(next(pauses))
 
     async def registration_refusal(self, application_id: str, *, reader: Actor | None) -> Refused | None:
         """Why a case failed before it was registered (``UnknownMatter``, an invalid intake: the only way a
@@ -559,6 +564,14 @@ class Cases:
             return refusal
         view = await self.state(application_id, reader=command.actor)
         return NotAllowed(command.kind, view.status.value)
+
+
+def _registration_pauses() -> Iterator[float]:
+    """The pauses between looks at a case not yet registered: doubling up to ``_REGISTRATION_POLL``."""
+    pause = _FIRST_REGISTRATION_POLL
+    while True:
+        yield pause
+        pause = min(pause * 2, _REGISTRATION_POLL)
 
 
 def _unsigned(intake: Intake) -> Intake:
