@@ -48,7 +48,7 @@ OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
 DEV_SERVER_PORT = 7233
 UI_PORT = 8233
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
-CODEC_ENDPOINT = "http://127.0.0.1:8000/codec"
+CODEC_ENDPOINT = "http://localhost:8000/codec"  # the UI's host: its session cookie is same-site
 
 log = structlog.get_logger()
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.bodies import BODY_COMPONENTS
+from gateway.codec_sessions import CodecSessions
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
 from gateway.routers import applications, calendar, lists
@@ -83,6 +84,7 @@ def create_app(
     app.state.limiter = limiter or RateLimiter(RateLimits())
     app.state.idempotency = IdempotencyLedger()
     app.state.codec = codec
+    app.state.codec_sessions = CodecSessions()
     for router in (applications.router, lists.router, calendar.router, codec_routes.router):
         app.include_router(router)
     codec_routes.allow_ui_origins(app, ui_origins)

@@ -18,7 +18,7 @@ from gateway.tokens import TokenBook, token_digest
 from workflows.domain.events import Actor
 from workflows.domain.values import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY, ApplicationNumber
 
-_BEARER = HTTPBearer(
+BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="BearerToken",
     description="A token from the gateway's token file; it names the actor of every command.",
@@ -30,8 +30,8 @@ def _service(request: Request) -> Gateway:
     return gateway
 
 
-def _caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Actor:
     """The token's actor, or 401; 429 once the token has spent its rate."""
     if credentials is None:
@@ -45,14 +45,14 @@ def _caller(
     return actor
 
 
-Caller = Annotated[Actor, Depends(_caller)]
+Caller = Annotated[Actor, Depends(caller)]
 Service = Annotated[Gateway, Depends(_service)]
 ApplicationId = Annotated[ApplicationNumber, Path(description="The application number.")]
 
 
 async def _idempotency_key(
     request: Request,
-    actor: Annotated[Actor, Depends(_caller)],
+    actor: Annotated[Actor, Depends(caller)],
     key: Annotated[
         str | None,
         Header(

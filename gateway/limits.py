@@ -25,16 +25,16 @@ from workflows.domain.errors import IdempotencyKeyReused
 MAX_BODY_BYTES = MAX_MESSAGE_BYTES
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused with ``BodyTooLarge`` as soon as it is known to exceed the limit."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with ``BodyTooLarge`` as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"the body has {int(declared)} bytes; at most {MAX_BODY_BYTES} are accepted")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body has {int(declared)} bytes; at most {limit} are accepted")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise BodyTooLarge(f"the body has more than {MAX_BODY_BYTES} bytes, the most accepted")
+        if len(body) > limit:
+            raise BodyTooLarge(f"the body has more than {limit} bytes, the most accepted")
     return bytes(body)
 
 

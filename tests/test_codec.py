@@ -23,6 +23,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from gateway import EXAMPLE_TOKENS, RateLimiter, RateLimits, TokenBook
+from gateway.codec_sessions import COOKIE, CodecSessions
 from gateway.errors import add_handlers
 from gateway.routers import codec as codec_router
 from gateway.routers.codec import DEVELOPMENT_UI_ORIGINS, MAX_CODEC_BODY_BYTES, MAX_PAYLOADS, allow_ui_origins
@@ -292,6 +293,7 @@ def codec_app(codec: EncryptionCodec | None) -> FastAPI:
     app.state.tokens = TOKENS
     app.state.limiter = RateLimiter(RateLimits())
     app.state.codec = codec
+    app.state.codec_sessions = CodecSessions()
     app.include_router(codec_router.router)
     add_handlers(app)
     allow_ui_origins(app, DEVELOPMENT_UI_ORIGINS)
@@ -454,3 +456,30 @@ async def test_the_openapi_document_describes_the_codec(http: httpx.AsyncClient)
         assert {"200", "400", "401", "403", "404", "413", "422", "429"} <= set(operation["responses"])
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         assert schema["properties"]["payloads"]["maxItems"] == MAX_PAYLOADS
+
+
+async def test_the_web_ui_signs_in_once_with_a_supervisors_token_and_decodes_with_the_cookie(
+    http: httpx.AsyncClient,
+) -> None:
+    """The UI sends our codec no bearer token: a supervisor signs in at /codec/session, and the UI's
+    calls (with "include cross-origin credentials") carry the session cookie instead."""
+    form = await http.get("/codec/session")
+    assert form.status_code == 200
+    assert 'name="token"' in form.text
+    refused = await http.post("/codec/session", data={"token": "example-approver-wang-health"})
+    assert refused.status_code == 403
+    assert COOKIE not in refused.cookies
+    signed_in = await http.post("/codec/session", data={"token": "example-supervisor-zhao"})
+    assert signed_in.status_code == 200
+    cookie = signed_in.headers["set-cookie"].lower()
+    assert {"httponly", "path=/codec", "samesite=lax"} <= {part.strip() for part in cookie.split(";")}
+    assert signed_in.cookies[COOKIE]
+    sealed = await EncryptionCodec(ring()).encode([plain()])
+    opened = await http.post("/codec/decode", json=as_json(*sealed), headers={"Origin": UI})  # the jar's
+    assert opened.status_code == 200
+    assert opened.headers["access-control-allow-credentials"] == "true"
+    assert opened.json() == as_json(plain())
+    http.cookies.clear()
+    http.cookies.set(COOKIE, "made-up")
+    forged = await http.post("/codec/decode", json=as_json(*sealed))
+    assert (forged.status_code, forged.json()["type"]) == (401, "Unauthenticated")

@@ -9,19 +9,23 @@ call them; each call is logged with its actor. The codec is ``app.state.codec`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from google.protobuf import json_format
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from gateway.dependencies import Caller
-from gateway.errors import BodyTooLarge, Problem
+from gateway.codec_sessions import COOKIE, SESSION_LIFETIME, CodecSessions
+from gateway.dependencies import BEARER, caller
+from gateway.errors import BodyTooLarge, Problem, Unauthenticated
+from gateway.limits import RateLimiter, read_body
+from gateway.tokens import TokenBook, token_digest
 from workflows.codec import EncryptionCodec, PayloadUndecryptable
 from workflows.domain.errors import NotAuthorised
 from workflows.domain.events import Actor, Role
@@ -33,7 +37,7 @@ MAX_CODEC_BODY_BYTES = 4 * 1024 * 1024
 MAX_PAYLOADS = 1000
 DEVELOPMENT_UI_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")  # the dev server's web UI
 UI_HEADERS = ("Authorization", "Content-Type", "X-Namespace")
-_CODEC_PATHS = ("/codec/encode", "/codec/decode")
+_CODEC_PATHS = ("/codec/encode", "/codec/decode")  # answered with CORS for the web UI
 _NAMESPACE_CHARS = 100  # of the X-Namespace header, as logged
 
 _PAYLOAD_SCHEMA: dict[str, Any] = {
@@ -79,6 +83,71 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _codec_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Actor:
+    """The bearer token's actor (the ``temporal`` CLI's ``--codec-auth``), else the session cookie's (the
+    web UI's, ``gateway.codec_sessions``); 401 without either, 429 beyond the rate."""
+    if credentials is not None:
+        return caller(request, credentials)
+    sessions: CodecSessions = request.app.state.codec_sessions
+    session_id = request.cookies.get(COOKIE, "")
+    actor = sessions.actor(session_id) if session_id else None
+    if actor is None:
+        raise Unauthenticated("send Authorization: Bearer <token>, or sign in at /codec/session")
+    limiter: RateLimiter = request.app.state.limiter
+    limiter.take(token_digest(session_id))
+    return actor
+
+
+CodecCaller = Annotated[Actor, Depends(_codec_caller)]
+
+
+@router.get("/session", include_in_schema=False)
+async def session_form() -> HTMLResponse:
+    """The sign-in page: a supervisor's token, once a working day, for the web UI's codec calls."""
+    return HTMLResponse(_PAGE.format(body=_FORM))
+
+
+@router.post("/session", include_in_schema=False)
+async def open_session(request: Request) -> HTMLResponse:
+    """Sign in with a supervisor's token (a form post); the cookie is HttpOnly, SameSite, for /codec."""
+    fields = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
+    tokens: TokenBook = request.app.state.tokens
+    actor = tokens.actor(fields.get("token", [""])[0])
+    if actor is None or actor.role != Role.SUPERVISOR:
+        log.info("codec_session_refused", known=actor is not None)
+        page = _PAGE.format(
+            body="<p>只有监督人员的令牌可以登录 (a supervisor's token is needed).</p>" + _FORM
+        )
+        return HTMLResponse(page, status_code=status.HTTP_403_FORBIDDEN)
+    sessions: CodecSessions = request.app.state.codec_sessions
+    response = HTMLResponse(_PAGE.format(body=_SIGNED_IN))
+    response.set_cookie(
+        COOKIE,
+        sessions.open(actor),
+        max_age=SESSION_LIFETIME,
+        path="/codec",
+        httponly=True,
+        samesite="lax",  # the UI on another port of the same host is the same site: the cookie goes
+    )
+    log.info("codec_session_opened", actor=actor.id)
+    return response
+
+
+MAX_FORM_BYTES = 4096
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>onewindow 解码登录</title></head><body><h1>onewindow: 解码登录 (codec sign-in)</h1>
+{body}</body></html>"""
+_REFUSED = "<p>只有监督人员的令牌可以登录 (a supervisor's token is needed).</p>"
+_FORM = """<form method="post" action="/codec/session">
+<label>监督令牌 (supervisor token) <input type="password" name="token" autocomplete="off"></label>
+<button type="submit">登录</button></form>"""
+_SIGNED_IN = """<p>已登录 (signed in for 8 hours).</p><p>In the Temporal web UI, open the codec server
+settings, keep this gateway's <code>/codec</code> endpoint and turn on
+<em>Include cross-origin credentials</em>: payloads then show decoded.</p>"""
+
+
 class _Refused(Exception):
     """A codec request answered with a problem of the codec's own (the gateway has no type for it)."""
 
@@ -96,7 +165,7 @@ class _Refused(Exception):
     responses=_RESPONSES,
     openapi_extra=_BODY,
 )
-async def encode(request: Request, actor: Caller) -> Response:
+async def encode(request: Request, actor: CodecCaller) -> Response:
     """Temporal's remote codec `/encode`, supervisors only: each payload encrypted with the current key."""
     return await _transcode(request, actor, "encode")
 
@@ -108,7 +177,7 @@ async def encode(request: Request, actor: Caller) -> Response:
     responses=_RESPONSES,
     openapi_extra=_BODY,
 )
-async def decode(request: Request, actor: Caller) -> Response:
+async def decode(request: Request, actor: CodecCaller) -> Response:
     """Temporal's remote codec `/decode`, supervisors only: each encrypted payload opened, the others as
     they are; 422 `PayloadUndecryptable` if one cannot be opened."""
     return await _transcode(request, actor, "decode")
@@ -153,15 +222,7 @@ def _codec(request: Request) -> EncryptionCodec:
 
 async def _body(request: Request) -> bytes:
     """The body, refused 413 as soon as it is known to exceed ``MAX_CODEC_BODY_BYTES``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_CODEC_BODY_BYTES:
-        raise BodyTooLarge(f"the body has {int(declared)} bytes; at most {MAX_CODEC_BODY_BYTES} are accepted")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_CODEC_BODY_BYTES:
-            raise BodyTooLarge(f"the body has more than {MAX_CODEC_BODY_BYTES} bytes, the most accepted")
-    return bytes(body)
+    return await read_body(request, MAX_CODEC_BODY_BYTES)
 
 
 def _payloads(body: bytes) -> Payloads:
