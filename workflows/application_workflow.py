@@ -11,7 +11,8 @@ it from outside passes ``workflows.boundary``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import Awaitable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
 
@@ -154,6 +155,7 @@ class ApplicationWorkflow:
         self._trusted: TrustedKeys | None = None  # None: registered before commands were signed
         self._chain_hash = ChainHash.SHA256
         self._audited = 0  # events whose digests the audit log has
+        self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class ApplicationWorkflow:
         Anything refused here fails the case before it claims its number, which is then free again.
         """
         secured = workflow.patched(_SECURED)
+        started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
         if secured:
@@ -216,11 +219,13 @@ class ApplicationWorkflow:
             )
         except ValidationError as error:
             raise invalid("submission", error) from None
-        events = self._decide(submission)
+        with self._clock_stopped_at(started_at if secured else self._now()):
+            events = self._decide(submission)
         if secured:
             await self._claim_number()
-        self._record(events, signed_by=key_id_of(intake.assertion))
-        self._replan()
+        with self._clock_stopped_at(started_at if secured else self._now()):
+            self._record(events, signed_by=key_id_of(intake.assertion))
+            self._replan()
 
     async def _security_context(self, intake: Intake) -> SecurityContext:
         """The worker's trusted keys, the applicant's pseudonym and the chain's hash, recorded; and the
@@ -268,9 +273,11 @@ class ApplicationWorkflow:
     async def _revise_rules(self) -> None:
         """R-CAL-4: count with the calendar as the workers have it now (nothing is recorded if unchanged)."""
         self._calendar_revision_requested = False
+        asked_at = self._now()
         rules = await self._deadline_rules(local_date(self._current.received_at).year, reload=True)
         if not self._current.closed:  # a decision may have closed the case meanwhile
-            self._apply(ReviseDeadlineRules(actor=ENGINE, rules=rules))
+            with self._clock_stopped_at(asked_at):
+                self._apply(ReviseDeadlineRules(actor=ENGINE, rules=rules))
 
     async def _wait_for_change_or_deadline(self, version: int) -> None:
         """Sleep on one durable timer, unless the case moved on from ``version``."""
@@ -359,8 +366,9 @@ class ApplicationWorkflow:
             AuditRecord(application_id=number, sequence=sequence, kind=event.kind, digest=event.digest or "")
             for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
         )
-        # In the worker, beside the case's own task: the audit log is written before the task completes.
-        await self._local("record_audit", AuditEntries(records=records), type(None))
+        # An activity, not a local one: what follows it in the main loop reads the case's clock, which
+        # a local activity's result would move on in the first run only (``_clock_stopped_at``).
+        await self._call("record_audit", AuditEntries(records=records))
         self._audited += len(records)
 
     def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:
@@ -512,7 +520,20 @@ class ApplicationWorkflow:
         return read.reader is None or may_read(self._current, read.reader)
 
     def _now(self) -> datetime:
-        return workflow.now().astimezone(SHANGHAI)
+        """The case's clock: the workflow's, or the instant a step that reads the worker began at."""
+        return self._as_of or workflow.now().astimezone(SHANGHAI)
+
+    @contextlib.contextmanager
+    def _clock_stopped_at(self, instant: datetime) -> Iterator[None]:
+        """Decide as of ``instant``. ``workflow.now()`` moves on when a local activity's result arrives in
+        the first run of a task, but not when the result is replayed from its marker: what is decided
+        after a local activity must be dated before it, or its events (and their digests) differ on
+        replay."""
+        self._as_of = instant
+        try:
+            yield
+        finally:
+            self._as_of = None
 
     def _view(self, at: datetime | None = None) -> ApplicationView:
         return ApplicationView.of(self._current, at or self._now())
