@@ -72,6 +72,15 @@ TASK_QUEUE = "onewindow-crash"
 # A matter that ends with a licence and no waiting period: one approval step, by the health department.
 MATTER = "PUBLIC-PLACE-HYGIENE"
 PORTAL = Actor(id="crash-portal", role=Role.SYSTEM)
+
+
+def applicant_of(index: int) -> Applicant:
+    """The applicant of the ``index``-th case: each one's data distinct, so a leak names its case."""
+    return Applicant(
+        id_number=f"CRASH{index:06d}X", name=f"崩溃测试企业第{index}号", contact=f"0411-{index:07d}"
+    )
+
+
 OFFICER = Actor(id="crash-window", role=Role.WINDOW_OFFICER)
 APPROVER = Actor(id="crash-approver", role=Role.APPROVER, department="health")
 STEP = "health"
@@ -379,6 +388,8 @@ class Run:
     worker_stopped_in: float | None = None  # seconds the final SIGTERM took
     checked_in: float | None = None  # seconds the checks through the client took
     chains_verified: int = 0  # cases whose event chain matches the audit log
+    bytes_scanned: int = 0  # of the server's database and the worker's log, for personal data
+    plaintext_leaks: int = 0
     drained_at: float | None = None
 
     @property
@@ -449,7 +460,7 @@ class Run:
         async def bounded(index: int, number: str) -> None:
             intake = Intake(
                 actor=PORTAL,
-                applicant=Applicant(id_number=f"CRASH{index:06d}", name="崩溃测试企业", contact="0411"),
+                applicant=applicant_of(index),
                 matter_code=MATTER,
                 materials=materials,
                 channel=Channel.ONLINE,
@@ -597,6 +608,25 @@ class Run:
         if strangers:
             self.failures["(unknown)"] = f"runs of numbers never submitted: {', '.join(strangers[:10])}"
 
+    def check_plaintext(self) -> None:
+        """No applicant's identity number, name or contact in the server's database files or the
+        worker's log, as bytes: history payloads are encrypted, search attributes keyed pseudonyms."""
+        stored = b"".join(
+            path.read_bytes()
+            for path in [*self.lab.directory.glob("temporal.sqlite*"), self.lab.worker.log]
+            if path.is_file()
+        )
+        self.bytes_scanned = len(stored)
+        if self.numbers[0].encode() not in stored:  # the ids are plain: the scan must see them
+            self.failures["(scan)"] = "the database files hold no case number: the scan read nothing useful"
+        for index, number in enumerate(self.numbers):
+            person = applicant_of(index)
+            personal = {"identity number": person.id_number, "name": person.name, "contact": person.contact}
+            found = [what for what, value in personal.items() if value.encode() in stored]
+            if found:
+                self.failures.setdefault(number, f"in plain text on disk: {', '.join(found)}")
+                self.plaintext_leaks += len(found)
+
     def check_outbox(self, licences: dict[str, str]) -> None:
         """One licence issued per case in the outbox, with the number the case shows; no other case's."""
         outbox = Outbox(self.lab.outbox_path)
@@ -710,6 +740,7 @@ async def scenario(run: Run) -> None:
     # SIGTERM: the worker lets what runs finish; the outbox is read once nothing writes to it.
     run.worker_stopped_in = await run.lab.worker.terminate(grace=40)
     run.check_outbox(licences)
+    run.check_plaintext()
 
 
 async def first_client(lab: Lab) -> Cases:
@@ -790,6 +821,10 @@ def report(run: Run, wall: float, sdk: SdkLog, *, verbose: bool = False) -> None
         ),
         ("checks took", f"{run.checked_in:.1f} s" if run.checked_in is not None else "-"),
         ("chains verified against the audit log", f"{run.chains_verified} of {len(run.numbers)}"),
+        (
+            "personal data in plain text on disk",
+            f"{run.plaintext_leaks} found in {run.bytes_scanned / 1e6:.1f} MB (database, worker log)",
+        ),
         ("replayed submissions", str(run.replayed_submissions)),
         ("driver retries", str(sum(run.retries.values()))),
     ]
