@@ -95,7 +95,7 @@ class Problem(BaseModel):
     """A refusal: the error type callers branch on, and a message for people."""
 
     type: str = Field(examples=["SeparationOfDuties"])
-    detail: str = Field(examples=["actor 'window-li' is not authorised: ..."])
+    detail: str = Field(examples=["not authorised: 受审分离: ..."])
 
 
 class ValidationProblem(BaseModel):
