@@ -29,7 +29,7 @@ async def token(args: argparse.Namespace, _connection: Connection) -> int:
     lifetime = timedelta(minutes=args.minutes)
     if lifetime > MAX_LIFETIME:
         raise KeysUnusable(f"an assertion lives at most {int(MAX_LIFETIME.total_seconds() // 60)} minutes")
-    print(signer.issue(args.actor, datetime.now(UTC), lifetime))
+    print(signer.issue(args.actor, datetime.now(UTC), lifetime, application_id=args.case))
     return EXIT_OK
 
 
@@ -59,6 +59,7 @@ def add_security(commands: Commands, with_cases: Sequence[Parser]) -> None:
     issued.add_argument(
         "--minutes", type=positive, default=5, help="how long it is valid (default %(default)s, at most 15)"
     )
+    issued.add_argument("--case", metavar="ID", help="valid on this application only (recommended)")
     checked = subcommand(
         commands, "verify", verify, "check a case's event chain against the audit log", parents=with_cases
     )

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
@@ -338,3 +340,54 @@ async def test_an_unknown_matter_fails_the_case_at_once_though_the_keys_were_rea
     assert cause.type == "UnknownMatter"
     history = await handle.fetch_history()
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [event.event_type for event in history.events]
+
+
+async def test_an_intake_whose_algorithm_does_not_fit_its_key_fails_typed_and_frees_its_number(
+    desk: Desk,
+) -> None:
+    """ES256 under the id of an Ed25519 key: Unauthenticated at once, not a workflow task failing for ever."""
+    signer = kit_security().signer
+    assert signer is not None
+    issued = int(_now().timestamp())
+    claims = {"sub": "intake-portal", "role": "system", "iat": issued, "exp": issued + 120}
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(claims, p256, algorithm="ES256", headers={"kid": signer.kid})
+    number = f"SEC-{uuid.uuid4().hex[:10]}"
+    handle = await desk.stranger.start_workflow(
+        ApplicationWorkflow.run,
+        _intake().model_copy(update={"assertion": forged}),
+        id=number,
+        task_queue=desk.cases.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), timeout=15)
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "Unauthenticated"
+    await desk.cases.submit(number, _intake())
+    assert (await desk.cases.registered(number, reader=None)).status is Status.RECEIVED
+
+
+async def test_a_claim_someone_else_started_is_refused_typed_instead_of_waited_on(desk: Desk) -> None:
+    """``claim:<number>`` squatted by a workflow no worker runs: the case fails NumberClaimCorrupt at once
+    (an operator deletes the squatter), rather than waiting for ever."""
+    number = f"SEC-{uuid.uuid4().hex[:10]}"
+    await desk.stranger.start_workflow("Nothing", id=f"claim:{number}", task_queue="nobody-listens")
+    await desk.cases.submit(number, _intake())
+    with pytest.raises(Refused) as refused:
+        await asyncio.wait_for(desk.cases.registered(number, reader=None), timeout=15)
+    assert refused.value.type == "NumberClaimCorrupt"
+
+
+async def test_an_assertion_lifted_from_one_case_serves_on_no_other(desk: Desk) -> None:
+    """The client binds each assertion to its case (``aud``): a copy taken from one history is refused."""
+    first, second = await desk.open(), await desk.open()
+    signer = kit_security().signer
+    assert signer is not None
+    lifted = signer.issue(OFFICER, _now(), application_id=first)
+    handle = desk.stranger.get_workflow_handle_for(ApplicationWorkflow.run, second)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            ApplicationWorkflow.act, AcceptApplication(actor=OFFICER, assertion=lifted)
+        )
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == "Unauthenticated"

@@ -6,8 +6,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit import SqliteAuditLog
@@ -78,6 +80,33 @@ def test_a_forged_or_stale_assertion_is_unauthenticated(
     assert callable(forge)
     with pytest.raises(Unauthenticated, match=says):
         verify_assertion(forge(signer), OFFICER, trusted, NOW)
+
+
+def test_an_algorithm_that_does_not_fit_its_key_and_another_cases_assertion_are_unauthenticated(
+    signer: Signer, trusted: TrustedKeys
+) -> None:
+    """ES256 claimed for an Ed25519 key (PyJWT would raise a key error, untyped); ``aud`` for another case."""
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    claims = {"sub": OFFICER.id, "role": "window_officer", "iat": int(NOW.timestamp()), "exp": 2**31}
+    mismatched = jwt.encode(claims, p256, algorithm="ES256", headers={"kid": signer.kid})
+    with pytest.raises(Unauthenticated, match="does not fit"):
+        verify_assertion(mismatched, OFFICER, trusted, NOW)
+    for_another = signer.issue(OFFICER, NOW, application_id="APP-1")
+    assert verify_assertion(for_another, OFFICER, trusted, NOW, "APP-1") == signer.kid
+    with pytest.raises(Unauthenticated, match="another application"):
+        verify_assertion(for_another, OFFICER, trusted, NOW, "APP-2")
+
+
+def test_an_assertion_names_its_actor_as_the_engine_compares_people(
+    signer: Signer, trusted: TrustedKeys
+) -> None:
+    """Ids are case-folded NFKC for every rule (受审分离 among them): the assertion check is no stricter."""
+    assert verify_assertion(signer.issue(window_officer("WINDOW-1"), NOW), OFFICER, trusted, NOW)
+
+
+def test_a_trust_store_with_two_keys_of_one_id_is_refused(signer: Signer) -> None:
+    with pytest.raises(ValueError, match="same kid"):
+        TrustedKeys(keys=(signer.public_key(), signer.public_key()))
 
 
 def test_the_trust_store_gains_a_key_once_and_a_development_key_is_made_once(tmp_path: Path) -> None:

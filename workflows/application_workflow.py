@@ -233,7 +233,9 @@ class ApplicationWorkflow:
         request = SecurityRequest(applicant_id=intake.applicant.id_number)
         context = await self._local("security_context", request, SecurityContext)
         try:
-            verify(intake.assertion, intake.actor, context.trusted, workflow.now())
+            verify(
+                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
+            )
         except OneWindowError as error:
             raise refusal(error) from None
         self._trusted = context.trusted
@@ -469,7 +471,7 @@ class ApplicationWorkflow:
             if not isinstance(command, ReviseTrustedKeys):
                 raise Unauthenticated("this case trusts no key yet: a supervisor revises its trusted keys")
             return
-        verify(command.assertion, command.actor, self._trusted, workflow.now())
+        verify(command.assertion, command.actor, self._trusted, workflow.now(), workflow.info().workflow_id)
 
     @workflow.signal
     def calendar_revised(self, *_ignored: object) -> None:

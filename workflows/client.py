@@ -519,9 +519,13 @@ class Cases:
             return None
         try:
             holder: str = await self.client.get_workflow_handle(claim_id(application_id)).result()
+            handle = self.client.get_workflow_handle_for(
+                ApplicationWorkflow.run, application_id, run_id=holder
+            )
+            await handle.describe()  # a claim someone else started may name no run of this number at all
         except (RPCError, WorkflowFailureError):
             return None
-        return self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id, run_id=holder)
+        return handle
 
     def _pseudonym(self, identifier: str) -> str:
         if self._pseudonyms is None:

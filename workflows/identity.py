@@ -17,17 +17,17 @@ import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import Unauthenticated
 from workflows.domain.events import Actor
-from workflows.domain.values import KeyId
+from workflows.domain.values import KeyId, person_key
 from workflows.keys import keys_directory, write_secret
 
 MAX_TRUSTED_KEYS = 16
@@ -37,6 +37,7 @@ CLOCK_SKEW = timedelta(minutes=1)  # an issuer's clock may run this far ahead of
 SIGNING_KEY_VARIABLE = "ONEWINDOW_SIGNING_KEY_FILE"
 TRUSTED_KEYS_VARIABLE = "ONEWINDOW_TRUSTED_KEYS_FILE"
 _ALGORITHMS = ("EdDSA", "ES256")
+_KEY_TYPES = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}  # what each algorithm's key must be
 
 
 class TrustedKey(BaseModel):
@@ -61,6 +62,12 @@ class TrustedKeys(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     keys: tuple[TrustedKey, ...] = Field(min_length=1, max_length=MAX_TRUSTED_KEYS)
+
+    @model_validator(mode="after")
+    def _one_key_per_id(self) -> Self:
+        if len(set(self.key_ids)) != len(self.keys):
+            raise ValueError("two keys have the same kid: an assertion must name one key")
+        return self
 
     @property
     def key_ids(self) -> tuple[str, ...]:
@@ -138,8 +145,16 @@ class Signer:
         """The public half, as a case trusts it."""
         return TrustedKey(kid=self.kid, kty="OKP", crv="Ed25519", x=_raw_public(self._private_key))
 
-    def issue(self, actor: Actor, now: datetime, lifetime: timedelta = DEFAULT_LIFETIME) -> str:
-        """An assertion of ``actor`` issued at ``now``, valid for ``lifetime``."""
+    def issue(
+        self,
+        actor: Actor,
+        now: datetime,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        *,
+        application_id: str | None = None,
+    ) -> str:
+        """An assertion of ``actor`` issued at ``now``, valid for ``lifetime``; with ``application_id``,
+        for that case only (``aud``), so that a copy lifted from one case's history serves on no other."""
         issued = int(now.timestamp())
         claims: dict[str, Any] = {
             "sub": actor.id,
@@ -149,6 +164,8 @@ class Signer:
         }
         if actor.department:
             claims["dept"] = actor.department
+        if application_id is not None:
+            claims["aud"] = application_id
         return jwt.encode(claims, self._private_key, algorithm="EdDSA", headers={"kid": self.kid})
 
 
@@ -166,14 +183,21 @@ def trust(path: Path, key: TrustedKey) -> None:
     aside.replace(path)
 
 
-def verify(assertion: str | None, actor: Actor, trusted: TrustedKeys, now: datetime) -> str:
+def verify(
+    assertion: str | None,
+    actor: Actor,
+    trusted: TrustedKeys,
+    now: datetime,
+    application_id: str | None = None,
+) -> str:
     """The id of the key that vouches for ``actor`` in ``assertion`` at ``now``; ``Unauthenticated`` if
-    there is none, it does not verify, it has expired or it names someone else."""
+    there is none, it does not verify, it has expired, it names someone else, or it is for another case
+    than ``application_id`` (an assertion without ``aud`` serves on any case)."""
     if assertion is None:
         raise Unauthenticated("the command carries no signed assertion of its actor")
     try:
         header = jwt.get_unverified_header(assertion)
-    except jwt.InvalidTokenError:
+    except jwt.PyJWTError:
         raise Unauthenticated("the assertion is not a signed token") from None
     kid, algorithm = header.get("kid"), header.get("alg")
     if algorithm not in _ALGORITHMS:
@@ -181,6 +205,8 @@ def verify(assertion: str | None, actor: Actor, trusted: TrustedKeys, now: datet
     key = trusted.find(kid) if isinstance(kid, str) else None
     if key is None:
         raise Unauthenticated("the assertion is signed by a key this case does not trust")
+    if (key.kty, key.crv) != _KEY_TYPES[algorithm]:
+        raise Unauthenticated("the assertion's algorithm does not fit the key it names")
     try:
         claims = jwt.decode(
             assertion,
@@ -189,12 +215,19 @@ def verify(assertion: str | None, actor: Actor, trusted: TrustedKeys, now: datet
             # Times are checked below against the case's clock, never the worker's.
             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False},
         )
-    except jwt.InvalidTokenError:
+    except jwt.PyJWTError:  # a bad signature, and any key or token the library cannot use
         raise Unauthenticated("the assertion's signature does not verify") from None
     _check_times(claims, now)
-    named = (claims.get("sub"), claims.get("role"), claims.get("dept"))
-    if named != (actor.id, actor.role.value, actor.department):
+    subject = claims.get("sub")
+    # Ids are compared as the engine compares people (case-folded NFKC: ``person_key``); the identity
+    # provider must keep its ids distinct that way.
+    if not isinstance(subject, str) or person_key(subject) != actor.key:
         raise Unauthenticated("the assertion vouches for another actor than the command names")
+    if (claims.get("role"), claims.get("dept")) != (actor.role.value, actor.department):
+        raise Unauthenticated("the assertion vouches for another role than the command names")
+    audience = claims.get("aud")
+    if audience is not None and audience != application_id:
+        raise Unauthenticated("the assertion is for another application")
     return key.kid
 
 
@@ -217,7 +250,7 @@ def key_id_of(assertion: str | None) -> str | None:
         return None
     try:
         kid = jwt.get_unverified_header(assertion).get("kid")
-    except jwt.InvalidTokenError:
+    except jwt.PyJWTError:
         return None
     return kid if isinstance(kid, str) else None
 

@@ -156,15 +156,16 @@ class _Signing(OutboundInterceptor):
         self._clock = clock
 
     async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
-        input.args = [await self._signed(argument) for argument in input.args]
+        input.args = [await self._signed(argument, input.id) for argument in input.args]
         return await super().start_workflow(input)
 
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
-        input.args = [await self._signed(argument) for argument in input.args]
+        input.args = [await self._signed(argument, input.id) for argument in input.args]
         return await super().start_workflow_update(input)
 
-    async def _signed(self, argument: object) -> object:
+    async def _signed(self, argument: object, application_id: str) -> object:
+        """``argument`` with an assertion of its actor for this case alone, if it carries none."""
         if not isinstance(argument, Command) or argument.assertion is not None:
             return argument
-        assertion = self._signer.issue(argument.actor, await self._clock())
+        assertion = self._signer.issue(argument.actor, await self._clock(), application_id=application_id)
         return argument.model_copy(update={"assertion": assertion})
