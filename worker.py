@@ -170,7 +170,11 @@ async def serve(settings: Settings) -> None:
     )
     _require_free_ports(_listening_ports(settings))
     # make run creates development keys once; a deployment supplies its own (README, "Security").
-    security = Security.load() if _cluster_configured(settings) else Security.development()
+    # A worker alone gives no command, so it needs no signing key; beside the gateway it signs for it.
+    gives_commands = settings.gateway_tokens is not None and bool(settings.gateway_port)
+    security = (
+        Security.load(signing=gives_commands) if _cluster_configured(settings) else Security.development()
+    )
     log.info("keys_loaded", signer=security.signer.kid if security.signer else None)
     async with temporal_client(settings, _runtime(settings), security) as client:
         added = await search_attributes.register(client)

@@ -224,3 +224,12 @@ async def test_the_audit_log_is_append_only_and_idempotent(tmp_path: Path) -> No
                 database.execute(statement)
     finally:
         database.close()
+
+
+def test_a_worker_that_gives_no_command_loads_its_keys_without_a_signing_key(tmp_path: Path) -> None:
+    """A worker alone (no gateway beside it) signs nothing: its keys load without ``signing-key.pem``."""
+    Security.development(tmp_path)
+    (tmp_path / "signing-key.pem").unlink()
+    assert Security.load(tmp_path, signing=False).signer is None
+    with pytest.raises(ValueError, match=r"signing-key\.pem"):
+        Security.load(tmp_path)
