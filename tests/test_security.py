@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -121,6 +121,15 @@ async def _reset_before_last_update(desk: Desk, number: str) -> None:
     )
 
 
+async def _failed_with(handle: WorkflowHandle[Any, Any]) -> str | None:
+    """The typed failure a case's run ended with (within 15 s: never waiting on a frozen case)."""
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), timeout=15)
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.type
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -180,11 +189,7 @@ async def test_a_decided_number_is_never_given_again_whatever_the_reuse_policy(d
         task_queue=desk.cases.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await second.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert cause.type == "AlreadySubmitted"
+    assert await _failed_with(second) == "AlreadySubmitted"
     assert (await desk.cases.state(number, reader=None)).status is Status.WITHDRAWN
     assert [event.kind for event in await desk.cases.events(number, reader=None)][-1] == (
         "application_withdrawn"
@@ -263,11 +268,7 @@ async def test_an_unsigned_intake_fails_the_case_unauthenticated_and_frees_its_n
     handle = await desk.stranger.start_workflow(
         ApplicationWorkflow.run, _intake(), id=number, task_queue=desk.cases.task_queue
     )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert cause.type == "Unauthenticated"
+    assert await _failed_with(handle) == "Unauthenticated"
     await desk.cases.submit(number, _intake())
     assert (await desk.cases.registered(number, reader=None)).status is Status.RECEIVED
 
@@ -333,11 +334,7 @@ async def test_an_unknown_matter_fails_the_case_at_once_though_the_keys_were_rea
     handle = await desk.cases.client.start_workflow(
         ApplicationWorkflow.run, intake, id=number, task_queue=desk.cases.task_queue
     )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
-    assert cause.type == "UnknownMatter"
+    assert await _failed_with(handle) == "UnknownMatter"
     history = await handle.fetch_history()
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in [event.event_type for event in history.events]
 
@@ -359,10 +356,7 @@ async def test_an_intake_whose_algorithm_does_not_fit_its_key_fails_typed_and_fr
         id=number,
         task_queue=desk.cases.task_queue,
     )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await asyncio.wait_for(handle.result(), timeout=15)
-    assert isinstance(failed.value.cause, ApplicationError)
-    assert failed.value.cause.type == "Unauthenticated"
+    assert await _failed_with(handle) == "Unauthenticated"
     await desk.cases.submit(number, _intake())
     assert (await desk.cases.registered(number, reader=None)).status is Status.RECEIVED
 

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from activities.audit import SqliteAuditLog
 from tests.builders import APPLICANT_ID, approver, opened, shipped_matter, submit, window_officer
 from workflows.domain.application import ENGINE
-from workflows.domain.chain import AuditRecord, ChainHash, canonical, link, verify
+from workflows.domain.chain import AuditRecord, ChainHash, _plain, canonical, link, verify
 from workflows.domain.errors import Unauthenticated
 from workflows.domain.events import ApplicationEvent, ApplicationWithdrawn
-from workflows.identity import Signer, TrustedKeys, key_id_of, trust
+from workflows.identity import Signer, TrustedKeys, TrustStore, key_id_of, trust
 from workflows.identity import verify as verify_assertion
 from workflows.security import Pseudonyms, Security
 
@@ -120,6 +120,18 @@ def test_the_trust_store_gains_a_key_once_and_a_development_key_is_made_once(tmp
     assert (tmp_path / "signing-key.pem").stat().st_mode & 0o077 == 0
 
 
+def test_the_trust_store_is_parsed_again_only_when_its_file_changes(tmp_path: Path) -> None:
+    """Every registering case asks for the trust store: a stat, and a parse only after a change."""
+    signer = Signer.create_development(tmp_path)
+    store = TrustStore(tmp_path / "trusted-keys.json")
+    first = store.current()
+    assert store.current() is first
+    trust(
+        tmp_path / "trusted-keys.json", Signer(Ed25519PrivateKey.generate(), "ed25519-rotated").public_key()
+    )
+    assert store.current().key_ids == (signer.kid, "ed25519-rotated")
+
+
 def test_missing_keys_are_refused_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"trusted-keys\.json"):
         TrustedKeys.load(tmp_path / "trusted-keys.json")
@@ -203,6 +215,10 @@ def test_the_canonical_form_writes_sets_sorted() -> None:
     """A frozenset's order changes between processes; the digest must not."""
     event = _chain()[0]
     assert canonical(event) == canonical(type(event).model_validate_json(event.model_dump_json()))
+    assert _plain({"at": frozenset({"c", "a", "b"}), "nested": [{frozenset({2, 1})}]}) == {
+        "at": ["a", "b", "c"],
+        "nested": [[[1, 2]]],
+    }
 
 
 # --- the audit log ------------------------------------------------------------------------------------------

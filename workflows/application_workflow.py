@@ -219,11 +219,12 @@ class ApplicationWorkflow:
             )
         except ValidationError as error:
             raise invalid("submission", error) from None
-        with self._clock_stopped_at(started_at if secured else self._now()):
+        decided_at = started_at if secured else self._now()
+        with self._clock_stopped_at(decided_at):
             events = self._decide(submission)
         if secured:
             await self._claim_number()
-        with self._clock_stopped_at(started_at if secured else self._now()):
+        with self._clock_stopped_at(decided_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
             self._replan()
 
@@ -507,7 +508,8 @@ class ApplicationWorkflow:
     def events_for(self, read: ReadRequest) -> EventsPage | None:
         """A page of ``events`` as ``read.reader`` may see them, from ``read.first`` (``null`` as for
         ``state_for``): a long case's log is read in pages, each within Temporal's payload limit."""
-        self._current  # noqa: B018 - a case not (yet) registered has no log to page: say so
+        if self._state is None:  # a case not (yet) registered has no log to page: say so
+            raise still_registering()
         return EventsPage.of(self._events, read.first) if self._may_read(read) else None
 
     # --- helpers ------------------------------------------------------------------------------------------

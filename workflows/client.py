@@ -11,10 +11,10 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from temporalio.client import (
@@ -192,6 +192,7 @@ class Announcement:
 
 
 _WORKFLOW = "ApplicationWorkflow"
+_R = TypeVar("_R")
 _CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
 _MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
 _CODE: TypeAdapter[str] = TypeAdapter(Code)
@@ -418,17 +419,9 @@ class Cases:
         (``reader=None`` reads as an operator, unscoped). A case that never registered raises why; one
         still being registered, ``NotYetRegistered``.
         """
-        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
-        request = ReadRequest(reader=reader, at=at)
-        try:
-            view = await handle.query(ApplicationWorkflow.state_for, request)
-        except WorkflowQueryFailedError as error:
-            holder = await self._shadowed_by_duplicate(application_id)
-            if holder is None:
-                raise await self._unanswered(application_id, reader, error) from error
-            view = await holder.query(ApplicationWorkflow.state_for, request)
-        except RPCError as error:
-            raise _translated(application_id, error) from error
+        _, view = await self._first_read(
+            application_id, ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at)
+        )
         if view is None:
             raise UnknownApplication(f"no application {application_id}")
         return view
@@ -436,29 +429,42 @@ class Cases:
     async def events(self, application_id: str, *, reader: Actor | None) -> list[ApplicationEvent]:
         """The case's whole domain log, read page by page (``UnknownApplication`` for a reader it does not
         concern; ``reader=None`` reads as an operator, unscoped)."""
-        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        handle, page = await self._first_read(
+            application_id, ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=0)
+        )
         events: list[ApplicationEvent] = []
-        first: int | None = 0
         try:
-            await handle.query(ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=0))
-        except WorkflowQueryFailedError:
-            handle = await self._shadowed_by_duplicate(application_id) or handle
-        except RPCError as error:
-            raise _translated(application_id, error) from error
-        try:
-            while first is not None:
-                page = await handle.query(
-                    ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=first)
-                )
-                if page is None:
-                    raise UnknownApplication(f"no application {application_id}")
+            while page is not None:
                 events += page.events
-                first = page.next_first
+                if page.next_first is None:
+                    return events
+                page = await handle.query(
+                    ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=page.next_first)
+                )
         except WorkflowQueryFailedError as error:
             raise await self._unanswered(application_id, reader, error) from error
         except RPCError as error:
             raise _translated(application_id, error) from error
-        return events
+        raise UnknownApplication(f"no application {application_id}")
+
+    async def _first_read(
+        self,
+        application_id: str,
+        query: Callable[[ApplicationWorkflow, ReadRequest], _R],
+        request: ReadRequest,
+    ) -> tuple[WorkflowHandle[ApplicationWorkflow, ApplicationView], _R]:
+        """A read of the case, and the run that answered it: the number's latest run, or the one holding
+        the number when a refused duplicate stands in front of it (``_shadowed_by_duplicate``)."""
+        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        try:
+            return handle, await handle.query(query, request)
+        except WorkflowQueryFailedError as error:
+            holder = await self._shadowed_by_duplicate(application_id)
+            if holder is None:
+                raise await self._unanswered(application_id, reader=request.reader, error=error) from error
+            return holder, await holder.query(query, request)
+        except RPCError as error:
+            raise _translated(application_id, error) from error
 
     async def find(self, query: str, limit: int = 100, *, reader: Actor | None) -> list[CaseSummary]:
         """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""

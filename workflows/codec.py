@@ -52,10 +52,11 @@ class PayloadUndecryptable(ValueError):
     """An encrypted payload this key ring cannot open: an unknown key id, or a failed authentication."""
 
 
-def default_keys_file() -> Path:
-    """The key file read when no environment variable gives the keys."""
+def default_keys_file(directory: Path | None = None) -> Path:
+    """The key file read when no environment variable gives the keys (in ``directory``, else the keys
+    directory)."""
     given = os.environ.get(KEYS_FILE_VARIABLE)
-    return Path(given) if given else keys_directory() / KEYS_FILE_NAME
+    return Path(given) if given else (directory or keys_directory()) / KEYS_FILE_NAME
 
 
 class PayloadKeys:
@@ -103,13 +104,13 @@ class PayloadKeys:
         return f"PayloadKeys(current={self._current!r}, ids={self.ids!r})"  # never the key material
 
     @classmethod
-    def load(cls) -> PayloadKeys:
+    def load(cls, directory: Path | None = None) -> PayloadKeys:
         """From ``$ONEWINDOW_PAYLOAD_KEYS`` if set, else the JSON file ``$ONEWINDOW_PAYLOAD_KEYS_FILE`` or
-        ``payload-keys.json`` in the keys directory."""
+        ``payload-keys.json`` in ``directory`` (the keys directory by default)."""
         given = os.environ.get(KEYS_VARIABLE, "").strip()
         if given:
             return cls.from_text(given, KEYS_VARIABLE)
-        return cls.read(default_keys_file())
+        return cls.read(default_keys_file(directory))
 
     @classmethod
     def from_text(cls, text: str, source: str = KEYS_VARIABLE) -> PayloadKeys:

@@ -90,6 +90,26 @@ class TrustedKeys(BaseModel):
             raise ValueError(f"trusted keys {path}: {reason}") from None
 
 
+class TrustStore:
+    """The trust store file, parsed again only when it changed: a stat per registering case, not a read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._keys: TrustedKeys | None = None
+
+    def current(self) -> TrustedKeys:
+        """The keys as the file holds them now (``ValueError`` naming it when it is missing or unusable)."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return TrustedKeys.load(self.path)  # says why, naming the file
+        mark = (stat.st_mtime_ns, stat.st_size)
+        if self._keys is None or mark != self._seen:
+            self._keys, self._seen = TrustedKeys.load(self.path), mark
+        return self._keys
+
+
 def trusted_keys_path(directory: Path | None = None) -> Path:
     """Where this process finds the trust store (``$ONEWINDOW_TRUSTED_KEYS_FILE``, else in ``directory``)."""
     return Path(

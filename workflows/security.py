@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import os
@@ -33,13 +34,19 @@ from temporalio.client import (
 )
 from temporalio.converter import DataConverter
 
-from workflows.codec import KEYS_FILE_VARIABLE as PAYLOAD_KEYS_FILE_VARIABLE
-from workflows.codec import KEYS_VARIABLE as PAYLOAD_KEYS_VARIABLE
 from workflows.codec import PayloadKeys, data_converter
 from workflows.domain.chain import ChainHash
 from workflows.domain.commands import Command
 from workflows.domain.values import person_key
-from workflows.identity import Clock, Signer, TrustedKeys, signing_key_path, trusted_keys_path, wall_clock
+from workflows.identity import (
+    Clock,
+    Signer,
+    TrustedKeys,
+    TrustStore,
+    signing_key_path,
+    trusted_keys_path,
+    wall_clock,
+)
 from workflows.keys import keys_directory, write_secret
 
 PSEUDONYM_KEY_VARIABLE = "ONEWINDOW_PSEUDONYM_KEY"
@@ -86,6 +93,10 @@ class Security:
     signer: Signer | None
     chain_hash: ChainHash = ChainHash.SHA256
     clock: Clock = field(default=wall_clock, compare=False)
+    _trust_store: TrustStore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_trust_store", TrustStore(self.trusted_keys_file))
 
     @classmethod
     def load(cls, directory: Path | None = None, *, signing: bool = True) -> Security:
@@ -95,7 +106,7 @@ class Security:
         """
         directory = directory or keys_directory()
         return cls(
-            payload_keys=_payload_keys(directory),
+            payload_keys=PayloadKeys.load(directory),
             pseudonyms=Pseudonyms.load(directory),
             trusted_keys_file=trusted_keys_path(directory),
             signer=Signer.load(signing_key_path(directory)) if signing else None,
@@ -112,8 +123,8 @@ class Security:
         return cls.load(directory)
 
     def trusted_keys(self) -> TrustedKeys:
-        """The trust store as it is now (read at each case's registration and each rotation)."""
-        return TrustedKeys.load(self.trusted_keys_file)
+        """The trust store as it is now (at each case's registration and each rotation)."""
+        return self._trust_store.current()
 
     def data_converter(self) -> DataConverter:
         """pydantic JSON payloads, encrypted with the payload keys."""
@@ -125,16 +136,7 @@ class Security:
 
     def with_clock(self, clock: Clock) -> Security:
         """The same keys, assertions dated by ``clock`` (a time-skipping server's)."""
-        return Security(
-            self.payload_keys, self.pseudonyms, self.trusted_keys_file, self.signer, self.chain_hash, clock
-        )
-
-
-def _payload_keys(directory: Path) -> PayloadKeys:
-    """The payload keys the environment gives, else those in ``directory``."""
-    if os.environ.get(PAYLOAD_KEYS_VARIABLE) or os.environ.get(PAYLOAD_KEYS_FILE_VARIABLE):
-        return PayloadKeys.load()
-    return PayloadKeys.read(directory / "payload-keys.json")
+        return dataclasses.replace(self, clock=clock)
 
 
 class SigningInterceptor(Interceptor):
