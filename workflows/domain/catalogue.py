@@ -102,6 +102,16 @@ class StageMatter(_Entry):
     administrative: bool = Field(
         default=True, description="False for services tracked but not decided by an organ (a bank account)."
     )
+    joint_departments: tuple[Code, ...] = Field(
+        default=(),
+        description="联合审图 / 联合验收: the other departments whose opinions this one step collects, with"
+        " one deadline (countersigned: R-XK-42b).",
+    )
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        """Every department deciding this step, its own first."""
+        return (self.department, *self.joint_departments)
 
 
 class Stage(_Entry):
@@ -114,6 +124,9 @@ class Stage(_Entry):
         default=None, description="This stage's share of the matter's limit; omitted when one clock runs."
     )
     matters: tuple[StageMatter, ...] = Field(min_length=1)
+    materials: tuple[Code, ...] = Field(
+        default=(), description="The materials this stage's intake asks for (section 9); empty: all of them."
+    )
 
 
 class Variant(_Entry):
@@ -123,6 +136,16 @@ class Variant(_Entry):
     name: Name
     promised_limit: NonNegativeInt = Field(description="Working days; 0 means decided on the spot.")
     statutory_limit: PositiveInt | None = None
+
+
+class ProjectType(_Entry):
+    """A type of project of a composite matter, and how its stages run (section 7)."""
+
+    code: Code
+    name: Name
+    merge_stages: tuple[Code, ...] = Field(
+        default=(), description="Consecutive stages this type runs as one (small social investment: 2+3)."
+    )
 
 
 class Matter(_Entry):
@@ -148,6 +171,7 @@ class Matter(_Entry):
     clock_pauses: tuple[ClockPause, ...] = ()
     stages: tuple[Stage, ...] = ()
     variants: tuple[Variant, ...] = ()
+    project_types: tuple[ProjectType, ...] = ()
 
     @property
     def limit(self) -> int:
@@ -208,6 +232,12 @@ class Matter(_Entry):
         if (self.approval is ApprovalMode.STAGED) != bool(self.stages):
             raise ValueError("stages are given exactly when approval is 'staged'")
         self._check_stages()
+        _require_unique("stage matters", [m.code for stage in self.stages for m in stage.matters])
+        _require_unique("project_types", [t.code for t in self.project_types])
+        if self.project_types and not self.stages:
+            raise ValueError("project_types are given only for a matter with stages")
+        for project_type in self.project_types:
+            _check_merge(self.stages, project_type)
         for variant in self.variants:
             statutory = variant.statutory_limit or self.statutory_limit
             if variant.promised_limit > statutory:
@@ -220,7 +250,12 @@ class Matter(_Entry):
         for stage in self.stages:
             if not any(m.administrative for m in stage.matters):
                 raise ValueError(f"stages: {stage.code} has no administrative matter to approve")
-            named = {stage.lead_department, *(m.department for m in stage.matters)}
+            named = {stage.lead_department, *(d for m in stage.matters for d in m.departments)}
+            for item in stage.matters:
+                _require_unique(f"stages: {stage.code}.{item.code} departments", list(item.departments))
+            asked = sorted(set(stage.materials) - {m.code for m in self.materials})
+            if asked:
+                raise ValueError(f"stages: {stage.code} asks for materials not in materials: {asked}")
             unknown = sorted(named - set(self.departments))
             if unknown:
                 raise ValueError(f"stages: {stage.code} names departments not in departments: {unknown}")
@@ -250,6 +285,93 @@ class Matter(_Entry):
                 "variants": (),
             }
         )
+
+    def of_type(self, code: str | None) -> Matter:
+        """The matter as a project of type ``code`` runs it (its stages merged as the type says)."""
+        if code is None:
+            return self
+        chosen = next((t for t in self.project_types if t.code == code), None)
+        if chosen is None:
+            raise UnknownMatter(
+                f"{self.code} type {code}", nearest(code, (t.code for t in self.project_types))
+            )
+        return self.model_copy(
+            update={"stages": _merged(self.stages, chosen.merge_stages), "project_types": ()}
+        )
+
+    def stage_of(self, item: str) -> Stage:
+        """The stage one of whose matters is ``item``."""
+        found = next((stage for stage in self.stages if any(m.code == item for m in stage.matters)), None)
+        if found is None:
+            raise UnknownMatter(
+                f"{self.code}/{item}", nearest(item, self.stage_matter_codes, prefix=f"{self.code}/")
+            )
+        return found
+
+    @property
+    def stage_matter_codes(self) -> tuple[str, ...]:
+        """Every matter of every stage, in order."""
+        return tuple(m.code for stage in self.stages for m in stage.matters)
+
+    def stage_materials(self, stage: Stage) -> tuple[Material, ...]:
+        """What ``stage``'s intake asks for (section 9: each stage with its own materials only)."""
+        return tuple(m for m in self.materials if not stage.materials or m.code in stage.materials)
+
+    def part(self, item: str) -> Matter:
+        """The single application one matter of a stage is (一家牵头、并联审批): its own department(s), the
+        stage's materials, the stage's budget as its promised limit, the project's pauses and 容缺 rules.
+        A joint step (联合审图 / 联合验收) is one application its departments countersign."""
+        stage = self.stage_of(item)
+        step = next(m for m in stage.matters if m.code == item)
+        return self.model_copy(
+            update={
+                "code": f"{self.code.partition('.')[0]}.{step.code}",
+                "name": step.name,
+                "departments": step.departments,
+                "approval": ApprovalMode.COUNTERSIGN if step.joint_departments else ApprovalMode.SINGLE,
+                "promised_limit": stage.working_days or self.limit,
+                "materials": self.stage_materials(stage),
+                "stages": (),
+                "variants": (),
+                "project_types": (),
+            }
+        )
+
+
+def _check_merge(stages: tuple[Stage, ...], project_type: ProjectType) -> None:
+    merged = project_type.merge_stages
+    if not merged:
+        return
+    codes = [stage.code for stage in stages]
+    if len(merged) < 2 or not set(merged) <= set(codes):
+        raise ValueError(
+            f"project_types: {project_type.code} merge_stages names two or more of the stages {codes}"
+        )
+    first = codes.index(merged[0])
+    if tuple(codes[first : first + len(merged)]) != merged:
+        raise ValueError(
+            f"project_types: {project_type.code} merge_stages must be consecutive stages, in order"
+        )
+
+
+def _merged(stages: tuple[Stage, ...], merge: tuple[str, ...]) -> tuple[Stage, ...]:
+    """The stages in ``merge`` run as one: the first's lead, their budgets, matters and materials."""
+    if not merge:
+        return stages
+    parts = [stage for stage in stages if stage.code in merge]
+    budgets = [stage.working_days for stage in parts]
+    one = Stage(
+        code="-".join(merge),
+        name="、".join(stage.name for stage in parts) + "（合并办理）",
+        lead_department=parts[0].lead_department,
+        working_days=None if None in budgets else sum(b for b in budgets if b is not None),
+        matters=tuple(m for stage in parts for m in stage.matters),
+        materials=()
+        if any(not stage.materials for stage in parts)
+        else tuple(dict.fromkeys(code for stage in parts for code in stage.materials)),
+    )
+    at = stages.index(parts[0])
+    return (*stages[:at], one, *stages[at + len(parts) :])
 
 
 def nearest(code: str, known: Iterable[str], prefix: str = "") -> tuple[str, ...]:
