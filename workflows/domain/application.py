@@ -522,11 +522,11 @@ def _require_role(actor: Actor, kind: str) -> None:
         raise NotAuthorised(actor.id, f"{kind} needs the role {roles}, not {actor.role.value}")
 
 
-def _require_acts_for_applicant(state: ApplicationState, actor: Actor) -> None:
+def require_acts_for(applicant: Applicant, steward: Actor | None, actor: Actor) -> None:
     """An applicant acts only on their own case; a steward only on the green-channel case assigned."""
-    if actor.role is Role.APPLICANT and actor.key != state.applicant.key:
+    if actor.role is Role.APPLICANT and actor.key != applicant.key:
         raise NotAuthorised(actor.id, "an applicant acts only on their own application")
-    if actor.role is Role.STEWARD and (state.steward is None or state.steward.key != actor.key):
+    if actor.role is Role.STEWARD and (steward is None or steward.key != actor.key):
         raise NotAuthorised(actor.id, "a steward acts only on the green-channel cases assigned to them")
 
 
@@ -546,7 +546,7 @@ def _notice_number(state: ApplicationState) -> str:
     return f"{state.application_id}-{state.version + 1:03d}"
 
 
-def _require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
+def require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
     """A steward (项目管家) is assigned only to a green-channel case, and must be one."""
     if steward is None:
         return
@@ -556,7 +556,7 @@ def _require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
         raise InvalidCommand(f"the assigned steward has role {steward.role.value}, not steward")
 
 
-def _require_receipt_in_range(received_at: datetime, rules: DeadlineRules, now: datetime) -> None:
+def require_receipt_in_range(received_at: datetime, rules: DeadlineRules, now: datetime) -> None:
     """A period can run only from a past receipt on a day the pinned calendar knows (R-CAL-1, R-CAL-4)."""
     if received_at > now + RECEIPT_CLOCK_SKEW:
         raise ReceiptOutOfRange(
@@ -570,8 +570,8 @@ def _require_receipt_in_range(received_at: datetime, rules: DeadlineRules, now: 
 
 def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
     _unknown_materials(command.matter, command.materials)
-    _require_steward_fits(command.green_channel, command.steward)
-    _require_receipt_in_range(command.received_at, command.rules, now)
+    require_steward_fits(command.green_channel, command.steward)
+    require_receipt_in_range(command.received_at, command.rules, now)
     actor = command.actor
     if actor.role is Role.APPLICANT and (command.green_channel or command.steward is not None):
         raise NotAuthorised(
@@ -745,7 +745,7 @@ def _deem_accepted(
 def _supplement(
     state: ApplicationState, command: SupplementMaterials, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
-    _require_acts_for_applicant(state, command.actor)
+    require_acts_for(state.applicant, state.steward, command.actor)
     _unknown_materials(state.matter, command.materials)
     # Missing items (before acceptance, or left when silence deemed it accepted) and 容缺 promises; a
     # material already in hand changes nothing and is not recorded again.
@@ -896,14 +896,14 @@ def _issue(state: ApplicationState, command: IssueLicence, now: datetime) -> tup
 def _withdraw(
     state: ApplicationState, command: WithdrawApplication, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
-    _require_acts_for_applicant(state, command.actor)
+    require_acts_for(state.applicant, state.steward, command.actor)
     return (ApplicationWithdrawn(at=now, actor=command.actor, reason=command.reason),)
 
 
 def _change_green_channel(
     state: ApplicationState, command: ChangeGreenChannel, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
-    _require_steward_fits(command.green_channel, command.steward)
+    require_steward_fits(command.green_channel, command.steward)
     steward_key = command.steward.key if command.steward else None
     current_key = state.steward.key if state.steward else None
     if (command.green_channel, steward_key) == (state.green_channel, current_key):

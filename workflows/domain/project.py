@@ -1,0 +1,1094 @@
+"""An engineering-construction project's rules (一家牵头、并联审批、限时办结; DESIGN.md sections 4, 7, 9).
+
+A project runs its catalogue entry's stages in order. Each stage is one combined application at the one
+window, with that stage's materials only, accepted by the window on behalf of the stage's lead department;
+its matters then run in parallel as applications of their own (``Matter.part``), each with its own
+acceptance, corrections, pauses, deadlines and decisions. The project counts the government's time only:
+its clock runs from a stage's acceptance to the stage's last decision, and stands while the project waits
+for the applicant (preparing the next stage's materials, building between the construction permit and
+completion acceptance). Each budgeted stage has its own share of the limit.
+
+``decide(state, command, now)`` refuses with a ``OneWindowError`` or returns events; ``evolve`` folds one
+event and never raises; the state is always the fold of the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from functools import reduce
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.domain.access import READS_EVERYTHING, pseudonym, reader_keys
+from workflows.domain.application import (
+    ENGINE,
+    Status,
+    require_acts_for,
+    require_receipt_in_range,
+    require_steward_fits,
+)
+from workflows.domain.calendar import end_of_day
+from workflows.domain.catalogue import Importance, Matter, Stage
+from workflows.domain.clock import (
+    DeadlineRules,
+    StatutoryClock,
+    Suspension,
+    WarningLevel,
+    highest,
+)
+from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
+from workflows.domain.errors import (
+    CalendarNotPublished,
+    InvalidCommand,
+    MaterialsIncomplete,
+    NotAllowed,
+    NotAuthorised,
+    UnknownApplication,
+)
+from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Text
+
+# How long the project stands between stages is the applicant's: a suspension of the project clock that
+# nobody expects to end on a given day (the ledger needs a length; it raises no warning).
+_APPLICANT_TIME = "applicant_time"
+
+
+class ProjectStatus(StrEnum):
+    """Where a project stands."""
+
+    AWAITING_APPLICANT = "awaiting_applicant"  # between stages: the applicant's time, the clock stands
+    STAGE_RECEIVED = "stage_received"  # a stage's materials are at the window
+    IN_STAGE = "in_stage"  # with the government: the clocks run
+    COMPLETED = "completed"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    ABANDONED = "abandoned"
+
+
+class ProjectSubject(StrEnum):
+    """Which budget a project warning is about."""
+
+    STAGE = "stage"  # the stage's own share (catalogue split)
+    PROJECT = "project"  # the promised limit of the whole (90 working days)
+
+
+# --- messages -----------------------------------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PartReading(_Frozen):
+    """One matter's application as the engine read it from Temporal (never as a caller claims it)."""
+
+    application_id: ApplicationNumber
+    status: Status
+    closed: bool
+    due_at: Instant | None = None
+    decided_at: Instant | None = None
+    warning_level: WarningLevel = WarningLevel.NONE
+    working_days_used: int | None = None
+    licence_number: str | None = None
+    reason: Text = Field(default="", description="Why it ended, if it ended without a licence.")
+
+
+class Part(_Frozen):
+    """One matter of a stage and the application that decides it."""
+
+    code: Code
+    name: str
+    departments: tuple[Code, ...]
+    application_id: ApplicationNumber
+
+
+class ProjectMark(_Frozen):
+    """An instant at which a project warning level is reached."""
+
+    level: WarningLevel
+    subject: ProjectSubject
+    at: Instant
+    cause: str
+
+
+class ProjectPlan(_Frozen):
+    """The running clocks' deadlines at one moment, computed with one calendar version (an event)."""
+
+    calendar_version: str
+    provisional: bool = False
+    calendar_missing: int | None = None
+    stage_due_at: Instant | None = None
+    project_due_at: Instant | None = None
+    marks: tuple[ProjectMark, ...] = ()
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+class SubmitProject(Submission):
+    """Open a project at the one window; ``materials`` are the first stage's."""
+
+    kind: Literal["submit_project"] = "submit_project"
+    project_id: ApplicationNumber
+    matter: Matter
+    project_type: Code | None = None
+    catalogue_version: str = Field(min_length=1)
+    rules: DeadlineRules
+    applicant_key: str | None = None
+    trusted_keys: tuple[KeyId, ...] = ()
+
+
+class SubmitStage(Command):
+    """The applicant (or steward, or window) brings the current stage's materials, or more of them."""
+
+    kind: Literal["submit_stage"] = "submit_stage"
+    materials: Codes = Field(min_length=1)
+
+
+class AcceptStage(Command):
+    """The window accepts the stage on behalf of its lead department: its matters start in parallel."""
+
+    kind: Literal["accept_stage"] = "accept_stage"
+
+
+class WithdrawProject(Command):
+    """The applicant withdraws the project; every open matter follows."""
+
+    kind: Literal["withdraw_project"] = "withdraw_project"
+
+
+class ReportParts(Command):
+    """The engine's reading of the stage's applications (the engine's own command)."""
+
+    kind: Literal["report_parts"] = "report_parts"
+    readings: tuple[PartReading, ...] = Field(min_length=1)
+
+
+class RecordProjectDeadlines(Command):
+    """The engine records the deadlines it computed (its own command)."""
+
+    kind: Literal["record_project_deadlines"] = "record_project_deadlines"
+    plan: ProjectPlan
+
+
+class RaiseProjectWarning(Command):
+    """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
+
+    kind: Literal["raise_project_warning"] = "raise_project_warning"
+    level: WarningLevel
+    subject: ProjectSubject
+
+
+ProjectCommand = Annotated[
+    SubmitProject
+    | SubmitStage
+    | AcceptStage
+    | WithdrawProject
+    | ReportParts
+    | RecordProjectDeadlines
+    | RaiseProjectWarning
+    | ReviseTrustedKeys,
+    Field(discriminator="kind"),
+]
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+class ProjectSubmitted(Event):
+    """The one window received a project; the catalogue entry (of its type) is copied in for good."""
+
+    kind: Literal["project_submitted"] = "project_submitted"
+    project_id: ApplicationNumber
+    applicant: Applicant
+    matter: Matter
+    project_type: Code | None = None
+    catalogue_version: str
+    rules: DeadlineRules
+    applicant_key: str | None = None
+    trusted_keys: tuple[KeyId, ...] = ()
+    materials: Codes
+    channel: Channel
+    received_at: Instant
+    green_channel: bool = False
+    steward: Actor | None = None
+
+
+class StageMaterialsReceived(Event):
+    """Materials of the current stage came to the window."""
+
+    kind: Literal["stage_materials_received"] = "stage_materials_received"
+    stage: Code
+    materials: Codes
+
+
+class StageAccepted(Event):
+    """受理: the window accepted the stage for its lead department; its matters start (one notice number)."""
+
+    kind: Literal["stage_accepted"] = "stage_accepted"
+    stage: Code
+    on_behalf_of: Code
+    notice_number: str
+    parts: tuple[Part, ...]
+
+
+class PartReported(Event):
+    """A matter's application moved on, as the engine read it."""
+
+    kind: Literal["part_reported"] = "part_reported"
+    part: Code
+    reading: PartReading
+
+
+class StageCompleted(Event):
+    """Every matter of the stage is decided and issued; the project now waits for the applicant."""
+
+    kind: Literal["stage_completed"] = "stage_completed"
+    stage: Code
+    decided_at: Instant = Field(description="The stage's last decision: where its counted time ends.")
+
+
+class ProjectCompleted(Event):
+    """The last stage is completed (竣工验收 passed and filed)."""
+
+    kind: Literal["project_completed"] = "project_completed"
+
+
+class ProjectDenied(Event):
+    """A matter was denied: the stage and the project end, with its reason."""
+
+    kind: Literal["project_denied"] = "project_denied"
+    part: Code
+
+
+class ProjectWithdrawn(Event):
+    """The applicant withdrew the project; its open matters follow."""
+
+    kind: Literal["project_withdrawn"] = "project_withdrawn"
+
+
+class ProjectAbandoned(Event):
+    """A matter ended without a licence (not accepted, withdrawn, abandoned): the project cannot go on."""
+
+    kind: Literal["project_abandoned"] = "project_abandoned"
+    part: Code
+
+
+class ProjectDeadlinesPlanned(Event):
+    """The project's deadlines, computed with one calendar version; replay reads them, never recomputes."""
+
+    kind: Literal["project_deadlines_planned"] = "project_deadlines_planned"
+    plan: ProjectPlan
+
+
+class ProjectWarningRaised(Event):
+    """电子监察: a stage or the project reached a warning level (red: overdue and escalated, 督办)."""
+
+    kind: Literal["project_warning_raised"] = "project_warning_raised"
+    level: WarningLevel
+    subject: ProjectSubject
+    stage: Code
+    deadline_at: Instant
+
+
+ProjectEvent = Annotated[
+    ProjectSubmitted
+    | StageMaterialsReceived
+    | StageAccepted
+    | PartReported
+    | StageCompleted
+    | ProjectCompleted
+    | ProjectDenied
+    | ProjectWithdrawn
+    | ProjectAbandoned
+    | ProjectDeadlinesPlanned
+    | ProjectWarningRaised
+    | TrustedKeysRevised,
+    Field(discriminator="kind"),
+]
+
+
+# --- the transition table -----------------------------------------------------------------------------
+
+FINAL = frozenset(
+    {ProjectStatus.COMPLETED, ProjectStatus.DENIED, ProjectStatus.WITHDRAWN, ProjectStatus.ABANDONED}
+)
+_WHILE_OPEN = frozenset({"report_parts", "record_project_deadlines", "revise_trusted_keys"})
+
+# status -> the commands it admits, as data a policy officer can review. A closed project still hears
+# from its matters while they follow it to their end.
+TRANSITIONS: Mapping[ProjectStatus, frozenset[str]] = {
+    ProjectStatus.AWAITING_APPLICANT: _WHILE_OPEN | {"submit_stage", "withdraw_project"},
+    ProjectStatus.STAGE_RECEIVED: _WHILE_OPEN | {"submit_stage", "accept_stage", "withdraw_project"},
+    ProjectStatus.IN_STAGE: _WHILE_OPEN | {"withdraw_project", "raise_project_warning"},
+    **{status: frozenset({"report_parts"}) for status in FINAL},
+}
+
+AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
+    "submit_project": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER, Role.SYSTEM}),
+    "submit_stage": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER}),
+    "accept_stage": frozenset({Role.WINDOW_OFFICER}),
+    "withdraw_project": frozenset({Role.APPLICANT, Role.STEWARD}),
+    "report_parts": frozenset({Role.SYSTEM}),
+    "record_project_deadlines": frozenset({Role.SYSTEM}),
+    "raise_project_warning": frozenset({Role.SYSTEM}),
+    "revise_trusted_keys": frozenset({Role.SUPERVISOR}),
+}
+
+# The commands a person may give on an open project.
+PEOPLE_COMMANDS: tuple[str, ...] = tuple(
+    kind for kind, roles in AUTHORISED_ROLES.items() if roles - {Role.SYSTEM} and kind != "submit_project"
+)
+
+# A matter whose application ended in one of these ended without a licence: the project cannot go on.
+_ENDED_WITHOUT_LICENCE = frozenset(
+    {Status.NOT_ACCEPTED, Status.REFERRED, Status.WITHDRAWN, Status.ABANDONED, Status.REVOKED}
+)
+
+
+# --- state --------------------------------------------------------------------------------------------
+
+
+class StageRun(_Frozen):
+    """One stage as the project has run it so far."""
+
+    code: Code
+    provided: frozenset[str] = frozenset()
+    accepted_at: Instant | None = None
+    accepted_by: str | None = None
+    parts: tuple[Part, ...] = ()
+    decided_at: Instant | None = None  # the stage's last decision
+
+
+class ProjectState(_Frozen):
+    """The fold of a project's events; never stored, always derived."""
+
+    project_id: str
+    applicant: Applicant
+    applicant_key: str | None
+    matter: Matter
+    project_type: str | None
+    catalogue_version: str
+    rules: DeadlineRules
+    channel: Channel
+    received_at: Instant
+    submitted_by: Actor
+    green_channel: bool
+    steward: Actor | None
+    trusted_keys: tuple[str, ...]
+    status: ProjectStatus
+    version: int
+    runs: tuple[StageRun, ...]
+    readings: dict[str, PartReading] = Field(default_factory=dict)  # by part code
+    plan: ProjectPlan | None = None
+    warnings: tuple[ProjectWarningRaised, ...] = ()
+    closed_at: Instant | None = None
+    reason: str = ""
+
+    @property
+    def closed(self) -> bool:
+        """No person's command changes the project any more."""
+        return self.status in FINAL
+
+    @property
+    def stage(self) -> Stage:
+        """The stage the project is in (or last ran)."""
+        return self.matter.stages[len(self.runs) - 1]
+
+    @property
+    def run(self) -> StageRun:
+        """The current stage's run."""
+        return self.runs[-1]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The current stage's materials not yet provided, in catalogue order."""
+        return tuple(
+            m.code for m in self.matter.stage_materials(self.stage) if m.code not in self.run.provided
+        )
+
+    @property
+    def open_parts(self) -> tuple[Part, ...]:
+        """The matters whose applications have not ended yet, by what the engine last read."""
+        return tuple(
+            part
+            for run in self.runs
+            for part in run.parts
+            if part.code not in self.readings or not self.readings[part.code].closed
+        )
+
+    def warning_raised(self, subject: ProjectSubject, stage: str | None = None) -> WarningLevel:
+        """The highest warning recorded about ``subject`` (a stage's: that stage's)."""
+        return highest(
+            w.level for w in self.warnings if w.subject is subject and (stage is None or w.stage == stage)
+        )
+
+    def project_clock(self) -> StatutoryClock | None:
+        """The government's time on the whole: from the first acceptance, the applicant's time between
+        stages suspended (section 9); None before the first acceptance."""
+        first = self.runs[0].accepted_at
+        if first is None:
+            return None
+        waits = []
+        for before, after in zip(self.runs, self.runs[1:], strict=False):
+            if before.decided_at is None:
+                continue
+            waits.append(
+                Suspension(
+                    reason=_APPLICANT_TIME,
+                    started_at=before.decided_at,
+                    expected_working_days=1,
+                    ended_at=after.accepted_at,
+                )
+            )
+        last = self.runs[-1]
+        if last.decided_at is not None and self.status is not ProjectStatus.COMPLETED:
+            waits.append(
+                Suspension(reason=_APPLICANT_TIME, started_at=last.decided_at, expected_working_days=1)
+            )
+        return StatutoryClock(started_at=first, budget=self.matter.limit, suspensions=tuple(waits))
+
+    def stage_clock(self, index: int) -> StatutoryClock | None:
+        """A budgeted stage's own clock, from its acceptance; None if unbudgeted or not yet accepted."""
+        run, stage = self.runs[index], self.matter.stages[index]
+        if run.accepted_at is None or stage.working_days is None:
+            return None
+        return StatutoryClock(started_at=run.accepted_at, budget=stage.working_days)
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the government's time ended for good: completion, or the project's close."""
+        if self.status is ProjectStatus.COMPLETED:
+            return self.runs[-1].decided_at
+        return self.closed_at
+
+
+def start(event: ProjectSubmitted) -> ProjectState:
+    """The state opened by the first event."""
+    first = event.matter.stages[0].code
+    return ProjectState(
+        project_id=event.project_id,
+        applicant=event.applicant,
+        applicant_key=event.applicant_key,
+        matter=event.matter,
+        project_type=event.project_type,
+        catalogue_version=event.catalogue_version,
+        rules=event.rules,
+        channel=event.channel,
+        received_at=event.received_at,
+        submitted_by=event.actor,
+        green_channel=event.green_channel,
+        steward=event.steward,
+        trusted_keys=event.trusted_keys,
+        status=ProjectStatus.STAGE_RECEIVED,
+        version=1,
+        runs=(StageRun(code=first, provided=frozenset(event.materials)),),
+    )
+
+
+def evolve(state: ProjectState, event: ProjectEvent) -> ProjectState:
+    """Apply one event. Never raises: every rule was checked by ``decide`` before the event existed."""
+    changes: dict[str, Any] = {"version": state.version + 1}
+    runs = list(state.runs)
+    match event:
+        case StageMaterialsReceived():
+            if state.status is ProjectStatus.AWAITING_APPLICANT:
+                runs.append(StageRun(code=event.stage))
+            runs[-1] = runs[-1].model_copy(update={"provided": runs[-1].provided | set(event.materials)})
+            changes |= {"runs": tuple(runs), "status": ProjectStatus.STAGE_RECEIVED}
+        case StageAccepted():
+            accepted = {"accepted_at": event.at, "accepted_by": event.actor.key, "parts": event.parts}
+            runs[-1] = runs[-1].model_copy(update=accepted)
+            changes |= {"runs": tuple(runs), "status": ProjectStatus.IN_STAGE}
+        case PartReported():
+            changes["readings"] = state.readings | {event.part: event.reading}
+        case StageCompleted():
+            runs[-1] = runs[-1].model_copy(update={"decided_at": event.decided_at})
+            changes |= {"runs": tuple(runs), "status": ProjectStatus.AWAITING_APPLICANT}
+        case ProjectCompleted():
+            changes |= {"status": ProjectStatus.COMPLETED, "closed_at": event.at}
+        case ProjectDenied():
+            changes |= {"status": ProjectStatus.DENIED, "closed_at": event.at, "reason": event.reason}
+        case ProjectWithdrawn():
+            changes |= {"status": ProjectStatus.WITHDRAWN, "closed_at": event.at, "reason": event.reason}
+        case ProjectAbandoned():
+            changes |= {"status": ProjectStatus.ABANDONED, "closed_at": event.at, "reason": event.reason}
+        case ProjectDeadlinesPlanned():
+            changes["plan"] = event.plan
+        case ProjectWarningRaised():
+            changes["warnings"] = (*state.warnings, event)
+        case TrustedKeysRevised():
+            changes["trusted_keys"] = event.trusted_keys
+    return state.model_copy(update=changes)
+
+
+def replay(events: Iterable[ProjectEvent]) -> ProjectState:
+    """The current state: the fold of the whole event log."""
+    iterator = iter(events)
+    first = next(iterator, None)
+    if not isinstance(first, ProjectSubmitted):
+        raise ValueError("a project's log starts with ProjectSubmitted")
+    return reduce(evolve, iterator, start(first))
+
+
+# --- decide -------------------------------------------------------------------------------------------
+
+
+def decide(state: ProjectState | None, command: ProjectCommand, now: datetime) -> tuple[ProjectEvent, ...]:
+    """The events ``command`` causes at ``now``, or a ``OneWindowError`` saying why it is refused.
+
+    Checks run in a fixed order: status (the transition table), role, identity, then the command's own
+    rules, so a caller always learns the most basic reason first.
+    """
+    if isinstance(command, SubmitProject):
+        if state is not None:
+            raise NotAllowed(command.kind, state.status.value)
+        _require_role(command.actor, command.kind)
+        return (_submit(command, now),)
+    if state is None:
+        raise NotAllowed(command.kind, "not submitted")
+    if command.kind not in TRANSITIONS[state.status]:
+        raise NotAllowed(command.kind, state.status.value)
+    _require_role(command.actor, command.kind)
+    handler: Callable[[ProjectState, Any, datetime], tuple[ProjectEvent, ...]] = _HANDLERS[type(command)]
+    return handler(state, command, now)
+
+
+def _require_role(actor: Actor, kind: str) -> None:
+    allowed = AUTHORISED_ROLES[kind]
+    if actor.role not in allowed:
+        roles = ", ".join(sorted(r.value for r in allowed))
+        raise NotAuthorised(actor.id, f"{kind} needs the role {roles}, not {actor.role.value}")
+
+
+def _submit(command: SubmitProject, now: datetime) -> ProjectSubmitted:
+    if not command.matter.stages:
+        raise InvalidCommand(f"matter {command.matter.code} has no stages: submit it as an application")
+    require_steward_fits(command.green_channel, command.steward)
+    require_receipt_in_range(command.received_at, command.rules, now)
+    if command.actor.role in (Role.APPLICANT, Role.STEWARD):
+        require_acts_for(command.applicant, command.steward, command.actor)
+        if command.actor.role is Role.APPLICANT and (command.green_channel or command.steward):
+            raise NotAuthorised(command.actor.id, "绿色通道 is designated by the 营商局 or the intake")
+    _require_stage_materials(command.matter, command.matter.stages[0], command.materials)
+    fields = command.model_dump(exclude={"kind", "actor", "reason", "assertion"})
+    return ProjectSubmitted(at=now, actor=command.actor, reason=command.reason, **fields)
+
+
+def _require_stage_materials(matter: Matter, stage: Stage, codes: Iterable[str]) -> None:
+    """Section 9: each stage is accepted with its own materials only; another stage's are refused."""
+    wanted = {m.code for m in matter.stage_materials(stage)}
+    unknown = sorted(set(codes) - wanted)
+    if unknown:
+        raise InvalidCommand(
+            f"stage {stage.code} asks for no material {', '.join(unknown)}"
+            f" (it asks for {', '.join(sorted(wanted))})"
+        )
+
+
+def _submit_stage(state: ProjectState, command: SubmitStage, now: datetime) -> tuple[ProjectEvent, ...]:
+    require_acts_for(state.applicant, state.steward, command.actor)
+    index = len(state.runs) - 1
+    if state.status is ProjectStatus.AWAITING_APPLICANT:
+        index += 1
+        if index >= len(state.matter.stages):  # not reachable: the last stage completes the project
+            raise InvalidCommand("the project has no further stage")
+    stage = state.matter.stages[index]
+    _require_stage_materials(state.matter, stage, command.materials)
+    received = StageMaterialsReceived(
+        at=now, actor=command.actor, reason=command.reason, stage=stage.code, materials=command.materials
+    )
+    return (received,)
+
+
+def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> tuple[ProjectEvent, ...]:
+    core_missing = tuple(
+        code
+        for code in state.missing
+        if state.matter.material(code).importance is Importance.CORE  # type: ignore[union-attr]
+    )
+    if core_missing:
+        raise MaterialsIncomplete(core_missing)
+    stage = state.stage
+    parts = tuple(
+        Part(
+            code=item.code,
+            name=item.name,
+            departments=item.departments,
+            application_id=part_application_id(state.project_id, item.code),
+        )
+        for item in stage.matters
+        if item.administrative
+    )
+    accepted = StageAccepted(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        stage=stage.code,
+        on_behalf_of=stage.lead_department,
+        notice_number=f"{state.project_id}-{state.version + 1:03d}",
+        parts=parts,
+    )
+    return (accepted,)
+
+
+def part_application_id(project_id: str, item: str) -> str:
+    """The application number of one matter of a project: the project's, then the matter's code."""
+    return f"{project_id}.{item}"
+
+
+def _withdraw(state: ProjectState, command: WithdrawProject, now: datetime) -> tuple[ProjectEvent, ...]:
+    require_acts_for(state.applicant, state.steward, command.actor)
+    return (ProjectWithdrawn(at=now, actor=command.actor, reason=command.reason or "撤回申请"),)
+
+
+def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> tuple[ProjectEvent, ...]:
+    """Record what changed in the matters' applications, and what it means for the stage and project."""
+    parts = {part.application_id: part for run in state.runs for part in run.parts}
+    events: list[ProjectEvent] = []
+    readings = dict(state.readings)
+    for reading in command.readings:
+        part = parts.get(reading.application_id)
+        if part is None:
+            raise InvalidCommand(f"{reading.application_id} is not a matter of this project")
+        if readings.get(part.code) != reading:
+            readings[part.code] = reading
+            events.append(PartReported(at=now, actor=command.actor, part=part.code, reading=reading))
+    if not events:
+        raise InvalidCommand("nothing changed in the project's matters")
+    if state.status is ProjectStatus.IN_STAGE:
+        events += _stage_outcome(state, readings, command.actor, now)
+    return tuple(events)
+
+
+def _stage_outcome(
+    state: ProjectState, readings: Mapping[str, PartReading], actor: Actor, now: datetime
+) -> list[ProjectEvent]:
+    """A denial ends the project; a matter ended otherwise abandons it; all issued completes the stage."""
+    current = [(part, readings.get(part.code)) for part in state.run.parts]
+    for part, reading in current:
+        if reading is not None and reading.status is Status.DENIED:
+            why = f"{part.name}: 不予许可 — {reading.reason}" if reading.reason else f"{part.name}: 不予许可"
+            return [ProjectDenied(at=now, actor=actor, reason=why, part=part.code)]
+    for part, reading in current:
+        if reading is not None and reading.status in _ENDED_WITHOUT_LICENCE:
+            why = f"{part.name}: {reading.status.value}" + (f" — {reading.reason}" if reading.reason else "")
+            return [ProjectAbandoned(at=now, actor=actor, reason=why, part=part.code)]
+    if all(reading is not None and reading.status is Status.ISSUED for _, reading in current):
+        decided = [reading.decided_at for _, reading in current if reading and reading.decided_at]
+        completed: list[ProjectEvent] = [
+            StageCompleted(at=now, actor=actor, stage=state.stage.code, decided_at=max(decided, default=now))
+        ]
+        if len(state.runs) == len(state.matter.stages):
+            completed.append(ProjectCompleted(at=now, actor=actor, reason="四个阶段全部办结"))
+        return completed
+    return []
+
+
+def _record_deadlines(
+    state: ProjectState, command: RecordProjectDeadlines, now: datetime
+) -> tuple[ProjectEvent, ...]:
+    if command.plan == state.plan:
+        raise InvalidCommand("the project's deadlines are unchanged")
+    return (ProjectDeadlinesPlanned(at=now, actor=command.actor, plan=command.plan),)
+
+
+def _raise_warning(
+    state: ProjectState, command: RaiseProjectWarning, now: datetime
+) -> tuple[ProjectEvent, ...]:
+    """Raise the highest level of ``subject`` reached by ``now`` (several marks may have passed at once)."""
+    plan = state.plan
+    if plan is None:
+        raise InvalidCommand("the project has no deadlines running")
+    reached = [m for m in plan.marks if m.subject is command.subject and m.at <= now]
+    mark = max(reached, key=lambda m: (m.level.rank, m.at), default=None)
+    stage = state.stage.code
+    if mark is None or command.level.rank > mark.level.rank:
+        raise InvalidCommand(f"{command.subject.value} has not reached {command.level.value}")
+    if mark.level.rank <= state.warning_raised(command.subject, _subject_stage(command.subject, stage)).rank:
+        raise InvalidCommand(f"{command.subject.value} warning {mark.level.value} was already raised")
+    deadline = plan.stage_due_at if command.subject is ProjectSubject.STAGE else plan.project_due_at
+    used = _used_text(state, command.subject, now)
+    raised = ProjectWarningRaised(
+        at=now,
+        actor=command.actor,
+        reason=f"{used}{mark.cause}",
+        level=mark.level,
+        subject=command.subject,
+        stage=stage,
+        deadline_at=deadline or now,
+    )
+    return (raised,)
+
+
+def _subject_stage(subject: ProjectSubject, stage: str) -> str | None:
+    return stage if subject is ProjectSubject.STAGE else None
+
+
+def _used_text(state: ProjectState, subject: ProjectSubject, now: datetime) -> str:
+    reading = progress_of(state, now)
+    if subject is ProjectSubject.PROJECT:
+        return f"{reading.working_days_used} of {reading.working_days_budget} counted working days used; "
+    current = reading.stages[len(state.runs) - 1]
+    return f"{current.working_days_used} of {current.working_days_budget} counted working days used; "
+
+
+def _revise_trusted_keys(
+    state: ProjectState, command: ReviseTrustedKeys, now: datetime
+) -> tuple[ProjectEvent, ...]:
+    if not command.trusted_keys:
+        raise InvalidCommand("trusted_keys: the trust store names no key")
+    if command.trusted_keys == state.trusted_keys:
+        raise InvalidCommand("the project already trusts exactly these keys")
+    return (
+        TrustedKeysRevised(
+            at=now, actor=command.actor, reason=command.reason, trusted_keys=command.trusted_keys
+        ),
+    )
+
+
+_HANDLERS: Mapping[type, Callable[[ProjectState, Any, datetime], tuple[ProjectEvent, ...]]] = {
+    SubmitStage: _submit_stage,
+    AcceptStage: _accept_stage,
+    WithdrawProject: _withdraw,
+    ReportParts: _report_parts,
+    RecordProjectDeadlines: _record_deadlines,
+    RaiseProjectWarning: _raise_warning,
+    ReviseTrustedKeys: _revise_trusted_keys,
+}
+
+
+# --- deadlines, timers and the progress reading -----------------------------------------------------------
+
+
+def plan_basis(state: ProjectState) -> tuple[object, ...]:
+    """What the deadlines depend on: when it changes, they are recomputed."""
+    return (state.status, len(state.runs), state.run.accepted_at, state.rules.version)
+
+
+def deadlines(state: ProjectState, now: datetime) -> ProjectPlan:
+    """The running clocks' deadlines and warning marks (section 8 thresholds, counted working days)."""
+    rules = state.rules
+    version = rules.version
+    if state.status is not ProjectStatus.IN_STAGE:
+        return ProjectPlan(calendar_version=version)
+    marks: list[ProjectMark] = []
+    try:
+        stage_due, stage_provisional = _clock_marks(
+            state.stage_clock(len(state.runs) - 1), ProjectSubject.STAGE, state, now, marks
+        )
+        project_due, project_provisional = _clock_marks(
+            state.project_clock(), ProjectSubject.PROJECT, state, now, marks
+        )
+    except CalendarNotPublished as missing:
+        return ProjectPlan(calendar_version=version, calendar_missing=missing.year)
+    return ProjectPlan(
+        calendar_version=version,
+        provisional=stage_provisional or project_provisional,
+        stage_due_at=stage_due,
+        project_due_at=project_due,
+        marks=tuple(marks),
+    )
+
+
+def _clock_marks(
+    clock: StatutoryClock | None,
+    subject: ProjectSubject,
+    state: ProjectState,
+    now: datetime,
+    marks: list[ProjectMark],
+) -> tuple[datetime | None, bool]:
+    if clock is None:
+        return None, False
+    rules = state.rules
+    deadline = clock.deadline(rules.working, now, rules.rest_day_receipt)
+    days = clock.counted_days(rules.working, now, rules.rest_day_receipt)
+    budget = clock.budget
+    what = (
+        f"stage {state.stage.code} ({state.stage.name})" if subject is ProjectSubject.STAGE else "the project"
+    )
+    policy = rules.warnings
+    for level, day, cause in (
+        (WarningLevel.NOTICE, policy.notice_day(budget), f"{what} nears its limit of {budget} working days"),
+        (WarningLevel.YELLOW, policy.yellow_day(budget), f"{what} has used 80% of its {budget} working days"),
+        (WarningLevel.RED, budget, f"{what} overran its limit of {budget} working days"),
+    ):
+        if 0 < day <= len(days):
+            marks.append(ProjectMark(level=level, subject=subject, at=end_of_day(days[day - 1]), cause=cause))
+    return deadline.due_at, deadline.provisional
+
+
+class ProjectTimer(_Frozen):
+    """What the engine does when a project deadline passes, and when."""
+
+    at: Instant
+    command: RaiseProjectWarning
+
+
+def next_timer(state: ProjectState) -> ProjectTimer | None:
+    """The earliest warning still ahead of the project while a stage runs: the durable timer to arm."""
+    plan = state.plan
+    if plan is None or state.status is not ProjectStatus.IN_STAGE:
+        return None
+    stage = state.stage.code
+    candidates = [
+        ProjectTimer(
+            at=mark.at, command=RaiseProjectWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+        )
+        for mark in plan.marks
+        if mark.level.rank > state.warning_raised(mark.subject, _subject_stage(mark.subject, stage)).rank
+    ]
+    return min(candidates, key=lambda timer: timer.at, default=None)
+
+
+class StageProgress(_Frozen):
+    """One stage as the progress query shows it."""
+
+    code: str
+    name: str
+    lead_department: str
+    status: Literal["not_started", "materials_received", "with_government", "completed", "ended"]
+    materials_missing: tuple[str, ...]
+    accepted_at: Instant | None
+    decided_at: Instant | None
+    due_at: Instant | None
+    working_days_budget: int | None
+    working_days_used: int | None
+    working_days_left: int | None
+    working_days_elapsed: int | None = Field(description="Working days from acceptance, counted or not.")
+    warning_level: WarningLevel
+    matters: tuple[MatterProgress, ...]
+
+
+class MatterProgress(_Frozen):
+    """One matter of a stage: its application and what the engine last read of it."""
+
+    code: str
+    name: str
+    departments: tuple[str, ...]
+    application_id: str | None
+    status: str = Field(description="The application's status, or 'not_started'.")
+    due_at: Instant | None = None
+    decided_at: Instant | None = None
+    warning_level: WarningLevel = WarningLevel.NONE
+    licence_number: str | None = None
+
+
+class ProjectProgress(_Frozen):
+    """The ``progress`` query: stage, every matter's status, working days used and left per stage and on
+    the whole, counted against elapsed."""
+
+    project_id: str
+    matter_code: str
+    matter_name: str
+    project_type: str | None
+    status: ProjectStatus
+    closed: bool
+    waiting_for_applicant: bool
+    current_stage: str
+    reason: str
+    received_at: Instant
+    due_at: Instant | None = Field(description="The project's deadline while a stage runs.")
+    provisional: bool
+    working_days_budget: int
+    working_days_used: int
+    working_days_left: int
+    working_days_elapsed: int = Field(description="Working days since the first acceptance, counted or not.")
+    warning_level: WarningLevel
+    stages: tuple[StageProgress, ...]
+    event_count: int
+
+
+def progress_of(state: ProjectState, now: datetime) -> ProjectProgress:
+    """The progress of ``state`` at ``now``; nothing here is stored, all is derived."""
+    rules = state.rules
+    end = min(now, state.ended_at) if state.ended_at else now
+    clock = state.project_clock()
+    used = _used(clock, state, end)
+    first = state.runs[0].accepted_at
+    elapsed = rules.working.working_days_between(first, end).days if first and end > first else 0
+    plan = state.plan
+    running = state.status is ProjectStatus.IN_STAGE
+    level = highest(
+        (
+            state.warning_raised(ProjectSubject.PROJECT),
+            *(w.level for w in state.warnings),
+            *(m.level for m in (plan.marks if plan and running else ()) if m.at <= now),
+        )
+    )
+    return ProjectProgress(
+        project_id=state.project_id,
+        matter_code=state.matter.code,
+        matter_name=state.matter.name,
+        project_type=state.project_type,
+        status=state.status,
+        closed=state.closed,
+        waiting_for_applicant=state.status
+        in (ProjectStatus.AWAITING_APPLICANT, ProjectStatus.STAGE_RECEIVED),
+        current_stage=state.stage.code,
+        reason=state.reason,
+        received_at=state.received_at,
+        due_at=plan.project_due_at if plan and running else None,
+        provisional=plan.provisional if plan else False,
+        working_days_budget=state.matter.limit,
+        working_days_used=used,
+        working_days_left=max(state.matter.limit - used, 0),
+        working_days_elapsed=elapsed,
+        warning_level=level,
+        stages=tuple(_stage_progress(state, index, now) for index in range(len(state.matter.stages))),
+        event_count=state.version,
+    )
+
+
+def _used(clock: StatutoryClock | None, state: ProjectState, end: datetime) -> int:
+    if clock is None:
+        return 0
+    try:
+        return clock.working_days_used(state.rules.working, end, state.rules.rest_day_receipt)
+    except CalendarNotPublished:
+        return 0
+
+
+def _stage_progress(state: ProjectState, index: int, now: datetime) -> StageProgress:
+    stage = state.matter.stages[index]
+    run = state.runs[index] if index < len(state.runs) else None
+    parts = {part.code: part for part in run.parts} if run else {}
+    matters = tuple(
+        _matter_progress(item.code, item.name, item.departments, parts.get(item.code), state.readings)
+        for item in stage.matters
+    )
+    if run is None:
+        return StageProgress(
+            code=stage.code,
+            name=stage.name,
+            lead_department=stage.lead_department,
+            status="not_started",
+            materials_missing=(),
+            accepted_at=None,
+            decided_at=None,
+            due_at=None,
+            working_days_budget=stage.working_days,
+            working_days_used=None,
+            working_days_left=None,
+            working_days_elapsed=None,
+            warning_level=WarningLevel.NONE,
+            matters=matters,
+        )
+    current = index == len(state.runs) - 1
+    end = run.decided_at or (min(now, state.closed_at) if state.closed_at else now)
+    clock = state.stage_clock(index)
+    used = _used(clock, state, end) if run.accepted_at else None
+    elapsed = (
+        state.rules.working.working_days_between(run.accepted_at, end).days
+        if run.accepted_at and end > run.accepted_at
+        else (0 if run.accepted_at else None)
+    )
+    status: Literal["not_started", "materials_received", "with_government", "completed", "ended"]
+    if run.decided_at is not None:
+        status = "completed"
+    elif state.closed:
+        status = "ended"
+    elif run.accepted_at is not None:
+        status = "with_government"
+    else:
+        status = "materials_received"
+    plan = state.plan
+    return StageProgress(
+        code=stage.code,
+        name=stage.name,
+        lead_department=stage.lead_department,
+        status=status,
+        materials_missing=state.missing if current and run.accepted_at is None else (),
+        accepted_at=run.accepted_at,
+        decided_at=run.decided_at,
+        due_at=plan.stage_due_at if plan and current and status == "with_government" else None,
+        working_days_budget=stage.working_days,
+        working_days_used=used,
+        working_days_left=max(stage.working_days - used, 0)
+        if stage.working_days and used is not None
+        else None,
+        working_days_elapsed=elapsed,
+        warning_level=state.warning_raised(ProjectSubject.STAGE, stage.code),
+        matters=matters,
+    )
+
+
+def _matter_progress(
+    code: str, name: str, departments: tuple[str, ...], part: Part | None, readings: Mapping[str, PartReading]
+) -> MatterProgress:
+    reading = readings.get(code)
+    return MatterProgress(
+        code=code,
+        name=name,
+        departments=departments,
+        application_id=part.application_id if part else None,
+        status=reading.status.value if reading else ("started" if part else "not_started"),
+        due_at=reading.due_at if reading else None,
+        decided_at=reading.decided_at if reading else None,
+        warning_level=reading.warning_level if reading else WarningLevel.NONE,
+        licence_number=reading.licence_number if reading else None,
+    )
+
+
+# --- outside effects and readers --------------------------------------------------------------------------
+
+
+class ProjectEffect(StrEnum):
+    """What outside systems are told of a project event (the values name the activities)."""
+
+    NOTIFY_APPLICANT = "notify_applicant"
+    PUSH_TO_SUPERVISION = "push_to_supervision"
+    ESCALATE = "escalate"
+
+
+_NOTICE = frozenset({ProjectEffect.NOTIFY_APPLICANT})
+EFFECTS: Mapping[str, frozenset[ProjectEffect]] = {
+    "stage_accepted": _NOTICE,
+    "stage_completed": _NOTICE,
+    "project_completed": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
+    "project_denied": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
+    "project_withdrawn": _NOTICE,
+    "project_abandoned": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
+}
+
+
+def effects_of(event: ProjectEvent) -> tuple[ProjectEffect, ...]:
+    """The outside effects of ``event``, in a fixed order; a red warning is escalated (督办)."""
+    wanted = set(EFFECTS.get(event.kind, ()))
+    if isinstance(event, ProjectWarningRaised) and event.level is WarningLevel.RED:
+        wanted.add(ProjectEffect.ESCALATE)
+    return tuple(effect for effect in ProjectEffect if effect in wanted)
+
+
+def project_readers(state: ProjectState) -> tuple[str, ...]:
+    """The keys that may read the project (the same key scheme as ``access.case_readers``)."""
+    keys = [f"applicant:{state.applicant_key}"] if state.applicant_key else []
+    if state.submitted_by.role is Role.SYSTEM:
+        keys.append(f"submitter:{pseudonym(state.submitted_by.id)}")
+    keys += [f"department:{department}" for department in state.matter.departments]
+    if state.steward is not None:
+        keys.append(f"steward:{pseudonym(state.steward.id)}")
+    keys.append("window")  # every stage comes to the one window
+    return tuple(keys)
+
+
+def may_read(state: ProjectState, reader: Actor) -> bool:
+    """Whether ``reader`` may read the project (see ``access.may_read``)."""
+    if reader.role in READS_EVERYTHING:
+        return True
+    if reader.role is Role.APPLICANT:
+        return reader.key == state.applicant.key
+    return not set(reader_keys(reader, pseudonym) or ()).isdisjoint(project_readers(state))
+
+
+def admit(state: ProjectState, command: Command) -> None:
+    """A stranger learns nothing of the project; the engine's role is the engine's own."""
+    if not may_read(state, command.actor):
+        raise UnknownApplication(f"no application {state.project_id}")
+    if command.actor.role is Role.SYSTEM:
+        raise NotAuthorised(command.actor.id, "system actions are the engine's own")
+    if isinstance(command, ReviseTrustedKeys) and command.trusted_keys:
+        raise InvalidCommand("trusted_keys: the engine reads the trust store itself; leave it out")
