@@ -14,6 +14,7 @@ from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
 from activities.outbox import Outbox
+from activities.peers import read_parts, read_project
 from activities.scheduling import set_case_priority
 from activities.supervision import SupervisionActivities
 from workflows.domain.calendar import RestDayReceipt
@@ -53,4 +54,6 @@ def all_activities(
         keys.trusted_keys,
         AuditActivities(audit).record_audit,
         claim_number,
+        read_parts,
+        read_project,
     ]

@@ -22,6 +22,7 @@ from workflows.domain.commands import (
     AcceptWithDeficiencies,
     ApplicationCommand,
     CreditStanding,
+    EndWithProject,
     IssueLicence,
     RecordApproval,
     ReferElsewhere,
@@ -224,6 +225,8 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
             return then(case, ReferElsewhere(actor=officer, competent_organ="省市场监督管理局"))
         case Status.WITHDRAWN:
             return then(case, WithdrawApplication(actor=applicant_actor()))
+        case Status.ENDED_WITH_PROJECT:
+            return then(case, EndWithProject(actor=system(), reason="项目已撤回", project_status="withdrawn"))
     if deficient:
         acceptance: ApplicationCommand = AcceptWithDeficiencies(
             actor=officer,

@@ -67,6 +67,7 @@ from workflows.domain.commands import (
     Command,
     CreditStanding,
     DeemAccepted,
+    EndWithProject,
     ExtendDeadline,
     IssueLicence,
     RaiseWarning,
@@ -209,6 +210,8 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return ReviseDeadlineRules(actor=system(), rules=revised_rules())
         case "revise_trusted_keys":
             return ReviseTrustedKeys(actor=supervisor(), trusted_keys=("ed25519-rotated",))
+        case "end_with_project":
+            return EndWithProject(actor=system(), reason="项目已撤回", project_status="withdrawn")
         case "raise_warning":
             subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
             return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)

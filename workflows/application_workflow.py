@@ -10,19 +10,17 @@ it from outside passes ``workflows.boundary``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Iterator
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
-from temporalio.common import Priority, RawValue, RetryPolicy
+from temporalio.common import Priority, RawValue, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.boundary import IdempotencyKeys, decode, invalid, refusal, still_registering
+    from workflows.boundary import decode, invalid, refusal, still_registering
     from workflows.domain.access import admit, case_readers, may_read
     from workflows.domain.application import (
         ENGINE,
@@ -38,38 +36,30 @@ with workflow.unsafe.imports_passed_through():
         ready_to_issue,
         start,
     )
-    from workflows.domain.calendar import SHANGHAI, local_date
-    from workflows.domain.chain import AuditRecord, ChainHash, link
-    from workflows.domain.clock import DeadlineRules, PlanRequest
+    from workflows.domain.calendar import local_date
+    from workflows.domain.clock import PlanRequest
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
         CreditStanding,
+        EndWithProject,
         IssueLicence,
         RecordDeadlines,
         ReviseDeadlineRules,
         ReviseTrustedKeys,
         SubmitApplication,
     )
-    from workflows.domain.errors import (
-        AlreadySubmitted,
-        DeficiencyNotTolerable,
-        OneWindowError,
-        Unauthenticated,
-    )
+    from workflows.domain.errors import DeficiencyNotTolerable, OneWindowError, Unauthenticated
     from workflows.domain.events import (
-        Actor,
         ApplicationEvent,
         ApplicationSubmitted,
         GreenChannelChanged,
-        Role,
         WarningRaised,
     )
-    from workflows.identity import TrustedKeys, key_id_of, verify
+    from workflows.identity import TrustedKeys, key_id_of
     from workflows.messages import (
         ApplicantNotice,
         ApplicationView,
-        AuditEntries,
         CatalogueEntry,
         CreditEntry,
         CreditQuery,
@@ -79,26 +69,22 @@ with workflow.unsafe.imports_passed_through():
         LicenceRequest,
         LicenceRevocation,
         OutsideCall,
+        PartOf,
         PriorityChange,
+        ProjectOutcome,
         ReadRequest,
-        RulesRequest,
         SecurityContext,
-        SecurityRequest,
         SupervisionPush,
         priority_of,
     )
-    from workflows.number_claim import Claim
+    from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
 
-# Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
-_OUTSIDE_TIMEOUT = timedelta(seconds=30)
-_RULES_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
 # While the deadlines reach a year without calendar data, the case looks for it again this often, besides
 # an announced revision (R-CAL-4).
 _CALENDAR_RECHECK = timedelta(days=1)
 # Cases registered since signed commands, the number claim and the audit log (issue 8); histories
 # recorded before replay as they ran.
 _SECURED = "signed-commands-number-claim-audit-log"
-_T = TypeVar("_T")
 
 _INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
 _COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
@@ -112,50 +98,23 @@ else:
     IntakePayload = CommandPayload = RawValue
 
 
-_A = TypeVar("_A")
-_B = TypeVar("_B")
-_C = TypeVar("_C")
-
-
-@overload
-async def _all(first: Awaitable[_A], second: Awaitable[_B], /) -> tuple[_A, _B]: ...
-@overload
-async def _all(first: Awaitable[_A], second: Awaitable[_B], third: Awaitable[_C], /) -> tuple[_A, _B, _C]: ...
-async def _all(*calls: Awaitable[object]) -> tuple[object, ...]:
-    """Every call's result, run side by side; the first failure is raised only once all have ended.
-
-    A failure raised while a sibling is still pending would fail the case while that sibling's command
-    is still to come: Temporal refuses a task whose commands follow the workflow's end, for ever.
-    """
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return tuple(results)
-
-
 def _command(payload: CommandPayload) -> ApplicationCommand:
     """The command in an update's payload, chosen by its ``kind``."""
     return decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
 
 
 @workflow.defn
-class ApplicationWorkflow:
+class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, ApplicationCommand]):
     """One case; the workflow id is the application number."""
 
     def __init__(self) -> None:
-        self._events: list[ApplicationEvent] = []
-        self._state: ApplicationState | None = None
+        super().__init__()
         self._planned_for: tuple[PlanRequest, str] | None = None
         self._calendar_revision_requested = False
-        self._effects_done = 0
-        self._search_attributes: dict[str, object] = {}
-        self._idempotency_keys = IdempotencyKeys()
         self._credit_refused: str | None = None  # 容缺's credit check said no: asking again changes nothing
-        self._trusted: TrustedKeys | None = None  # None: registered before commands were signed
-        self._chain_hash = ChainHash.SHA256
-        self._audited = 0  # events whose digests the audit log has
-        self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
+        self._part_of: PartOf | None = None  # set for a matter of a project
+        self._told_project: object = None  # what the project last heard of this case
+        self._project_check_requested = False
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -173,7 +132,11 @@ class ApplicationWorkflow:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
-            await self._perform_effects()
+            await self._perform_effects(audited=workflow.patched(_SECURED))
+            await self._tell_project()
+            if self._project_check_requested and not self._current.closed:
+                await self._follow_project()
+                continue
             if self._calendar_revision_requested and not self._current.closed:
                 await self._revise_rules()
                 continue
@@ -183,7 +146,8 @@ class ApplicationWorkflow:
                 await self._issue()
                 continue
             await self._wait_for_change_or_deadline(seen)
-        await self._perform_effects()
+        await self._perform_effects(audited=workflow.patched(_SECURED))
+        await self._tell_project()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
@@ -196,11 +160,19 @@ class ApplicationWorkflow:
         started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
-        if secured:
+        self._part_of = self._vouched_part(intake)
+        if self._part_of is not None:
+            # A matter of a project: the project verified the applicant and pinned the entry.
+            part = self._part_of
+            context, rules = await gather_all(
+                self._security_context(intake.applicant.id_number), self._deadline_rules(year, reload=False)
+            )
+            entry = CatalogueEntry(catalogue_version=part.catalogue_version, matter=part.matter)
+        elif secured:
             # The keys, the catalogue and the calendar are the worker's own data: read side by side,
             # in the worker (local activities), with no round trip to the server.
-            context, entry, rules = await _all(
-                self._security_context(intake),
+            context, entry, rules = await gather_all(
+                self._verified_context(intake),
                 self._local("lookup_matter", intake.matter_code, CatalogueEntry),
                 self._deadline_rules(year, reload=False),
             )
@@ -215,7 +187,7 @@ class ApplicationWorkflow:
                 rules=rules,
                 applicant_key=context.applicant_key if context else None,
                 trusted_keys=context.trusted.key_ids if context else (),
-                **intake.model_dump(exclude={"matter_code", "assertion"}),
+                **intake.model_dump(exclude={"matter_code", "assertion", "part_of"}),
             )
         except ValidationError as error:
             raise invalid("submission", error) from None
@@ -228,50 +200,47 @@ class ApplicationWorkflow:
             self._record(events, signed_by=key_id_of(intake.assertion))
             self._replan()
 
-    async def _security_context(self, intake: Intake) -> SecurityContext:
-        """The worker's trusted keys, the applicant's pseudonym and the chain's hash, recorded; and the
-        intake's assertion verified against those keys."""
-        request = SecurityRequest(applicant_id=intake.applicant.id_number)
-        context = await self._local("security_context", request, SecurityContext)
+    @staticmethod
+    def _vouched_part(intake: Intake) -> PartOf | None:
+        """The project this case is a matter of, if its start came from that project; a stranger's
+        intake naming a project is refused (only the project itself starts its matters)."""
+        if intake.part_of is None:
+            return None
+        parent = workflow.info().parent
+        if parent is None or parent.workflow_id != intake.part_of.project_id:
+            raise refusal(Unauthenticated("a matter of a project is started by that project only"))
+        return intake.part_of
+
+    async def _tell_project(self) -> None:
+        """A matter of a project tells it whenever its status or warning changes; the project then reads
+        the case from Temporal itself (a signal carries nothing a forger could use)."""
+        if self._part_of is None:
+            return
+        state = self._current
+        news = (state.status, state.warning_raised())
+        if news == self._told_project:
+            return
+        self._told_project = news
+        project = workflow.get_external_workflow_handle(self._part_of.project_id)
         try:
-            verify(
-                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
-            )
-        except OneWindowError as error:
-            raise refusal(error) from None
-        self._trusted = context.trusted
-        self._chain_hash = context.chain_hash
-        return context
+            await project.signal("part_changed")
+        except Exception as error:
+            workflow.logger.info("project_not_told", extra={"error": type(error).__name__})
 
-    async def _claim_number(self) -> None:
-        """Hold the number for good (``workflows.number_claim``); a number held before is refused."""
-        info = workflow.info()
-        claim = Claim(application_number=info.workflow_id, holder=info.first_execution_run_id)
-        if not await self._local("claim_number", claim, bool):
-            raise refusal(
-                AlreadySubmitted(f"application {info.workflow_id} was registered before; its record stands")
-            )
-
-    async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
-        """The calendar (from ``from_year`` on) and thresholds in force, recorded: replay never re-reads."""
-        request = RulesRequest(from_year=from_year, reload_calendar=reload)
-        return await self._local("deadline_rules", request, DeadlineRules)
-
-    async def _local(self, activity: str, argument: object, result_type: type[_T]) -> _T:
-        """A call the worker answers itself, beside the case's task (its reference data and keys, the
-        number's claim, the audit log), recorded in the history as its result: no round trip to a queue.
-
-        Retried until it answers (a calendar or key file that does not load, a server briefly away); a
-        typed refusal (``UnknownMatter``) is not retryable and fails the case at once.
-        """
-        result: _T = await workflow.execute_local_activity(
-            activity,
-            argument,
-            result_type=result_type,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=_RULES_RETRY,
-        )
-        return result
+    async def _follow_project(self) -> None:
+        """The project said it changed: read its outcome from Temporal and end with it if it ended."""
+        self._project_check_requested = False
+        if self._part_of is None:
+            return
+        asked_at = self._now()
+        outcome = await self._call("read_project", self._part_of.project_id, ProjectOutcome)
+        if outcome.closed and outcome.status != "completed" and not self._current.closed:
+            with self._clock_stopped_at(asked_at):
+                self._apply(
+                    EndWithProject(
+                        actor=ENGINE, reason=outcome.reason or outcome.status, project_status=outcome.status
+                    )
+                )
 
     async def _revise_rules(self) -> None:
         """R-CAL-4: count with the calendar as the workers have it now (nothing is recorded if unchanged)."""
@@ -284,8 +253,6 @@ class ApplicationWorkflow:
 
     async def _wait_for_change_or_deadline(self, version: int) -> None:
         """Sleep on one durable timer, unless the case moved on from ``version``."""
-        if self._current.version != version:
-            return
         state = self._current
         scheduled = next_timer(state)
         wake_at = scheduled.at if scheduled else None
@@ -293,18 +260,8 @@ class ApplicationWorkflow:
         if calendar_missing:
             recheck_at = self._now() + _CALENDAR_RECHECK
             wake_at = min(wake_at, recheck_at) if wake_at else recheck_at
-        timeout = None if wake_at is None else (wake_at - self._now()).total_seconds()
-        if timeout is None or timeout > 0:
-            try:
-                await workflow.wait_condition(
-                    lambda: self._current.version != version or self._calendar_revision_requested,
-                    timeout=timeout,
-                )
-                return
-            except TimeoutError:
-                pass
-        # An update may have been applied in the same activation as the timer: re-read the case first.
-        if self._current.version != version or self._calendar_revision_requested:
+        asked = lambda: self._calendar_revision_requested or self._project_check_requested  # noqa: E731
+        if not await self._sleep_until_changed(version, wake_at, asked):
             return
         if scheduled is None or self._now() < scheduled.at:
             self._calendar_revision_requested = calendar_missing  # look for the missing year's data again
@@ -346,33 +303,9 @@ class ApplicationWorkflow:
         number = await self._call("issue_licence", request, str)
         self._apply(IssueLicence(actor=ENGINE, licence_number=number))
 
-    async def _perform_effects(self) -> None:
-        """Write the new events' digests to the audit log and, at the same time, tell outside systems
-        about each new event once, keyed by its sequence number (one round trip, not two, per change)."""
-        await _all(self._audit(), self._tell_outside_systems())
-
-    async def _tell_outside_systems(self) -> None:
-        while self._effects_done < len(self._events):
-            sequence = self._effects_done + 1
-            await self._effects_of(self._events[sequence - 1], sequence)
-            self._effects_done = sequence
-
     async def _effects_of(self, event: ApplicationEvent, sequence: int) -> None:
         for effect in effects_of(event):
             await self._call(effect.value, self._outside_message(effect, event, self._key(sequence)))
-
-    async def _audit(self) -> None:
-        if self._audited >= len(self._events) or not workflow.patched(_SECURED):
-            return
-        number = workflow.info().workflow_id
-        records = tuple(
-            AuditRecord(application_id=number, sequence=sequence, kind=event.kind, digest=event.digest or "")
-            for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
-        )
-        # An activity, not a local one: what follows it in the main loop reads the case's clock, which
-        # a local activity's result would move on in the first run only (``_clock_stopped_at``).
-        await self._call("record_audit", AuditEntries(records=records))
-        self._audited += len(records)
 
     def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:
         state = self._current
@@ -426,7 +359,7 @@ class ApplicationWorkflow:
         trusted = None
         if isinstance(command, ReviseTrustedKeys):
             trusted = await workflow.execute_activity(
-                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=_OUTSIDE_TIMEOUT
+                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
             )
             command = command.model_copy(update={"trusted_keys": trusted.key_ids})
         if isinstance(command, AcceptWithDeficiencies):
@@ -446,7 +379,7 @@ class ApplicationWorkflow:
         if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
             raise still_registering()
         try:
-            self._authenticate(command)
+            self._authenticate(command, rotation=isinstance(command, ReviseTrustedKeys))
             admit(self._state, command)
         except OneWindowError as error:
             raise refusal(error) from None
@@ -462,18 +395,6 @@ class ApplicationWorkflow:
             command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
         self._decide(command)
 
-    def _authenticate(self, command: ApplicationCommand) -> None:
-        """The command's assertion must vouch for its actor, signed by a key the case trusts, unexpired.
-
-        A case registered before commands were signed trusts no key: it takes one command, the rotation
-        that installs its worker's trust store (which only ever reads that store), and then signed ones.
-        """
-        if self._trusted is None:
-            if not isinstance(command, ReviseTrustedKeys):
-                raise Unauthenticated("this case trusts no key yet: a supervisor revises its trusted keys")
-            return
-        verify(command.assertion, command.actor, self._trusted, workflow.now(), workflow.info().workflow_id)
-
     @workflow.signal
     def calendar_revised(self, *_ignored: object) -> None:
         """R-CAL-4: a new calendar version is loaded; recompute the deadlines with it.
@@ -481,6 +402,14 @@ class ApplicationWorkflow:
         The signal carries nothing; whatever a sender adds is ignored rather than failing the case.
         """
         self._calendar_revision_requested = True
+
+    @workflow.signal
+    def project_changed(self, *_ignored: object) -> None:
+        """The project this case is a matter of changed: the case reads the project's outcome itself.
+
+        The signal carries nothing; anyone may send it, and it only makes the case look.
+        """
+        self._project_check_requested = self._part_of is not None
 
     @workflow.query
     def state(self, at: datetime | None = None) -> ApplicationView:
@@ -505,7 +434,7 @@ class ApplicationWorkflow:
         return self._view(read.at) if self._may_read(read) else None
 
     @workflow.query
-    def events_for(self, read: ReadRequest) -> EventsPage | None:
+    def events_for(self, read: ReadRequest) -> EventsPage[ApplicationEvent] | None:
         """A page of ``events`` as ``read.reader`` may see them, from ``read.first`` (``null`` as for
         ``state_for``): a long case's log is read in pages, each within Temporal's payload limit."""
         if self._state is None:  # a case not (yet) registered has no log to page: say so
@@ -514,104 +443,39 @@ class ApplicationWorkflow:
 
     # --- helpers ------------------------------------------------------------------------------------------
 
-    @property
-    def _current(self) -> ApplicationState:
-        if self._state is None:
-            raise still_registering()
-        return self._state
-
     def _may_read(self, read: ReadRequest) -> bool:
         return read.reader is None or may_read(self._current, read.reader)
-
-    def _now(self) -> datetime:
-        """The case's clock: the workflow's, or the instant a step that reads the worker began at."""
-        return self._as_of or workflow.now().astimezone(SHANGHAI)
-
-    @contextlib.contextmanager
-    def _clock_stopped_at(self, instant: datetime) -> Iterator[None]:
-        """Decide as of ``instant``. ``workflow.now()`` moves on when a local activity's result arrives in
-        the first run of a task, but not when the result is replayed from its marker: what is decided
-        after a local activity must be dated before it, or its events (and their digests) differ on
-        replay."""
-        self._as_of = instant
-        try:
-            yield
-        finally:
-            self._as_of = None
 
     def _view(self, at: datetime | None = None) -> ApplicationView:
         return ApplicationView.of(self._current, at or self._now())
 
-    async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
-        """One outside-system call; the argument carries its idempotency key where it changes anything."""
-        result: _T = await workflow.execute_activity(
-            activity,
-            argument,
-            result_type=result_type,
-            start_to_close_timeout=_OUTSIDE_TIMEOUT,
-            # Before registration the start's own priority is inherited; after, the case's current one.
-            priority=priority_of(self._state.green_channel) if self._state else Priority.default,
-        )
-        return result
+    def _priority(self) -> Priority:
+        # Before registration the start's own priority is inherited; after, the case's current one.
+        return priority_of(self._state.green_channel) if self._state else Priority.default
 
-    def _key(self, sequence: int) -> str:
-        return f"{workflow.info().workflow_id}:{sequence}"
+    def _fold(self, state: ApplicationState | None, event: ApplicationEvent) -> ApplicationState:
+        if isinstance(event, ApplicationSubmitted):
+            return start(event)
+        if state is None:
+            raise ValueError("an application's log starts with ApplicationSubmitted")
+        return evolve(state, event)
 
-    def _decide(self, command: ApplicationCommand) -> tuple[ApplicationEvent, ...]:
-        try:
-            return decide(self._state, command, self._now())
-        except OneWindowError as error:
-            raise refusal(error) from None  # the type and message say it all: no second, untyped cause
+    def _decide_at(
+        self, state: ApplicationState | None, command: ApplicationCommand, now: datetime
+    ) -> tuple[ApplicationEvent, ...]:
+        return decide(state, command, now)
 
-    def _record(self, events: tuple[ApplicationEvent, ...], *, signed_by: str | None = None) -> None:
-        """Link each event into the chain (with the key that vouched for its actor) and fold it in."""
-        for decided in events:
-            vouched = decided.model_copy(update={"signed_by": signed_by}) if signed_by else decided
-            previous = self._events[-1].digest if self._events else None
-            event = link(vouched, previous, self._chain_hash)
-            self._state = (
-                start(event) if isinstance(event, ApplicationSubmitted) else evolve(self._current, event)
-            )
-            self._events.append(event)
-            workflow.logger.info(
-                "event_recorded",
-                extra={
-                    "application_id": self._current.application_id,
-                    "kind": event.kind,
-                    "actor": self._logged(event.actor),
-                },
-            )
-        if events:
-            self._upsert_search_attributes()
-
-    def _logged(self, actor: Actor) -> str:
-        """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
-        if actor.role is Role.APPLICANT:
-            return f"applicant:{self._current.applicant_key or 'unkeyed'}"
-        return actor.id
-
-    def _upsert_search_attributes(self) -> None:
-        """Keep the typed search attributes current, writing only those that changed."""
-        state = self._current
+    def _wanted_search_attributes(self, state: ApplicationState) -> Mapping[SearchAttributeKey[Any], object]:
         plan = state.plan
         due_at = plan.decision_due_at if plan and state.deciding else None  # a closed case keeps no plan
-        warning = state.warning_raised()
-        wanted: dict[str, object] = {
-            search_attributes.STATUS.name: state.status.value,
-            search_attributes.MATTER.name: state.matter.code,
-            search_attributes.DEPARTMENTS.name: list(state.matter.departments),
-            search_attributes.GREEN_CHANNEL.name: state.green_channel,
-            search_attributes.APPLICANT_HASH.name: state.applicant_key,
-            search_attributes.WARNING_LEVEL.name: warning.value,
-            search_attributes.DUE_AT.name: due_at,
-            search_attributes.READERS.name: list(case_readers(state)),
-            search_attributes.CALENDAR.name: state.rules.calendar.version,
+        return {
+            search_attributes.STATUS: state.status.value,
+            search_attributes.MATTER: state.matter.code,
+            search_attributes.DEPARTMENTS: list(state.matter.departments),
+            search_attributes.GREEN_CHANNEL: state.green_channel,
+            search_attributes.APPLICANT_HASH: state.applicant_key,
+            search_attributes.WARNING_LEVEL: state.warning_raised().value,
+            search_attributes.DUE_AT: due_at,
+            search_attributes.READERS: list(case_readers(state)),
+            search_attributes.CALENDAR: state.rules.calendar.version,
         }
-        updates = [
-            key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
-            for key in search_attributes.ALL
-            if self._search_attributes.get(key.name) != wanted[key.name]
-        ]
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._search_attributes = wanted

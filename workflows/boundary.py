@@ -68,18 +68,25 @@ def raw(payload: object) -> RawValue:
     return payload
 
 
-def decode(payload: object, adapter: TypeAdapter[_T], what: str, kinds: Sequence[str] = ()) -> _T:
+def decode(
+    payload: object,
+    adapter: TypeAdapter[_T],
+    what: str,
+    kinds: Sequence[str] = (),
+    *,
+    limit: int = MAX_MESSAGE_BYTES,
+) -> _T:
     """The message in ``payload``, or an ``InvalidCommand`` refusal naming what is wrong with it.
 
-    ``kinds`` lists the ``kind`` values a caller may send, for a message of the wrong kind.
+    ``kinds`` lists the ``kind`` values a caller may send, for a message of the wrong kind; ``limit`` is
+    the most bytes taken (a project's own snapshot, carried into its next run, may be larger).
     """
     content = raw(payload).payload
     if content.metadata.get("encoding", b"") != JSON_ENCODING:
         encoding = JSON_ENCODING.decode()
         raise refusal(InvalidCommand(f"the {what} must be a JSON payload (encoding {encoding})"))
     size = len(content.data)
-    if size > MAX_MESSAGE_BYTES:
-        limit = MAX_MESSAGE_BYTES
+    if size > limit:
         raise refusal(InvalidCommand(f"the {what} has {size} bytes; at most {limit} are accepted"))
     try:
         return adapter.validate_json(content.data, strict=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import Priority
@@ -24,9 +24,12 @@ from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import WarningLevel, WarningSubject, highest
 from workflows.domain.commands import ApplicationCommand, Submission
 from workflows.domain.digests import sha256_hex
-from workflows.domain.events import Actor, Applicant, ApplicationEvent
-from workflows.domain.values import Instant, MatterCode
+from workflows.domain.events import Actor, Applicant
+from workflows.domain.project import ProjectSubject
+from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode
 from workflows.identity import TrustedKeys
+
+_Event = TypeVar("_Event", bound=BaseModel)
 
 TASK_QUEUE = "onewindow"
 # The error type (and, for a query, the message) of what reaches a case before its worker registered it.
@@ -42,6 +45,18 @@ def priority_of(green_channel: bool) -> Priority:
     return GREEN_CHANNEL_PRIORITY if green_channel else ORDINARY_PRIORITY
 
 
+class PartOf(BaseModel):
+    """What a project tells the application of one of its matters: which, and the entry the project
+    pinned. Honoured only from the project itself (Temporal names a child's parent)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project_id: ApplicationNumber
+    item: Code
+    matter: Matter
+    catalogue_version: str = Field(min_length=1)
+
+
 class Intake(Submission):
     """What an intake system sends to open a case (the actor is the intake system or window officer).
 
@@ -50,6 +65,38 @@ class Intake(Submission):
     """
 
     matter_code: MatterCode = Field(description="Catalogue code, 'CODE' or 'CODE.TYPE'.")
+    part_of: PartOf | None = Field(default=None, description="Set by a project for one of its matters.")
+
+
+class ProjectIntake(Submission):
+    """What opens a composite process (a construction project): the first stage's materials with it."""
+
+    matter_code: MatterCode = Field(description="The composite matter's catalogue code.")
+    project_type: Code | None = Field(default=None, description="The catalogue's project type, if any.")
+    history_threshold: int | None = Field(
+        default=None,
+        ge=50,
+        le=10_240,
+        description="Continue as new past this many history events (Temporal's own suggestion otherwise).",
+    )
+
+
+class PartsRequest(BaseModel):
+    """The applications of a project's matters to read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    application_ids: tuple[ApplicationNumber, ...] = Field(min_length=1)
+
+
+class ProjectOutcome(BaseModel):
+    """How a project stands, as one of its matters reads it from Temporal."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    closed: bool
+    status: str
+    reason: str = ""
 
 
 class CatalogueEntry(BaseModel):
@@ -252,7 +299,7 @@ class Escalation(OutsideCall):
 
     matter_code: str
     departments: tuple[str, ...]
-    subject: WarningSubject
+    subject: WarningSubject | ProjectSubject
     deadline_at: Instant
 
 
@@ -278,20 +325,20 @@ EVENTS_PER_PAGE = 100
 PAGE_BYTES = 128 * 1024
 
 
-class EventsPage(BaseModel):
+class EventsPage(BaseModel, Generic[_Event]):
     """Events of a case's log from ``first``, and where the next page starts (None after the last)."""
 
     model_config = ConfigDict(frozen=True)
 
     first: int
-    events: list[ApplicationEvent]
+    events: list[_Event]
     next_first: int | None
     total: int
 
     @classmethod
-    def of(cls, events: Sequence[ApplicationEvent], first: int) -> EventsPage:
+    def of(cls, events: Sequence[_Event], first: int) -> Self:
         """Up to ``EVENTS_PER_PAGE`` events from ``first``, and no more than ``PAGE_BYTES`` of them."""
-        page: list[ApplicationEvent] = []
+        page: list[_Event] = []
         size = 0
         for event in events[first : first + EVENTS_PER_PAGE]:
             size += len(event.model_dump_json().encode())  # bytes, as the payload limit counts them

@@ -6,8 +6,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.number_claim import NumberClaim
+from workflows.project_workflow import ProjectWorkflow
 
-WORKFLOWS = (ApplicationWorkflow, NumberClaim)
+WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, NumberClaim)
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(

@@ -22,6 +22,8 @@ APPLICANT_HASH = SearchAttributeKey.for_keyword("OwApplicantHash")
 READERS = SearchAttributeKey.for_keyword_list("OwReaders")
 # The calendar version the case counts with: an announcement skips the cases already on the new one.
 CALENDAR = SearchAttributeKey.for_keyword("OwCalendar")
+# The project a matter's application belongs to: set by the project when it starts the child.
+PARENT = SearchAttributeKey.for_keyword("OwParent")
 
 ALL: Sequence[SearchAttributeKey[Any]] = (
     MATTER,
@@ -33,6 +35,7 @@ ALL: Sequence[SearchAttributeKey[Any]] = (
     APPLICANT_HASH,
     READERS,
     CALENDAR,
+    PARENT,
 )
 
 

@@ -37,6 +37,7 @@ from workflows.domain.commands import (
     ApplicationCommand,
     ChangeGreenChannel,
     DeemAccepted,
+    EndWithProject,
     ExtendDeadline,
     IssueLicence,
     RaiseWarning,
@@ -76,6 +77,7 @@ from workflows.domain.events import (
     ApplicationAccepted,
     ApplicationApproved,
     ApplicationDenied,
+    ApplicationEndedWithProject,
     ApplicationEvent,
     ApplicationNotAccepted,
     ApplicationReferred,
@@ -136,6 +138,7 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
     ABANDONED = "abandoned"
     REVOKED = "revoked"
+    ENDED_WITH_PROJECT = "ended_with_project"  # the project it was a matter of ended
 
 
 # The decision period runs (R-XK-42), whether or not a pause stops its counting.
@@ -147,8 +150,8 @@ _BEFORE_ACCEPTANCE = frozenset(
 # The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change, and
 # the calendar they are counted with (R-CAL-4).
 _WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules", "revise_trusted_keys"})
-# Green-channel help (帮办代办) matters until the licence is issued.
-_UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel"}
+# Green-channel help (帮办代办) matters until the licence is issued; so does the project it is part of.
+_UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel", "end_with_project"}
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
@@ -192,6 +195,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
     Status.ABANDONED: frozenset(),
     Status.REVOKED: frozenset(),
+    Status.ENDED_WITH_PROJECT: frozenset(),
 }
 
 # Who may ask for what (DESIGN.md section 1); identity and department are checked per command.
@@ -217,6 +221,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "revise_deadline_rules": frozenset({Role.SYSTEM}),
     "raise_warning": frozenset({Role.SYSTEM}),
     "revise_trusted_keys": frozenset({Role.SUPERVISOR}),  # a key rotation, signed by a key still trusted
+    "end_with_project": frozenset({Role.SYSTEM}),
 }
 
 
@@ -451,6 +456,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes |= {"green_channel": event.green_channel, "steward": event.steward}
         case ApplicationAbandoned():
             changes |= {"status": Status.ABANDONED, "closed_at": event.at}
+        case ApplicationEndedWithProject():
+            changes |= {"status": Status.ENDED_WITH_PROJECT, "closed_at": event.at}
         case DeadlinesPlanned():
             changes["plan"] = event.plan
         case CalendarRevised():
@@ -934,6 +941,15 @@ def _abandon(
     return (event,)
 
 
+def _end_with_project(
+    state: ApplicationState, command: EndWithProject, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    ended = ApplicationEndedWithProject(
+        at=now, actor=command.actor, reason=command.reason, project_status=command.project_status
+    )
+    return (ended,)
+
+
 def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> tuple[ApplicationEvent, ...]:
     if not state.outstanding or state.matter.deficiency_mode is not DeficiencyMode.ISSUE_THEN_SUPPLEMENT:
         raise InvalidCommand("a licence is revoked here only for an unkept issue-then-supplement promise")
@@ -1053,6 +1069,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     ChangeGreenChannel: _change_green_channel,
     AbandonApplication: _abandon,
     RevokeLicence: _revoke,
+    EndWithProject: _end_with_project,
     RecordDeadlines: _record_deadlines,
     ReviseDeadlineRules: _revise_deadline_rules,
     RaiseWarning: _raise_warning,
@@ -1208,6 +1225,7 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "application_denied": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "licence_issued": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},
+    "application_ended_with_project": _NOTICE,
     # R-CAL-4: deadlines that cannot be computed are a supervision matter, not a silent wait.
     "calendar_year_missing": frozenset({Effect.PUSH_TO_SUPERVISION}),
     "licence_revoked": _NOTICE

@@ -201,6 +201,14 @@ class ReviseTrustedKeys(Command):
     trusted_keys: tuple[KeyId, ...] = ()
 
 
+class EndWithProject(Command):
+    """The project this application is a matter of has ended (withdrawn, denied, abandoned): so does the
+    application (the engine's own command, after it read the project's end from Temporal)."""
+
+    kind: Literal["end_with_project"] = "end_with_project"
+    project_status: Code
+
+
 class RaiseWarning(Command):
     """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
 
@@ -230,6 +238,7 @@ ApplicationCommand = Annotated[
     | RecordDeadlines
     | ReviseDeadlineRules
     | ReviseTrustedKeys
+    | EndWithProject
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

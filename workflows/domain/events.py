@@ -246,6 +246,14 @@ class ApplicationAbandoned(Event):
     missing: Codes
 
 
+class ApplicationEndedWithProject(Event):
+    """The project this application was a matter of ended; the application ends with it (no credit
+    record: the applicant broke nothing here)."""
+
+    kind: Literal["application_ended_with_project"] = "application_ended_with_project"
+    project_status: Code
+
+
 class DeadlinesPlanned(Event):
     """The case's deadlines, computed with one calendar version; replay reads them, never recomputes."""
 
@@ -304,6 +312,7 @@ ApplicationEvent = Annotated[
     | ApplicationWithdrawn
     | GreenChannelChanged
     | ApplicationAbandoned
+    | ApplicationEndedWithProject
     | DeadlinesPlanned
     | TrustedKeysRevised
     | WarningRaised

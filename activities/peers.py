@@ -1,0 +1,59 @@
+"""What one workflow of a process learns of another, read from Temporal itself.
+
+A project and the applications of its matters tell each other only that something changed (a signal that
+carries nothing); what changed is read here, by querying the other workflow through the worker's own
+client. So a signal from a stranger can make a case look, never make it believe.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from workflows.domain.application import Status
+from workflows.domain.events import ApplicationDenied, ApplicationEvent, ApprovalRecorded
+from workflows.domain.project import PartReading, ProjectProgress
+from workflows.messages import ApplicationView, PartsRequest, ProjectOutcome
+
+
+@activity.defn(name="read_parts")
+async def read_parts(request: PartsRequest) -> tuple[PartReading, ...]:
+    """How each of a project's applications stands now (a case still registering fails the call, which
+    is retried until it answers)."""
+    client = activity.client()
+    readings = []
+    for application_id in request.application_ids:
+        handle = client.get_workflow_handle(application_id)
+        view = await handle.query("state", result_type=ApplicationView)
+        reason = ""
+        if view.status is Status.DENIED:
+            events = await handle.query("events", result_type=list[ApplicationEvent])
+            reason = next(
+                (
+                    e.reason
+                    for e in reversed(events)
+                    if isinstance(e, ApplicationDenied | ApprovalRecorded) and e.reason
+                ),
+                "",
+            )
+        readings.append(
+            PartReading(
+                application_id=application_id,
+                status=view.status,
+                closed=view.closed,
+                due_at=view.due_at,
+                decided_at=view.decided_at,
+                warning_level=view.warning_level,
+                working_days_used=view.working_days_used,
+                licence_number=view.licence_number,
+                reason=reason[:2000],
+            )
+        )
+    return tuple(readings)
+
+
+@activity.defn(name="read_project")
+async def read_project(project_id: str) -> ProjectOutcome:
+    """How the project an application is a matter of stands now."""
+    handle = activity.client().get_workflow_handle(project_id)
+    progress = await handle.query("state", result_type=ProjectProgress)
+    return ProjectOutcome(closed=progress.closed, status=progress.status.value, reason=progress.reason)

@@ -1,0 +1,368 @@
+"""The construction project end to end on the time-skipping server (DESIGN.md sections 4, 7, 9).
+
+A ProjectWorkflow over child ApplicationWorkflows, on real 2026 dates: every matter of a stage is an
+application of its own (accepted at the window, decided by its departments, its licence issued), and the
+project counts only the government's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.outbox import Outbox
+from tests.builders import applicant, applicant_actor, approver, window_officer
+from tests.conftest import RunWorker, StartAt
+from tests.test_project import project_matter
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.domain.application import Status
+from workflows.domain.calendar import SHANGHAI
+from workflows.domain.clock import WarningLevel, day_under_way
+from workflows.domain.commands import (
+    AcceptApplication,
+    ApplicationCommand,
+    RecordApproval,
+    ResumeClock,
+    SuspendClock,
+)
+from workflows.domain.events import Channel
+from workflows.domain.project import (
+    AcceptStage,
+    MatterProgress,
+    ProjectCommand,
+    ProjectProgress,
+    ProjectStatus,
+    ProjectSubject,
+    StageProgress,
+    SubmitStage,
+    WithdrawProject,
+)
+from workflows.messages import ApplicationView, Intake, PartOf, ProjectIntake
+from workflows.project_workflow import ProjectWorkflow
+
+ProjectHandle = WorkflowHandle[ProjectWorkflow, ProjectProgress]
+
+OFFICER = window_officer("window-project-1")
+STAGE_MATERIALS = {
+    "land_planning": (
+        "project_approval_documents",
+        "site_pre_review_application",
+        "land_use_documents",
+        "agent_authorisation",
+    ),
+    "construction_engineering": ("design_scheme", "agent_authorisation"),
+    "construction_permit": (
+        "drawing_review_certificate",
+        "construction_contract",
+        "funding_commitment",
+        "agent_authorisation",
+    ),
+    "completion_acceptance": (
+        "completion_report",
+        "completion_survey",
+        "archive_transfer_list",
+        "agent_authorisation",
+    ),
+}
+JANUARY_5 = datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI)
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+async def sleep_until(env: WorkflowEnvironment, instant: datetime) -> None:
+    now = await env.get_current_time()
+    assert instant > now, f"{instant.isoformat()} is not ahead of {now.isoformat()}"
+    await env.sleep(instant - now)
+
+
+async def open_project(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    *,
+    project_type: str | None = None,
+    threshold: int | None = None,
+) -> ProjectHandle:
+    intake = ProjectIntake(
+        actor=OFFICER,
+        applicant=applicant(),
+        materials=STAGE_MATERIALS["land_planning"],
+        channel=Channel.WINDOW,
+        received_at=await env.get_current_time(),
+        matter_code="CONSTRUCTION-PROJECT",
+        project_type=project_type,
+        history_threshold=threshold,
+    )
+    return await env.client.start_workflow(
+        ProjectWorkflow.run, intake, id=f"PRJ-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+    )
+
+
+async def until(
+    handle: ProjectHandle, wanted: Callable[[ProjectProgress], bool], what: str
+) -> ProjectProgress:
+    """The project's progress once ``wanted`` holds (its matters report within moments of changing)."""
+    progress = None
+    for _ in range(300):
+        try:
+            progress = await handle.query(ProjectWorkflow.state)
+        except Exception:
+            progress = None
+        if progress is not None and wanted(progress):
+            return progress
+        await asyncio.sleep(0.1)  # a read replays nothing, but a tighter loop slows the worker it asks
+    raise AssertionError(f"{handle.id} never reached {what}: {progress}")
+
+
+async def project_act(handle: ProjectHandle, command: ProjectCommand) -> ProjectProgress:
+    await until(handle, lambda _: True, "registration")
+    try:
+        return await handle.execute_update(ProjectWorkflow.act, command)
+    except WorkflowUpdateFailedError as error:
+        raise AssertionError(f"{command.kind} was refused: {error.cause}") from error
+
+
+async def child(
+    env: WorkflowEnvironment, application_id: str
+) -> WorkflowHandle[ApplicationWorkflow, ApplicationView]:
+    handle = env.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+    for _ in range(400):
+        try:
+            await handle.query(ApplicationWorkflow.state)
+            return handle
+        except Exception:
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"{application_id} never registered")
+
+
+async def child_act(
+    handle: WorkflowHandle[ApplicationWorkflow, ApplicationView], command: ApplicationCommand
+) -> None:
+    try:
+        await handle.execute_update(ApplicationWorkflow.act, command)
+    except WorkflowUpdateFailedError as error:
+        raise AssertionError(f"{handle.id}: {command.kind} was refused: {error.cause}") from error
+
+
+async def accept_stage(handle: ProjectHandle, code: str) -> ProjectProgress:
+    await project_act(handle, AcceptStage(actor=OFFICER))
+    return await until(
+        handle,
+        lambda p: all(m.application_id and m.status != "started" for m in matters(p, code)),
+        f"{code}'s matters registered",
+    )
+
+
+async def decide_matters(
+    env: WorkflowEnvironment, progress: ProjectProgress, code: str, *, skip: str = ""
+) -> None:
+    """Each matter of stage ``code``: accepted at the window, approved by every department it names."""
+    for matter in matters(progress, code):
+        if matter.code == skip or matter.application_id is None:
+            continue
+        handle = await child(env, matter.application_id)
+        await child_act(handle, AcceptApplication(actor=OFFICER))
+        for department in matter.departments:
+            approval = RecordApproval(actor=approver(department), step=department, approved=True)
+            await child_act(handle, approval)
+
+
+def stage(progress: ProjectProgress, code: str) -> StageProgress:
+    """One stage of the progress, by code."""
+    return next(s for s in progress.stages if s.code == code)
+
+
+def matters(progress: ProjectProgress, code: str) -> tuple[MatterProgress, ...]:
+    """The matters of one stage, in catalogue order."""
+    return stage(progress, code).matters
+
+
+def stage_completed(code: str) -> Callable[[ProjectProgress], bool]:
+    return lambda progress: stage(progress, code).status == "completed"
+
+
+async def test_a_whole_project_from_2026_01_05_counts_only_the_governments_time(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    """Four stages; an expert review pause in one matter overruns stage 1's 30 days (a stage warning); six
+    months of building between stages 3 and 4 do not count; the project completes within its 90."""
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue)
+        progress = await accept_stage(project, "land_planning")
+        first = stage(progress, "land_planning")
+        assert [m.code for m in first.matters] == [
+            "project_approval",
+            "site_land_pre_review",
+            "land_use_planning_permit",
+        ]
+        assert first.due_at is not None
+        assert day_under_way(first.due_at) == date(2026, 2, 14)
+        assert progress.due_at is not None
+        assert day_under_way(progress.due_at) == date(2026, 5, 20)
+
+        # Stage 1: the site pre-review goes to expert review (R-XK-45) for weeks; the stage overruns.
+        await decide_matters(env, progress, "land_planning", skip="site_land_pre_review")
+        slow = await child(env, f"{project.id}.site_land_pre_review")
+        await child_act(slow, AcceptApplication(actor=OFFICER))
+        reviewer = approver("natural_resources")
+        await child_act(slow, SuspendClock(actor=reviewer, pause="expert_review", expected_working_days=30))
+        await sleep_until(env, shanghai(2026, 2, 24))  # past 02-14, the stage's own last day
+        warned = await until(
+            project,
+            lambda p: stage(p, "land_planning").warning_level is WarningLevel.RED,
+            "stage 1 red",
+        )
+        assert warned.status is ProjectStatus.IN_STAGE
+        await child_act(slow, ResumeClock(actor=reviewer))
+        await child_act(slow, RecordApproval(actor=reviewer, step="natural_resources", approved=True))
+        progress = await until(
+            project, lambda p: p.status is ProjectStatus.AWAITING_APPLICANT, "stage 1 completed"
+        )
+        assert progress.waiting_for_applicant
+        used_after_stage_1 = progress.working_days_used
+
+        # The applicant prepares stage 2 for three weeks: the project's clock stands.
+        await sleep_until(env, shanghai(2026, 3, 16))
+        standing = await project.query(ProjectWorkflow.state, await env.get_current_time())
+        assert standing.working_days_used == used_after_stage_1
+        for code, applied_on in (
+            ("construction_engineering", shanghai(2026, 3, 16, 10)),
+            ("construction_permit", shanghai(2026, 4, 7)),
+        ):
+            await sleep_until(env, applied_on)
+            await project_act(project, SubmitStage(actor=applicant_actor(), materials=STAGE_MATERIALS[code]))
+            progress = await accept_stage(project, code)
+            await decide_matters(env, progress, code)
+            progress = await until(project, stage_completed(code), f"{code} completed")
+
+        # Six months of building between the construction permit and completion acceptance.
+        await sleep_until(env, shanghai(2026, 11, 2))
+        idle = await project.query(ProjectWorkflow.state, await env.get_current_time())
+        assert idle.warning_level is WarningLevel.RED  # stage 1's overrun stands in the record
+        assert idle.stages[0].warning_level is WarningLevel.RED
+        assert all(s.warning_level is WarningLevel.NONE for s in idle.stages[1:])
+        assert idle.working_days_used == progress.working_days_used  # building is the applicant's time
+        assert idle.working_days_elapsed > idle.working_days_used + 100
+        await project_act(
+            project, SubmitStage(actor=applicant_actor(), materials=STAGE_MATERIALS["completion_acceptance"])
+        )
+        progress = await accept_stage(project, "completion_acceptance")
+        joint = next(
+            m for m in matters(progress, "completion_acceptance") if m.code == "joint_completion_acceptance"
+        )
+        assert joint.departments == (
+            "housing_construction",
+            "natural_resources",
+            "fire",
+            "civil_defence",
+            "archives",
+        )
+        await decide_matters(env, progress, "completion_acceptance")
+        final = await asyncio.wait_for(project.result(), timeout=30)
+
+    assert final.status is ProjectStatus.COMPLETED
+    assert [s.status for s in final.stages] == ["completed"] * 4
+    assert final.working_days_used == sum(s.working_days_used or 0 for s in final.stages)
+    assert final.working_days_used <= 90
+    assert final.stages[0].working_days_used is not None
+    assert final.stages[0].working_days_used > 30
+    issued = [m for s in final.stages for m in s.matters]
+    assert {m.status for m in issued} == {Status.ISSUED.value}
+    assert all(m.licence_number for m in issued)
+    escalated = [
+        record
+        for _, record in outbox.records("supervision", project.id)
+        if record.get("subject") == ProjectSubject.STAGE.value
+    ]
+    assert escalated, "the stage overrun was escalated (督办)"
+
+
+async def test_withdrawing_a_project_ends_every_open_matter_with_it(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue)
+        progress = await accept_stage(project, "land_planning")
+        await project_act(project, WithdrawProject(actor=applicant_actor(), reason="项目取消"))
+        final = await asyncio.wait_for(project.result(), timeout=30)
+        assert final.status is ProjectStatus.WITHDRAWN
+        for matter in matters(progress, "land_planning"):
+            assert matter.application_id is not None
+            view = await env.client.get_workflow_handle_for(
+                ApplicationWorkflow.run, matter.application_id
+            ).result()
+            assert view.status is Status.ENDED_WITH_PROJECT
+        assert {m.status for m in matters(final, "land_planning")} == {Status.ENDED_WITH_PROJECT.value}
+
+
+async def test_a_denied_matter_ends_the_project_with_its_reason(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue)
+        progress = await accept_stage(project, "land_planning")
+        handle = await child(env, f"{project.id}.project_approval")
+        await child_act(handle, AcceptApplication(actor=OFFICER))
+        denial = RecordApproval(
+            actor=approver("development_reform"),
+            step="development_reform",
+            approved=False,
+            reason="不符合产业政策",
+        )
+        await child_act(handle, denial)
+        final = await asyncio.wait_for(project.result(), timeout=30)
+        assert final.status is ProjectStatus.DENIED
+        assert "不符合产业政策" in final.reason
+        assert {m.status for m in matters(final, "land_planning")} == {
+            "denied",
+            Status.ENDED_WITH_PROJECT.value,
+        }
+
+
+async def test_a_stranger_cannot_start_a_projects_matter_nor_forge_its_news(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """A matter's application names its project; only that project may start it. A signal carries no
+    news: the project reads its matters from Temporal, so a forged one changes nothing."""
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue)
+        progress = await accept_stage(project, "land_planning")
+        matter = project_matter().part("project_approval")
+        forged = Intake(
+            actor=OFFICER,
+            applicant=applicant(),
+            materials=STAGE_MATERIALS["land_planning"],
+            channel=Channel.WINDOW,
+            received_at=await env.get_current_time(),
+            matter_code=matter.code,
+            part_of=PartOf(
+                project_id=project.id, item="project_approval", matter=matter, catalogue_version="x"
+            ),
+        )
+        stranger = await env.client.start_workflow(
+            ApplicationWorkflow.run, forged, id=f"{project.id}.forged", task_queue=task_queue
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await stranger.result()
+        assert isinstance(failed.value.cause, ApplicationError)
+        assert failed.value.cause.type == "Unauthenticated"
+        before = len(await project.query(ProjectWorkflow.events))
+        await project.signal(ProjectWorkflow.part_changed)
+        await project.signal("project_changed")  # a signal the project does not take: ignored
+        after = await until(
+            project, lambda p: p.event_count >= progress.event_count, "the forged signals read"
+        )
+        assert after.status is ProjectStatus.IN_STAGE
+        assert len(await project.query(ProjectWorkflow.events)) == before  # nothing changed, nothing recorded
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await project.execute_update(ProjectWorkflow.act, AcceptStage(actor=OFFICER))  # already accepted
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert refused.value.cause.type == "NotAllowed"

@@ -1,0 +1,332 @@
+"""The orchestration every onewindow process shares: one mechanism, not a copy per workflow.
+
+An application, a construction project and an enterprise establishment differ in their rules (each has its
+own pure domain module with ``decide`` and ``evolve``); how a workflow runs those rules is the same for
+all, and lives here once:
+
+- the domain log: each decided event is linked into the tamper-evident chain, folded into the state,
+  logged (an applicant by pseudonym) and reflected in the typed search attributes, writing only changes;
+- refusals: a domain error becomes a typed, non-retryable failure before anything enters history;
+- identity: every person's command carries an assertion the case's trusted keys verify;
+- effects performed once: the audit log gets each new event's digest while outside systems are told of
+  each new event, keyed by its sequence number, in one round trip per change;
+- the worker's own data (keys, catalogue, calendar, the number's claim) read as local activities, with
+  the case's clock stopped at the instant the step began, so replay decides at the same instant;
+- durable timers: the case sleeps until its next deadline or until it changes, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar, overload
+
+from temporalio import workflow
+from temporalio.common import Priority, RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.boundary import IdempotencyKeys, refusal, still_registering
+    from workflows.domain.calendar import SHANGHAI
+    from workflows.domain.chain import AuditRecord, ChainHash, link
+    from workflows.domain.clock import DeadlineRules
+    from workflows.domain.commands import Command, Submission
+    from workflows.domain.errors import AlreadySubmitted, OneWindowError, Unauthenticated
+    from workflows.domain.events import Actor, Event, Role
+    from workflows.identity import TrustedKeys, verify
+    from workflows.messages import AuditEntries, RulesRequest, SecurityContext, SecurityRequest
+    from workflows.number_claim import Claim
+
+# Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
+OUTSIDE_TIMEOUT = timedelta(seconds=30)
+_LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+_C = TypeVar("_C")
+
+
+@overload
+async def gather_all(first: Awaitable[_A], second: Awaitable[_B], /) -> tuple[_A, _B]: ...
+@overload
+async def gather_all(
+    first: Awaitable[_A], second: Awaitable[_B], third: Awaitable[_C], /
+) -> tuple[_A, _B, _C]: ...
+async def gather_all(*calls: Awaitable[object]) -> tuple[object, ...]:
+    """Every call's result, run side by side; the first failure is raised only once all have ended.
+
+    A failure raised while a sibling is still pending would fail the case while that sibling's command
+    is still to come: Temporal refuses a task whose commands follow the workflow's end, for ever.
+    """
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return tuple(results)
+
+
+class CaseState(Protocol):
+    """What the shared mechanism reads of any process's state."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def applicant_key(self) -> str | None: ...
+
+
+_S = TypeVar("_S", bound=CaseState)
+_E = TypeVar("_E", bound=Event)
+_K = TypeVar("_K", bound=Command)
+
+
+class CaseWorkflow(ABC, Generic[_S, _E, _K]):
+    """The shared half of a process's workflow: its log, chain, keys, effects and clock.
+
+    A subclass supplies its domain (``_fold``, ``_decide_at``, ``_wanted_search_attributes``,
+    ``_effects_of``) and its Temporal handlers, which stay on the concrete class the SDK reads.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[_E] = []
+        self._state: _S | None = None
+        self._effects_done = 0
+        self._search_attributes: dict[str, object] = {}
+        self._idempotency_keys = IdempotencyKeys()
+        self._trusted: TrustedKeys | None = None  # None: registered before commands were signed
+        self._chain_hash = ChainHash.SHA256
+        self._audited = 0  # events whose digests the audit log has
+        self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
+
+    # --- what each process supplies ------------------------------------------------------------------
+
+    @abstractmethod
+    def _fold(self, state: _S | None, event: _E) -> _S:
+        """The state after ``event`` (the first event opens it)."""
+
+    @abstractmethod
+    def _decide_at(self, state: _S | None, command: _K, now: datetime) -> tuple[_E, ...]:
+        """The process's ``decide``."""
+
+    @abstractmethod
+    def _wanted_search_attributes(self, state: _S) -> Mapping[SearchAttributeKey[Any], object]:
+        """Every search attribute the case keeps, and its value now (None: unset)."""
+
+    @abstractmethod
+    async def _effects_of(self, event: _E, sequence: int) -> None:
+        """Tell outside systems of one new event, keyed by ``sequence``."""
+
+    @abstractmethod
+    def _priority(self) -> Priority:
+        """The task-queue priority of the case's activities now."""
+
+    # --- the log ---------------------------------------------------------------------------------------
+
+    @property
+    def _current(self) -> _S:
+        if self._state is None:
+            raise still_registering()
+        return self._state
+
+    def _decide(self, command: _K) -> tuple[_E, ...]:
+        """The events ``command`` causes now, or its refusal as the typed failure callers receive."""
+        try:
+            return self._decide_at(self._state, command, self._now())
+        except OneWindowError as error:
+            raise refusal(error) from None  # the type and message say it all: no second, untyped cause
+
+    def _record(self, events: Sequence[_E], *, signed_by: str | None = None) -> None:
+        """Link each event into the chain (with the key that vouched for its actor) and fold it in."""
+        for decided in events:
+            vouched = decided.model_copy(update={"signed_by": signed_by}) if signed_by else decided
+            previous = self._events[-1].digest if self._events else None
+            event = link(vouched, previous, self._chain_hash)
+            self._state = self._fold(self._state, event)
+            self._events.append(event)
+            workflow.logger.info(
+                "event_recorded",
+                extra={
+                    "application_id": workflow.info().workflow_id,
+                    "kind": event.kind,  # type: ignore[attr-defined]
+                    "actor": self._logged(event.actor),
+                },
+            )
+        if events:
+            self._upsert_search_attributes()
+
+    def _logged(self, actor: Actor) -> str:
+        """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
+        if actor.role is Role.APPLICANT:
+            return f"applicant:{self._current.applicant_key or 'unkeyed'}"
+        return actor.id
+
+    def _upsert_search_attributes(self) -> None:
+        """Keep the typed search attributes current, writing only those that changed."""
+        wanted = {key.name: value for key, value in self._wanted_search_attributes(self._current).items()}
+        keys = self._wanted_search_attributes(self._current).keys()
+        updates = [
+            key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
+            for key in keys
+            if self._search_attributes.get(key.name) != wanted[key.name]
+        ]
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._search_attributes = wanted
+
+    # --- identity ----------------------------------------------------------------------------------------
+
+    def _authenticate(self, command: _K, *, rotation: bool) -> None:
+        """The command's assertion must vouch for its actor, signed by a key the case trusts, unexpired.
+
+        A case registered before commands were signed trusts no key: it takes one command, the rotation
+        that installs its worker's trust store (``rotation``), and then signed ones.
+        """
+        if self._trusted is None:
+            if not rotation:
+                raise Unauthenticated("this case trusts no key yet: a supervisor revises its trusted keys")
+            return
+        verify(command.assertion, command.actor, self._trusted, workflow.now(), workflow.info().workflow_id)
+
+    async def _security_context(self, applicant_id: str) -> SecurityContext:
+        """The worker's trusted keys, the applicant's pseudonym and the chain's hash, recorded."""
+        context = await self._local(
+            "security_context", SecurityRequest(applicant_id=applicant_id), SecurityContext
+        )
+        self._trusted = context.trusted
+        self._chain_hash = context.chain_hash
+        return context
+
+    async def _verified_context(self, intake: Submission) -> SecurityContext:
+        """The worker's keys for the case, and the intake's assertion verified against them."""
+        context = await self._security_context(intake.applicant.id_number)
+        try:
+            verify(
+                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
+            )
+        except OneWindowError as error:
+            raise refusal(error) from None
+        return context
+
+    async def _claim_number(self) -> None:
+        """Hold the number for good (``workflows.number_claim``); a number held before is refused."""
+        info = workflow.info()
+        claim = Claim(application_number=info.workflow_id, holder=info.first_execution_run_id)
+        if not await self._local("claim_number", claim, bool):
+            raise refusal(
+                AlreadySubmitted(f"application {info.workflow_id} was registered before; its record stands")
+            )
+
+    # --- calls ---------------------------------------------------------------------------------------------
+
+    async def _deadline_rules(self, from_year: int, *, reload: bool) -> DeadlineRules:
+        """The calendar (from ``from_year`` on) and thresholds in force, recorded: replay never re-reads."""
+        request = RulesRequest(from_year=from_year, reload_calendar=reload)
+        return await self._local("deadline_rules", request, DeadlineRules)
+
+    async def _local(self, activity: str, argument: object, result_type: type[_T]) -> _T:
+        """A call the worker answers itself, beside the case's task (its reference data and keys, the
+        number's claim), recorded in the history as its result: no round trip to a queue.
+
+        Retried until it answers (a calendar or key file that does not load, a server briefly away); a
+        typed refusal (``UnknownMatter``) is not retryable and fails the case at once.
+        """
+        result: _T = await workflow.execute_local_activity(
+            activity,
+            argument,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=_LOCAL_RETRY,
+        )
+        return result
+
+    async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
+        """One outside-system call; the argument carries its idempotency key where it changes anything."""
+        result: _T = await workflow.execute_activity(
+            activity,
+            argument,
+            result_type=result_type,
+            start_to_close_timeout=OUTSIDE_TIMEOUT,
+            priority=self._priority(),
+        )
+        return result
+
+    def _key(self, sequence: int) -> str:
+        return f"{workflow.info().workflow_id}:{sequence}"
+
+    # --- effects ---------------------------------------------------------------------------------------
+
+    async def _perform_effects(self, *, audited: bool = True) -> None:
+        """Write the new events' digests to the audit log and, at the same time, tell outside systems
+        about each new event once, keyed by its sequence number (one round trip, not two, per change)."""
+        await gather_all(self._audit() if audited else _nothing(), self._tell_outside_systems())
+
+    async def _tell_outside_systems(self) -> None:
+        while self._effects_done < len(self._events):
+            sequence = self._effects_done + 1
+            await self._effects_of(self._events[sequence - 1], sequence)
+            self._effects_done = sequence
+
+    async def _audit(self) -> None:
+        if self._audited >= len(self._events):
+            return
+        number = workflow.info().workflow_id
+        records = tuple(
+            AuditRecord(
+                application_id=number,
+                sequence=sequence,
+                kind=event.kind,  # type: ignore[attr-defined]
+                digest=event.digest or "",
+            )
+            for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
+        )
+        # An activity, not a local one: what follows it in the main loop reads the case's clock, which
+        # a local activity's result would move on in the first run only (``_clock_stopped_at``).
+        await self._call("record_audit", AuditEntries(records=records))
+        self._audited += len(records)
+
+    # --- the clock -------------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        """The case's clock: the workflow's, or the instant a step that reads the worker began at."""
+        return self._as_of or workflow.now().astimezone(SHANGHAI)
+
+    @contextlib.contextmanager
+    def _clock_stopped_at(self, instant: datetime) -> Iterator[None]:
+        """Decide as of ``instant``. ``workflow.now()`` moves on when a local activity's result arrives in
+        the first run of a task, but not when the result is replayed from its marker: what is decided
+        after a local activity must be dated before it, or its events (and their digests) differ on
+        replay."""
+        self._as_of = instant
+        try:
+            yield
+        finally:
+            self._as_of = None
+
+    async def _sleep_until_changed(
+        self, version: int, wake_at: datetime | None, also: Callable[[], bool] | None = None
+    ) -> bool:
+        """Sleep on one durable timer until ``wake_at``, unless the case moves on from ``version`` (or
+        ``also()`` becomes true) first. True when the timer fired with nothing changed."""
+
+        def changed() -> bool:
+            return self._current.version != version or bool(also and also())
+
+        if changed():
+            return False
+        timeout = None if wake_at is None else (wake_at - self._now()).total_seconds()
+        if timeout is None or timeout > 0:
+            try:
+                await workflow.wait_condition(changed, timeout=timeout)
+                return False
+            except TimeoutError:
+                pass
+        # An update may have been applied in the same activation as the timer: re-read the case first.
+        return not changed()
+
+
+async def _nothing() -> None:
+    return None
