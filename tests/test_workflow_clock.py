@@ -716,11 +716,7 @@ async def test_a_construction_project_runs_its_four_stages_over_four_months_and_
         (
             shanghai(2026, 5, 18, 10),
             {
-                "planning_verification": "natural_resources",
-                "land_verification": "natural_resources",
-                "fire_acceptance": "fire",
-                "civil_defence_acceptance": "civil_defence",
-                "archives_acceptance": "archives",
+                "joint_completion_acceptance": "housing_construction",
                 "completion_filing": "housing_construction",
             },
         ),
@@ -758,7 +754,7 @@ async def test_a_construction_project_runs_its_four_stages_over_four_months_and_
         assert milestones(events)[-1] == "licence_issued"
         assert issued_on(events) == date(2026, 5, 18)
         assert escalations(outbox, handle.id) == []
-        assert kinds(events).count("approval_recorded") == 13
+        assert kinds(events).count("approval_recorded") == 9
 
 
 async def test_a_construction_stage_that_overruns_its_own_thirty_days_turns_the_case_yellow_months_early(

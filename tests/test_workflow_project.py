@@ -8,12 +8,18 @@ project counts only the government's time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -72,6 +78,8 @@ STAGE_MATERIALS = {
     ),
 }
 JANUARY_5 = datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI)
+# Small enough that one stage continues the project as new (Temporal suggests it at about 4,000 events).
+HISTORY_THRESHOLD = 60
 
 
 def shanghai(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -285,22 +293,43 @@ async def test_a_whole_project_from_2026_01_05_counts_only_the_governments_time(
     assert escalated, "the stage overrun was escalated (督办)"
 
 
-async def test_withdrawing_a_project_ends_every_open_matter_with_it(
+async def test_a_small_project_runs_stages_2_and_3_as_one_and_withdrawal_ends_its_matters(
     time_skipping_at: StartAt, run_worker: RunWorker
 ) -> None:
+    """社会投资小型项目: stages 2 and 3 merge (a catalogue property of the project type); withdrawing the
+    project then ends every open matter's application with it."""
     async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
-        project = await open_project(env, task_queue)
+        project = await open_project(env, task_queue, project_type="small_social_investment")
         progress = await accept_stage(project, "land_planning")
+        await decide_matters(env, progress, "land_planning")
+        await until(project, stage_completed("land_planning"), "stage 1 completed")
+        merged = "construction_engineering-construction_permit"
+        materials = tuple(
+            dict.fromkeys(
+                STAGE_MATERIALS["construction_engineering"] + STAGE_MATERIALS["construction_permit"]
+            )
+        )
+        await sleep_until(env, shanghai(2026, 2, 2))
+        await project_act(project, SubmitStage(actor=applicant_actor(), materials=materials))
+        progress = await accept_stage(project, merged)
+        assert [s.code for s in progress.stages] == ["land_planning", merged, "completion_acceptance"]
+        assert stage(progress, merged).working_days_budget == 45
+        assert [m.code for m in matters(progress, merged)] == [
+            "design_scheme_review",
+            "engineering_planning_permit",
+            "drawing_review_confirmation",
+            "construction_permit_issue",
+        ]
         await project_act(project, WithdrawProject(actor=applicant_actor(), reason="项目取消"))
         final = await asyncio.wait_for(project.result(), timeout=30)
         assert final.status is ProjectStatus.WITHDRAWN
-        for matter in matters(progress, "land_planning"):
+        for matter in matters(progress, merged):
             assert matter.application_id is not None
-            view = await env.client.get_workflow_handle_for(
-                ApplicationWorkflow.run, matter.application_id
-            ).result()
+            handle = env.client.get_workflow_handle_for(ApplicationWorkflow.run, matter.application_id)
+            view = await handle.result()
             assert view.status is Status.ENDED_WITH_PROJECT
-        assert {m.status for m in matters(final, "land_planning")} == {Status.ENDED_WITH_PROJECT.value}
+        assert {m.status for m in matters(final, merged)} == {Status.ENDED_WITH_PROJECT.value}
+        assert {m.status for m in matters(final, "land_planning")} == {Status.ISSUED.value}
 
 
 async def test_a_denied_matter_ends_the_project_with_its_reason(
@@ -308,7 +337,7 @@ async def test_a_denied_matter_ends_the_project_with_its_reason(
 ) -> None:
     async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
         project = await open_project(env, task_queue)
-        progress = await accept_stage(project, "land_planning")
+        await accept_stage(project, "land_planning")
         handle = await child(env, f"{project.id}.project_approval")
         await child_act(handle, AcceptApplication(actor=OFFICER))
         denial = RecordApproval(
@@ -366,3 +395,35 @@ async def test_a_stranger_cannot_start_a_projects_matter_nor_forge_its_news(
             await project.execute_update(ProjectWorkflow.act, AcceptStage(actor=OFFICER))  # already accepted
         assert isinstance(refused.value.cause, ApplicationError)
         assert refused.value.cause.type == "NotAllowed"
+
+
+async def test_a_long_project_continues_as_new_and_keeps_its_whole_log(
+    dev_server: WorkflowEnvironment, run_worker: RunWorker
+) -> None:
+    """The project's history stays bounded: past its threshold it continues as new, after its handlers
+    finish, with its domain log, its matters and its chain carried over. On the dev server: the
+    time-skipping server stops skipping time for the children of a workflow that continued as new
+    (temporalio/sdk-java#1540)."""
+    async with run_worker(dev_server.client) as task_queue:
+        project = await open_project(dev_server, task_queue, threshold=HISTORY_THRESHOLD)
+        progress = await accept_stage(project, "land_planning")
+        await decide_matters(dev_server, progress, "land_planning")
+        progress = await until(project, stage_completed("land_planning"), "stage 1 completed")
+        await project_act(
+            project,
+            SubmitStage(actor=applicant_actor(), materials=STAGE_MATERIALS["construction_engineering"]),
+        )
+        progress = await accept_stage(project, "construction_engineering")
+        await project_act(project, WithdrawProject(actor=applicant_actor(), reason="项目取消"))
+        final = await asyncio.wait_for(project.result(), timeout=60)
+        events = await project.query(ProjectWorkflow.events)
+        first_run = dev_server.client.get_workflow_handle(project.id, run_id=project.first_execution_run_id)
+        assert (await first_run.describe()).status is WorkflowExecutionStatus.CONTINUED_AS_NEW
+    assert final.status is ProjectStatus.WITHDRAWN
+    assert len(events) == final.event_count
+    assert [e.kind for e in events][:2] == ["project_submitted", "project_deadlines_planned"] or events[
+        0
+    ].kind == "project_submitted"
+    assert all(later.previous == earlier.digest for earlier, later in itertools.pairwise(events))
+    assert {m.status for m in matters(final, "construction_engineering")} == {Status.ENDED_WITH_PROJECT.value}
+    assert {m.status for m in matters(final, "land_planning")} == {Status.ISSUED.value}

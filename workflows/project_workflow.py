@@ -121,13 +121,17 @@ def _command(payload: CommandPayload) -> ProjectCommand:
 class ProjectWorkflow(CaseWorkflow[ProjectState, ProjectEvent, ProjectCommand]):
     """One project; the workflow id is its application number, each matter's is ``<number>.<matter>``."""
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, opening: StartPayload) -> None:
+        """A run Temporal continued resumes here, before any update or query reaches it."""
         super().__init__()
         self._planned_for: tuple[object, ...] | None = None
         self._started: set[str] = set()  # the matters' applications started (as children, by any run)
         self._told_ended: set[str] = set()  # the open matters told that the project ended
         self._parts_changed = False
         self._history_threshold: int | None = None
+        if workflow.info().continued_run_id is not None:
+            self._resume(decode(opening, _SNAPSHOT, "snapshot", limit=_SNAPSHOT_BYTES))
 
     # --- the project's life ----------------------------------------------------------------------------
 
@@ -135,10 +139,10 @@ class ProjectWorkflow(CaseWorkflow[ProjectState, ProjectEvent, ProjectCommand]):
     async def run(self, opening: StartPayload) -> ProjectProgress:
         """Register the project (or resume it from the run before), then follow it until it and its
         matters have ended."""
-        if workflow.info().continued_run_id is not None:
-            self._resume(decode(opening, _SNAPSHOT, "snapshot", limit=_SNAPSHOT_BYTES))
-        else:
+        if self._state is None:
             await self._register(decode(opening, _INTAKE, "intake"))
+        else:
+            self._upsert_search_attributes()
         while True:
             seen = self._current.version
             await self._perform_effects()
@@ -202,7 +206,6 @@ class ProjectWorkflow(CaseWorkflow[ProjectState, ProjectEvent, ProjectCommand]):
         self._history_threshold = snapshot.history_threshold
         self._parts_changed = snapshot.parts_changed
         self._planned_for = self._plan_basis()
-        self._upsert_search_attributes()
 
     def _snapshot(self) -> ProjectSnapshot:
         if self._trusted is None:  # a project registers only with its keys read
