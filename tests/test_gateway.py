@@ -93,7 +93,7 @@ class FailingEngine:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
-    def get_workflow_handle_for(self, *_: object, **__: object) -> FailingEngine:
+    def get_workflow_handle(self, *_: object, **__: object) -> FailingEngine:
         return self
 
     async def query(self, *_: object, **__: object) -> None:

@@ -11,10 +11,10 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from temporalio.client import (
@@ -36,7 +36,7 @@ from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
 from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
 from workflows.domain.clock import WarningLevel
-from workflows.domain.commands import ApplicationCommand
+from workflows.domain.commands import ApplicationCommand, Command, Submission
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
     AlreadySubmitted,
@@ -47,13 +47,16 @@ from workflows.domain.errors import (
     UnknownApplication,
 )
 from workflows.domain.events import Actor, ApplicationEvent
+from workflows.domain.project import ProjectCommand, ProjectEvent, ProjectProgress
 from workflows.domain.values import MAX_IDEMPOTENCY_KEY, Code, IdempotencyKey, Instant, MatterCode
 from workflows.messages import (
     NOT_YET_REGISTERED,
     STILL_REGISTERING,
     TASK_QUEUE,
     ApplicationView,
+    EventsPage,
     Intake,
+    ProjectIntake,
     ReadRequest,
     idempotent_update_id,
     priority_of,
@@ -71,6 +74,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "NotAllowed",
     "NotYetRegistered",
     "Opened",
+    "Projects",
     "Refused",
     "UnknownApplication",
     "connect",
@@ -191,8 +195,10 @@ class Announcement:
     unreached: dict[str, str]
 
 
-_WORKFLOW = "ApplicationWorkflow"
-_R = TypeVar("_R")
+_I = TypeVar("_I", bound=Submission)
+_C = TypeVar("_C", bound=Command)
+_V = TypeVar("_V", bound=BaseModel)
+_E = TypeVar("_E", bound=BaseModel)
 _CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
 _MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
 _CODE: TypeAdapter[str] = TypeAdapter(Code)
@@ -284,8 +290,14 @@ def _require_key(idempotency_key: str) -> None:
         ) from None
 
 
-class Cases:
-    """Applications on one Temporal namespace and task queue."""
+class _CaseClient(Generic[_I, _C, _V, _E]):
+    """Cases of one process on one Temporal namespace and task queue: every process is started, driven
+    and read the same way (its workflow's ``run``, the ``act`` update, ``state_for`` and ``events_for``)."""
+
+    _workflow: ClassVar[str]
+    _intake: ClassVar[type[Submission]]
+    _view: ClassVar[type[BaseModel]]
+    _page: ClassVar[Any]  # the events page of the process's own event type
 
     def __init__(
         self, client: Client, task_queue: str = TASK_QUEUE, *, pseudonyms: Pseudonymiser | None = None
@@ -296,9 +308,7 @@ class Cases:
         self.task_queue = task_queue
         self._pseudonyms = pseudonyms
 
-    async def submit(
-        self, application_id: str, intake: Intake, *, idempotency_key: str | None = None
-    ) -> Opened:
+    async def submit(self, application_id: str, intake: _I, *, idempotency_key: str | None = None) -> Opened:
         """Open a case; green-channel cases run with priority.
 
         A number in use is ``AlreadySubmitted``, unless this is a retry: the same ``idempotency_key`` from
@@ -311,9 +321,10 @@ class Cases:
         marker = _submission_marker(intake.actor, idempotency_key) if idempotency_key else None
         try:
             handle = await self.client.start_workflow(
-                ApplicationWorkflow.run,
+                self._workflow,
                 intake,
                 id=application_id,
+                result_type=self._view,
                 task_queue=self.task_queue,
                 # A case that failed to register (a mistyped matter code) frees its number; no other does.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -332,9 +343,7 @@ class Cases:
             return Opened(run_id=error.run_id or "", replayed=True)
         return Opened(run_id=handle.result_run_id or "", replayed=False)
 
-    async def act(
-        self, application_id: str, command: ApplicationCommand, *, idempotency_key: str | None = None
-    ) -> ApplicationView:
+    async def act(self, application_id: str, command: _C, *, idempotency_key: str | None = None) -> _V:
         """Give a command; a retry with the same ``idempotency_key`` and command takes effect once.
 
         A command on a closed case is ``NotAllowed`` (the case's status says why); the same key with
@@ -344,12 +353,13 @@ class Cases:
         if idempotency_key is not None:
             _require_key(idempotency_key)
         update_id = idempotent_update_id(command.actor, idempotency_key, command) if idempotency_key else None
-        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        handle = self.client.get_workflow_handle(application_id)
         give_up_at = asyncio.get_running_loop().time() + _REGISTRATION_PATIENCE
         pauses = _registration_pauses()
         while True:
             try:
-                return await handle.execute_update(ApplicationWorkflow.act, command, id=update_id)
+                view: _V = await handle.execute_update("act", command, id=update_id, result_type=self._view)
+                return view
             except WorkflowUpdateFailedError as error:
                 refused = _refused(error)
                 # A case submitted a moment ago is registered within milliseconds: wait for that only.
@@ -363,7 +373,7 @@ class Cases:
 
     async def registered(
         self, application_id: str, at: datetime | None = None, *, reader: Actor | None
-    ) -> ApplicationView:
+    ) -> _V:
         """The case's view once its worker has registered it; a refused intake raises its ``Refused``.
 
         Waits as long as no worker takes the case: bound it with ``asyncio.timeout``.
@@ -410,37 +420,36 @@ class Cases:
             return Refused("Refused", str(failure.cause or failure))
         return Refused("Refused", f"application {application_id} failed without a reason")
 
-    async def state(
-        self, application_id: str, at: datetime | None = None, *, reader: Actor | None
-    ) -> ApplicationView:
+    async def state(self, application_id: str, at: datetime | None = None, *, reader: Actor | None) -> _V:
         """The case's view at ``at`` (the caller's time; the case's last activity if omitted).
 
         A case ``reader``'s role does not cover is ``UnknownApplication``, as a missing one is
         (``reader=None`` reads as an operator, unscoped). A case that never registered raises why; one
         still being registered, ``NotYetRegistered``.
         """
-        _, view = await self._first_read(
-            application_id, ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at)
+        _, found = await self._first_read(
+            application_id, "state_for", ReadRequest(reader=reader, at=at), _or_null(self._view)
         )
-        if view is None:
+        if found is None:
             raise UnknownApplication(f"no application {application_id}")
+        view: _V = found
         return view
 
-    async def events(self, application_id: str, *, reader: Actor | None) -> list[ApplicationEvent]:
+    async def events(self, application_id: str, *, reader: Actor | None) -> list[_E]:
         """The case's whole domain log, read page by page (``UnknownApplication`` for a reader it does not
         concern; ``reader=None`` reads as an operator, unscoped)."""
+        page_type = _or_null(self._page)
         handle, page = await self._first_read(
-            application_id, ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=0)
+            application_id, "events_for", ReadRequest(reader=reader, first=0), page_type
         )
-        events: list[ApplicationEvent] = []
+        events: list[_E] = []
         try:
             while page is not None:
                 events += page.events
                 if page.next_first is None:
                     return events
-                page = await handle.query(
-                    ApplicationWorkflow.events_for, ReadRequest(reader=reader, first=page.next_first)
-                )
+                request = ReadRequest(reader=reader, first=page.next_first)
+                page = await handle.query("events_for", request, result_type=page_type)
         except WorkflowQueryFailedError as error:
             raise await self._unanswered(application_id, reader, error) from error
         except RPCError as error:
@@ -448,27 +457,24 @@ class Cases:
         raise UnknownApplication(f"no application {application_id}")
 
     async def _first_read(
-        self,
-        application_id: str,
-        query: Callable[[ApplicationWorkflow, ReadRequest], _R],
-        request: ReadRequest,
-    ) -> tuple[WorkflowHandle[ApplicationWorkflow, ApplicationView], _R]:
+        self, application_id: str, query: str, request: ReadRequest, result_type: type
+    ) -> tuple[WorkflowHandle[Any, Any], Any]:
         """A read of the case, and the run that answered it: the number's latest run, or the one holding
         the number when a refused duplicate stands in front of it (``_shadowed_by_duplicate``)."""
-        handle = self.client.get_workflow_handle_for(ApplicationWorkflow.run, application_id)
+        handle = self.client.get_workflow_handle(application_id)
         try:
-            return handle, await handle.query(query, request)
+            return handle, await handle.query(query, request, result_type=result_type)
         except WorkflowQueryFailedError as error:
             holder = await self._shadowed_by_duplicate(application_id)
             if holder is None:
                 raise await self._unanswered(application_id, reader=request.reader, error=error) from error
-            return holder, await holder.query(query, request)
+            return holder, await holder.query(query, request, result_type=result_type)
         except RPCError as error:
             raise _translated(application_id, error) from error
 
     async def find(self, query: str, limit: int = 100, *, reader: Actor | None) -> list[CaseSummary]:
         """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""
-        clauses = [f"WorkflowType = '{_WORKFLOW}'", f"({query})"]
+        clauses = [f"WorkflowType = '{self._workflow}'", f"({query})"]
         scope = readable_by(reader, self._pseudonym) if reader is not None else None
         if scope is not None:
             clauses.append(scope)
@@ -489,6 +495,71 @@ class Cases:
             )
         return found
 
+    async def _shadowed_by_duplicate(self, application_id: str) -> WorkflowHandle[Any, Any] | None:
+        """The run holding the number, when a later run of it (started by a raw client, whatever its
+        id-reuse policy) was refused ``AlreadySubmitted`` and now stands in front of it."""
+        refusal = await self.registration_refusal(application_id, reader=None)
+        if refusal is None or refusal.type != AlreadySubmitted.__name__:
+            return None
+        try:
+            holder: str = await self.client.get_workflow_handle(claim_id(application_id)).result()
+            handle = self.client.get_workflow_handle(application_id, run_id=holder)
+            await handle.describe()  # a claim someone else started may name no run of this number at all
+        except (RPCError, WorkflowFailureError):
+            return None
+        return handle
+
+    def _pseudonym(self, identifier: str) -> str:
+        if self._pseudonyms is None:
+            raise Refused(
+                "NotConfigured", "this client holds no pseudonym key: it cannot list an applicant's cases"
+            )
+        return self._pseudonyms(identifier)
+
+    async def _started_with(self, application_id: str) -> tuple[str | None, _I | None]:
+        """The submission marker and the intake a case was started with (its first history event)."""
+        handle = self.client.get_workflow_handle(application_id)
+        description = await handle.describe()
+        memo: Mapping[str, Any] = await description.memo()
+        marker = memo.get(_MEMO_IDEMPOTENCY)
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            try:
+                (intake,) = await self.client.data_converter.decode(payloads, [self._intake])
+            except Exception:  # started by other means, with any input at all
+                return marker, None
+            return marker, cast("_I", intake) if isinstance(intake, self._intake) else None
+        return marker, None
+
+    async def _unanswered(
+        self, application_id: str, reader: Actor | None, error: WorkflowQueryFailedError
+    ) -> Exception:
+        """Why a case did not answer a query: it never registered (and why, if the reader may know), or
+        it is still being registered; anything else is the query's own failure."""
+        refusal = await self.registration_refusal(application_id, reader=reader)
+        if refusal is not None:
+            return refusal
+        if STILL_REGISTERING in error.message:
+            return NotYetRegistered(f"application {application_id} is still being registered; retry shortly")
+        return error
+
+    async def _why_no_update(self, application_id: str, command: _C) -> OneWindowError:
+        """The server takes no update for a closed case: say it is closed (or was never a case)."""
+        refusal = await self.registration_refusal(application_id, reader=command.actor)
+        if refusal is not None:
+            return refusal
+        view = await self.state(application_id, reader=command.actor)
+        return NotAllowed(command.kind, view.status.value)  # type: ignore[attr-defined]
+
+
+class Cases(_CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationEvent]):
+    """Applications on one Temporal namespace and task queue."""
+
+    _workflow = "ApplicationWorkflow"
+    _intake = Intake
+    _view = ApplicationView
+    _page = EventsPage[ApplicationEvent]
+
     async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
         """R-CAL-4: tell the running cases that a new calendar is loaded.
 
@@ -496,7 +567,7 @@ class Cases:
         takes at most 100 signals (``workflows.server_limits``), so a repeated announcement must not spend
         them. A case that closed meanwhile, or refuses the signal, is reported, and the others still hear.
         """
-        query = f"WorkflowType = '{_WORKFLOW}' AND ExecutionStatus = 'Running'"
+        query = f"WorkflowType = '{self._workflow}' AND ExecutionStatus = 'Running'"
         if version is not None:
             if not _CALENDAR_VERSION.fullmatch(version):
                 raise Refused(InvalidCommand.__name__, "a calendar version reads cal-<hex digits>")
@@ -515,65 +586,19 @@ class Cases:
             announcement.signalled.append(execution.id)
         return announcement
 
-    async def _shadowed_by_duplicate(
-        self, application_id: str
-    ) -> WorkflowHandle[ApplicationWorkflow, ApplicationView] | None:
-        """The run holding the number, when a later run of it (started by a raw client, whatever its
-        id-reuse policy) was refused ``AlreadySubmitted`` and now stands in front of it."""
-        refusal = await self.registration_refusal(application_id, reader=None)
-        if refusal is None or refusal.type != AlreadySubmitted.__name__:
-            return None
-        try:
-            holder: str = await self.client.get_workflow_handle(claim_id(application_id)).result()
-            handle = self.client.get_workflow_handle_for(
-                ApplicationWorkflow.run, application_id, run_id=holder
-            )
-            await handle.describe()  # a claim someone else started may name no run of this number at all
-        except (RPCError, WorkflowFailureError):
-            return None
-        return handle
 
-    def _pseudonym(self, identifier: str) -> str:
-        if self._pseudonyms is None:
-            raise Refused(
-                "NotConfigured", "this client holds no pseudonym key: it cannot list an applicant's cases"
-            )
-        return self._pseudonyms(identifier)
+class Projects(_CaseClient[ProjectIntake, ProjectCommand, ProjectProgress, ProjectEvent]):
+    """Construction projects on one Temporal namespace and task queue: each is read as its progress."""
 
-    async def _started_with(self, application_id: str) -> tuple[str | None, Intake | None]:
-        """The submission marker and the intake a case was started with (its first history event)."""
-        handle = self.client.get_workflow_handle(application_id)
-        description = await handle.describe()
-        memo: Mapping[str, Any] = await description.memo()
-        marker = memo.get(_MEMO_IDEMPOTENCY)
-        async for event in handle.fetch_history_events():
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            try:
-                (intake,) = await self.client.data_converter.decode(payloads, [Intake])
-            except Exception:  # started by other means, with any input at all
-                return marker, None
-            return marker, intake if isinstance(intake, Intake) else None
-        return marker, None
+    _workflow = "ProjectWorkflow"
+    _intake = ProjectIntake
+    _view = ProjectProgress
+    _page = EventsPage[ProjectEvent]
 
-    async def _unanswered(
-        self, application_id: str, reader: Actor | None, error: WorkflowQueryFailedError
-    ) -> Exception:
-        """Why a case did not answer a query: it never registered (and why, if the reader may know), or
-        it is still being registered; anything else is the query's own failure."""
-        refusal = await self.registration_refusal(application_id, reader=reader)
-        if refusal is not None:
-            return refusal
-        if STILL_REGISTERING in error.message:
-            return NotYetRegistered(f"application {application_id} is still being registered; retry shortly")
-        return error
 
-    async def _why_no_update(self, application_id: str, command: ApplicationCommand) -> OneWindowError:
-        """The server takes no update for a closed case: say it is closed (or was never a case)."""
-        refusal = await self.registration_refusal(application_id, reader=command.actor)
-        if refusal is not None:
-            return refusal
-        view = await self.state(application_id, reader=command.actor)
-        return NotAllowed(command.kind, view.status.value)
+def _or_null(result: type) -> type:
+    """The result type of a read a reader may be refused: ``result``, or ``null``."""
+    return cast(type, result | None)
 
 
 def _registration_pauses() -> Iterator[float]:
@@ -584,7 +609,7 @@ def _registration_pauses() -> Iterator[float]:
         pause = min(pause * 2, _REGISTRATION_POLL)
 
 
-def _unsigned(intake: Intake) -> Intake:
+def _unsigned(intake: _I) -> _I:
     """An intake as a retry is compared: each try carries an assertion of its own."""
     return intake.model_copy(update={"assertion": None})
 

@@ -22,7 +22,7 @@ from workflows.domain.application import (
 from workflows.domain.catalogue import Matter
 from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import WarningLevel, WarningSubject, highest
-from workflows.domain.commands import ApplicationCommand, Submission
+from workflows.domain.commands import Command, Submission
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant
 from workflows.domain.project import ProjectSubject
@@ -214,7 +214,7 @@ class ApplicationView(BaseModel):
 _DIGEST_MARK = "#sha256:"
 
 
-def idempotent_update_id(actor: Actor, key: str, command: ApplicationCommand) -> str:
+def idempotent_update_id(actor: Actor, key: str, command: Command) -> str:
     """The update id of a command given with an idempotency key: the same key and command, the same id.
 
     The command's digest is part of the id, so the same key reused for another command reaches the case
