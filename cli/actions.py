@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 
@@ -34,6 +34,7 @@ from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
     ChangeGreenChannel,
+    Command,
     ExtendDeadline,
     RecordApproval,
     ReferElsewhere,
@@ -108,7 +109,7 @@ class Action:
     """A subcommand that gives one domain command; ``fixed`` fields are set by the subcommand itself."""
 
     name: str
-    command: type[PersonCommand]
+    command: type[Command]
     summary: str
     flags: tuple[Flag, ...] = ()
     reason_required: bool = False  # the engine refuses the command without a reason
@@ -252,15 +253,16 @@ def add_actions(commands: Commands, parents: Sequence[Parser]) -> None:
         parser.set_defaults(action=action, **action.fixed)
 
 
-def command_of(args: argparse.Namespace) -> PersonCommand:
+def command_of(args: argparse.Namespace) -> Command:
     """The domain command the subcommand's flags make; a bad value is refused naming its flag."""
     action: Action = args.action
-    return validated(TypeAdapter(action.command), fields(args, action.command.model_fields), flag_names(args))
+    adapter: TypeAdapter[Command] = TypeAdapter(action.command)
+    return validated(adapter, fields(args, action.command.model_fields), flag_names(args))
 
 
 async def act(args: argparse.Namespace, connection: Connection) -> int:
     """Give the command (once per ``--idempotency-key``) and show the case as it now stands."""
-    command = command_of(args)
+    command = cast(PersonCommand, command_of(args))  # an ACTIONS row names one of them
     cases = await connection.cases()
     view = await cases.act(args.application_id, command, idempotency_key=args.idempotency_key)
     await show(args, cases, view, command.actor)

@@ -15,6 +15,7 @@ from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.catalogue import Catalogue, Importance, Matter, Variant
 from workflows.domain.clock import DeadlinePlan, DeadlineRules
 from workflows.domain.events import Actor, Applicant, ApplicationEvent
+from workflows.domain.project import ProjectEvent, ProjectProgress
 from workflows.messages import ApplicationView
 
 NO_VALUE = "—"
@@ -100,7 +101,7 @@ def _value(value: object) -> str:  # noqa: PLR0911 - one return per kind of valu
 _COMMON_EVENT_FIELDS = frozenset({"kind", "at", "actor", "reason", "application_id"})
 
 
-def _details(event: ApplicationEvent) -> str:
+def _details(event: ApplicationEvent | ProjectEvent) -> str:
     return " ".join(
         f"{name}={_value(value)}"
         for name, value in event
@@ -147,7 +148,59 @@ def view_text(view: ApplicationView, may_now: Sequence[str]) -> str:
     return _fields(rows)
 
 
-def events_text(events: Sequence[ApplicationEvent]) -> str:
+def progress_text(progress: ProjectProgress, may_now: Sequence[str]) -> str:
+    """A project's progress: the whole, then one row per stage and one per matter, and the reader's verbs."""
+    left = progress.working_days_left
+    rows: list[tuple[str, str]] = [
+        ("project", progress.project_id),
+        ("matter", f"{progress.matter_code} {progress.matter_name}"),
+        ("type", progress.project_type or ""),
+        ("status", progress.status.value + (" (closed)" if progress.closed else "")),
+        ("waiting for", "the applicant (the clock stands)" if progress.waiting_for_applicant else ""),
+        ("due", _deadline(progress.due_at) if progress.due_at else ""),
+        (
+            "working days",
+            f"{progress.working_days_used} of {progress.working_days_budget} used, {left} left;"
+            f" {progress.working_days_elapsed} elapsed",
+        ),
+        ("warning", progress.warning_level.value),
+        ("reason", progress.reason),
+        ("events", str(progress.event_count)),
+    ]
+    rows += [("may now", verb) for verb in may_now]
+    stages = [
+        (
+            stage.code,
+            stage.status,
+            NO_VALUE if stage.working_days_used is None else str(stage.working_days_used),
+            NO_VALUE if stage.working_days_budget is None else str(stage.working_days_budget),
+            _deadline(stage.due_at) if stage.due_at else NO_VALUE,
+            stage.warning_level.value,
+            ", ".join(stage.materials_missing),
+        )
+        for stage in progress.stages
+    ]
+    matters = [
+        (
+            stage.code,
+            matter.code,
+            matter.status,
+            matter.application_id or NO_VALUE,
+            matter.licence_number or "",
+        )
+        for stage in progress.stages
+        for matter in stage.matters
+    ]
+    return "\n\n".join(
+        (
+            _fields(rows),
+            table(("stage", "status", "used", "budget", "due", "warning", "missing"), stages),
+            table(("stage", "matter", "status", "application", "licence"), matters),
+        )
+    )
+
+
+def events_text(events: Sequence[ApplicationEvent | ProjectEvent]) -> str:
     """The audit trail, one numbered row per event."""
     rows = [
         (str(number), _moment(event.at), _actor(event.actor), event.kind, event.reason, _details(event))

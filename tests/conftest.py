@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,15 +22,24 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
+from cli import run
 from workflows import search_attributes
 from workflows.binaries import installed_binary
+from workflows.client import Cases
 from workflows.domain.catalogue import Catalogue
 from workflows.keys import KEYS_DIR_VARIABLE
 from workflows.reference_data import load_catalogue
 from workflows.server_limits import dev_server_arguments
-from workflows.testkit import kit_keys_directory, kit_security, onewindow_worker, time_skipping_server
+from workflows.testkit import (
+    kit_cases,
+    kit_keys_directory,
+    kit_security,
+    onewindow_worker,
+    time_skipping_server,
+)
 
 StartAt = Callable[[datetime], AbstractAsyncContextManager[WorkflowEnvironment]]
+Cli = Callable[..., Awaitable["Ran"]]
 RunWorker = Callable[[Client], AbstractAsyncContextManager[str]]
 
 
@@ -110,3 +120,32 @@ def run_worker(catalogue: Catalogue, outbox: Outbox, calendar_dir: Path) -> RunW
             yield cases.task_queue
 
     return run
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One invocation: exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+async def cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Cases]:
+    """Cases on the dev server, served by a worker on a fresh task queue."""
+    async with run_worker(dev_server.client) as task_queue:
+        yield kit_cases(dev_server.client, task_queue)
+
+
+@pytest.fixture
+def cli(cases: Cases, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``await cli("status", "APP-1", "--as", OFFICER)``: run the CLI on those cases, capture its output."""
+
+    async def invoke(*argv: str) -> Ran:
+        capsys.readouterr()
+        code = await run(list(argv), cases=cases)
+        captured = capsys.readouterr()
+        return Ran(code, captured.out, captured.err)
+
+    return invoke

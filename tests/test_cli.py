@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from tests.builders import (
     then,
     window_officer,
 )
-from tests.conftest import RunWorker
+from tests.conftest import Cli, Ran
 from workflows import search_attributes
 from workflows.client import Cases
 from workflows.domain.application import Status
@@ -70,38 +69,6 @@ SUPERVISOR = "sup-1:supervisor"
 APPLICANT_ID = "91210200MA0000009X"
 APPLICANT = f"{APPLICANT_ID}:applicant"
 NOWHERE = ("--address", "127.0.0.1:1")  # a command that got as far as connecting would exit 4
-
-
-@dataclass(frozen=True)
-class Ran:
-    """One invocation: exit code and what it printed."""
-
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Awaitable[Ran]]
-
-
-@pytest.fixture
-async def cases(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[Cases]:
-    """Cases on the dev server, served by a worker on a fresh task queue."""
-    async with run_worker(dev_server.client) as task_queue:
-        yield kit_cases(dev_server.client, task_queue)
-
-
-@pytest.fixture
-def cli(cases: Cases, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """``await cli("status", "APP-1", "--as", OFFICER)``: run the CLI on those cases, capture its output."""
-
-    async def invoke(*argv: str) -> Ran:
-        capsys.readouterr()
-        code = await run(list(argv), cases=cases)
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return invoke
 
 
 def _number() -> str:

@@ -560,6 +560,10 @@ class Cases(_CaseClient[Intake, ApplicationCommand, ApplicationView, Application
     _view = ApplicationView
     _page = EventsPage[ApplicationEvent]
 
+    def projects(self) -> Projects:
+        """Construction projects on the same client, task queue and pseudonym key."""
+        return Projects(self.client, self.task_queue, pseudonyms=self._pseudonyms)
+
     async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
         """R-CAL-4: tell the running cases that a new calendar is loaded.
 
