@@ -18,7 +18,7 @@ from gateway.bodies import BODY_COMPONENTS
 from gateway.codec_sessions import CodecSessions
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
-from gateway.routers import applications, calendar, lists
+from gateway.routers import applications, calendar, lists, projects
 from gateway.routers import codec as codec_routes
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
 from gateway.tokens import TokenBook
@@ -70,6 +70,10 @@ def create_app(
         version=_version(),
         openapi_tags=[
             {"name": "applications", "description": "One case: submit, act, read, history."},
+            {
+                "name": "projects",
+                "description": "A construction project: stages in order over its matters' applications.",
+            },
             {"name": "lists", "description": "Open cases found by their search attributes."},
             {"name": "calendar", "description": "The working-day calendar (R-CAL-4)."},
             {"name": "codec", "description": "Temporal's remote codec, for supervisors."},
@@ -85,7 +89,7 @@ def create_app(
     app.state.idempotency = IdempotencyLedger()
     app.state.codec = codec
     app.state.codec_sessions = CodecSessions()
-    for router in (applications.router, lists.router, calendar.router, codec_routes.router):
+    for router in (applications.router, projects.router, lists.router, calendar.router, codec_routes.router):
         app.include_router(router)
     codec_routes.allow_ui_origins(app, ui_origins)
     add_handlers(app)

@@ -14,7 +14,7 @@ import json
 import typing
 from collections.abc import Sequence
 from copy import copy
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -23,15 +23,20 @@ from pydantic.fields import FieldInfo
 
 from gateway.limits import read_body
 from workflows.boundary import short
+from workflows.domain import project
 from workflows.domain.application import PEOPLE_COMMANDS
-from workflows.domain.commands import ApplicationCommand
+from workflows.domain.commands import ApplicationCommand, Command, Submission
 from workflows.domain.events import Actor
+from workflows.domain.project import ProjectCommand
 from workflows.domain.values import ApplicationNumber
-from workflows.messages import Intake
+from workflows.messages import Intake, ProjectIntake
 
 _FILLED_BY_THE_GATEWAY = frozenset({"actor"})  # taken from the bearer token
 _FILLED_BY_THE_ENGINE = frozenset({"credit"})  # 容缺's credit check: run by the engine, never claimed
 _UNION_TAG_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
+_T = typing.TypeVar("_T")
+_C = typing.TypeVar("_C", bound=Command)
+_I = typing.TypeVar("_I", bound=Submission)
 
 
 def _body_model(model: type[BaseModel], name: str, **extra: tuple[Any, FieldInfo]) -> type[BaseModel]:
@@ -50,53 +55,94 @@ def _body_model(model: type[BaseModel], name: str, **extra: tuple[Any, FieldInfo
     )
 
 
-def _people_commands() -> dict[str, type[BaseModel]]:
+def _people_commands(union: object, people: Sequence[str]) -> dict[str, type[BaseModel]]:
     """The commands a person may give, by kind: those some role other than the engine's may give.
 
     Submission has its own endpoint; the engine's own commands (deemed acceptance, deadlines, warnings,
     issuance) are no part of the HTTP contract.
     """
-    union = typing.get_args(ApplicationCommand)[0]
     commands: dict[str, type[BaseModel]] = {}
-    for command in typing.get_args(union):
+    for command in typing.get_args(typing.get_args(union)[0]):
         kind = command.model_fields["kind"].default
-        if kind in PEOPLE_COMMANDS:
+        if kind in people:
             commands[kind] = _body_model(command, f"{command.__name__}Body")
     return commands
 
 
-ACTION_BODIES = _people_commands()
-SUBMISSION_BODY = _body_model(
-    Intake,
-    "SubmissionBody",
-    application_id=(
-        ApplicationNumber,
-        Field(description="The application number: the case's id, its URL and the natural duplicate key."),
-    ),
+class Bodies(Generic[_C, _I]):
+    """One process's request bodies: its people's commands (one union chosen by ``kind``) and its intake
+    plus the number it is opened under; and their OpenAPI schemas."""
+
+    def __init__(
+        self, commands: object, people: Sequence[str], intake: type[_I], submission_name: str
+    ) -> None:
+        self.actions = _people_commands(commands, people)
+        self.submission = _body_model(
+            intake,
+            submission_name,
+            application_id=(
+                ApplicationNumber,
+                Field(description="The number: the case's id, its URL and the natural duplicate key."),
+            ),
+        )
+        # The bodies as one union chosen by ``kind``, built at run time from the engine's commands (hence
+        # the old spelling, and a type mypy cannot see).
+        self._actions: TypeAdapter[BaseModel] = TypeAdapter(
+            Annotated[typing.Union[tuple(self.actions.values())], Field(discriminator="kind")]  # type: ignore[arg-type]  # noqa: UP007
+        )
+        self._submission: TypeAdapter[BaseModel] = TypeAdapter(self.submission)
+        self._commands: TypeAdapter[_C] = TypeAdapter(commands)  # type: ignore[arg-type]
+        self._intake: TypeAdapter[_I] = TypeAdapter(intake)
+        self._kinds = ", ".join(f"'{kind}'" for kind in self.actions)
+
+    async def command_of(self, request: Request, actor: Actor) -> _C:
+        """The engine's command: the body validated as a person's command, with the token's actor."""
+        fields = self._validated(self._actions, await body_of(request), tagged=True).model_dump()
+        return self._validated(self._commands, {**fields, "actor": actor}, tagged=True)
+
+    async def intake_of(self, request: Request, actor: Actor) -> tuple[str, _I]:
+        """The number and the engine's intake, with the token's actor."""
+        fields = self._validated(self._submission, await body_of(request), tagged=False).model_dump()
+        application_id: str = fields.pop("application_id")
+        return application_id, self._validated(self._intake, {**fields, "actor": actor}, tagged=False)
+
+    def _validated(self, adapter: TypeAdapter[_T], data: bytes | dict[str, Any], *, tagged: bool) -> _T:
+        """Raw bytes validated in strict JSON mode (a body), or fields as Python (the engine's message
+        built from a body); a 422 naming each field that does not validate."""
+        try:
+            if isinstance(data, bytes):
+                return adapter.validate_json(data, strict=True)
+            return adapter.validate_python(data)
+        except ValidationError as error:
+            raise RequestValidationError(_located(error, tagged=tagged, kinds=self._kinds)) from None
+
+    def schemas(self, components: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The action and submission schemas (read by hand, so FastAPI cannot describe them), adding the
+        component schemas they refer to."""
+        ref = "#/components/schemas/{model}"
+
+        def component(model: type[BaseModel]) -> dict[str, str]:
+            schema = model.model_json_schema(ref_template=ref)
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+            return {"$ref": ref.format(model=model.__name__)}
+
+        action = {
+            "oneOf": [component(model) for model in self.actions.values()],
+            "discriminator": {
+                "propertyName": "kind",
+                "mapping": {kind: ref.format(model=model.__name__) for kind, model in self.actions.items()},
+            },
+        }
+        return action, component(self.submission)
+
+
+APPLICATION_BODIES: Bodies[ApplicationCommand, Intake] = Bodies(
+    ApplicationCommand, PEOPLE_COMMANDS, Intake, "SubmissionBody"
 )
-# The bodies as one union chosen by ``kind``, built at run time from the engine's commands (hence the
-# old spelling, and a type mypy cannot see).
-_ACTIONS: TypeAdapter[BaseModel] = TypeAdapter(
-    Annotated[typing.Union[tuple(ACTION_BODIES.values())], Field(discriminator="kind")]  # type: ignore[arg-type]  # noqa: UP007
+PROJECT_BODIES: Bodies[ProjectCommand, ProjectIntake] = Bodies(
+    ProjectCommand, project.PEOPLE_COMMANDS, ProjectIntake, "ProjectSubmissionBody"
 )
-_SUBMISSION: TypeAdapter[BaseModel] = TypeAdapter(SUBMISSION_BODY)
-_COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
-_INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
-_KINDS = ", ".join(f"'{kind}'" for kind in ACTION_BODIES)
-_T = typing.TypeVar("_T")
-
-
-async def command_of(request: Request, actor: Actor) -> ApplicationCommand:
-    """The engine's command: the body validated as a person's command, with the token's actor."""
-    fields = _validated(_ACTIONS, await body_of(request), tagged=True).model_dump()
-    return _validated(_COMMANDS, {**fields, "actor": actor}, tagged=True)
-
-
-async def intake_of(request: Request, actor: Actor) -> tuple[str, Intake]:
-    """The application number and the engine's ``Intake``, with the token's actor."""
-    fields = _validated(_SUBMISSION, await body_of(request), tagged=False).model_dump()
-    application_id: str = fields.pop("application_id")
-    return application_id, _validated(_INTAKE, {**fields, "actor": actor}, tagged=False)
 
 
 async def body_of(request: Request) -> bytes:
@@ -110,18 +156,7 @@ async def body_of(request: Request) -> bytes:
     return cached
 
 
-def _validated(adapter: TypeAdapter[_T], data: bytes | dict[str, Any], *, tagged: bool) -> _T:
-    """Raw bytes validated in strict JSON mode (a body), or fields as Python (the engine's message built
-    from a body); a 422 naming each field that does not validate."""
-    try:
-        if isinstance(data, bytes):
-            return adapter.validate_json(data, strict=True)
-        return adapter.validate_python(data)
-    except ValidationError as error:
-        raise RequestValidationError(_located(error, tagged=tagged)) from None
-
-
-def _located(error: ValidationError, *, tagged: bool) -> list[dict[str, Any]]:
+def _located(error: ValidationError, *, tagged: bool, kinds: str) -> list[dict[str, Any]]:
     """pydantic's problems located in the body as FastAPI locates them, JSON-safe: without the input,
     which may not even be text.
 
@@ -135,7 +170,7 @@ def _located(error: ValidationError, *, tagged: bool) -> list[dict[str, Any]]:
             missing = problem["type"] == "union_tag_not_found"
             problem.pop("ctx", None)
             problem["type"] = "missing" if missing else "literal_error"
-            problem["msg"] = "Field required" if missing else f"Input should be one of {_KINDS}"
+            problem["msg"] = "Field required" if missing else f"Input should be one of {kinds}"
             loc = ["kind"]
         elif tagged and loc:
             loc = loc[1:]
@@ -145,26 +180,6 @@ def _located(error: ValidationError, *, tagged: bool) -> list[dict[str, Any]]:
     return problems
 
 
-def _openapi_bodies() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The schemas of the action and submission bodies (read by hand, so FastAPI cannot describe them),
-    and the component schemas they refer to."""
-    ref = "#/components/schemas/{model}"
-    components: dict[str, Any] = {}
-
-    def component(model: type[BaseModel]) -> dict[str, str]:
-        schema = model.model_json_schema(ref_template=ref)
-        components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
-        return {"$ref": ref.format(model=model.__name__)}
-
-    action = {
-        "oneOf": [component(model) for model in ACTION_BODIES.values()],
-        "discriminator": {
-            "propertyName": "kind",
-            "mapping": {kind: ref.format(model=model.__name__) for kind, model in ACTION_BODIES.items()},
-        },
-    }
-    return action, component(SUBMISSION_BODY), components
-
-
-ACTION_SCHEMA, SUBMISSION_SCHEMA, BODY_COMPONENTS = _openapi_bodies()
+BODY_COMPONENTS: dict[str, Any] = {}
+ACTION_SCHEMA, SUBMISSION_SCHEMA = APPLICATION_BODIES.schemas(BODY_COMPONENTS)
+PROJECT_ACTION_SCHEMA, PROJECT_SUBMISSION_SCHEMA = PROJECT_BODIES.schemas(BODY_COMPONENTS)

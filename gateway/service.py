@@ -9,27 +9,73 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import structlog
+from pydantic import BaseModel
 
 from gateway.errors import EngineTimeout
-from workflows.client import Announcement, Cases, CaseSummary, open_cases_query
-from workflows.domain.commands import ApplicationCommand
+from workflows.client import Announcement, CaseClient, Cases, CaseSummary, open_cases_query
+from workflows.domain.commands import Command, Submission
 from workflows.domain.errors import NotAuthorised
-from workflows.domain.events import Actor, ApplicationEvent, Role
-from workflows.messages import ApplicationView, Intake
+from workflows.domain.events import Actor, Role
 
 QUERY_TIMEOUT = 10.0  # seconds; a query waits for a worker to replay the case, forever if none is polling
 ACTION_TIMEOUT = 30.0  # seconds; an update runs the credit check and the deadline plan before it answers
 
 log = structlog.get_logger()
 _T = TypeVar("_T")
+_I = TypeVar("_I", bound=Submission)
+_C = TypeVar("_C", bound=Command)
+_V = TypeVar("_V", bound=BaseModel)
+_E = TypeVar("_E", bound=BaseModel)
 
 
 def utc_now() -> datetime:
     """The time a view is read at."""
     return datetime.now(UTC)
+
+
+class Process(Generic[_I, _C, _V, _E]):
+    """One process's endpoints (applications, projects): submit, act, read, history, each in time."""
+
+    def __init__(
+        self, client: CaseClient[_I, _C, _V, _E], query_timeout: float, action_timeout: float
+    ) -> None:
+        self.client = client
+        self.query_timeout = query_timeout
+        self.action_timeout = action_timeout
+
+    async def submit(self, application_id: str, intake: _I, idempotency_key: str | None) -> bool:
+        """Open the case; True when this was a retry of the submission that opened it.
+
+        The same key with another intake is ``IdempotencyKeyReused`` (the client compares them).
+        """
+        opened = await in_time(
+            self.client.submit(application_id, intake, idempotency_key=idempotency_key), self.action_timeout
+        )
+        if opened.replayed:
+            return True
+        try:  # an unknown matter code is refused now, as the worker registers the case, not on reading it
+            async with asyncio.timeout(self.query_timeout):
+                await self.client.registered(application_id, reader=intake.actor)
+        except TimeoutError:  # submitted all the same: a worker will register it when one runs
+            log.warning("application_not_yet_registered", application_id=application_id)
+        return False
+
+    async def act(self, application_id: str, command: _C, idempotency_key: str | None) -> _V:
+        """Give the command; with a key a retry takes effect once, another command is refused."""
+        return await in_time(
+            self.client.act(application_id, command, idempotency_key=idempotency_key), self.action_timeout
+        )
+
+    async def state(self, application_id: str, reader: Actor, at: datetime) -> _V:
+        """The case's view at ``at``, if ``reader``'s role covers it (why it never registered, if so)."""
+        return await in_time(self.client.state(application_id, at, reader=reader), self.query_timeout)
+
+    async def events(self, application_id: str, reader: Actor) -> list[_E]:
+        """The case's domain log, if ``reader``'s role covers it."""
+        return await in_time(self.client.events(application_id, reader=reader), self.query_timeout)
 
 
 class Gateway:
@@ -47,41 +93,8 @@ class Gateway:
         self.clock = clock
         self.query_timeout = query_timeout
         self.action_timeout = action_timeout
-
-    async def submit(self, application_id: str, intake: Intake, idempotency_key: str | None) -> bool:
-        """Open the case; True when this was a retry of the submission that opened it.
-
-        The same key with another intake is ``IdempotencyKeyReused`` (the client compares them).
-        """
-        opened = await self._in_time(
-            self.cases.submit(application_id, intake, idempotency_key=idempotency_key), self.action_timeout
-        )
-        if opened.replayed:
-            return True
-        try:  # an unknown matter code is refused now, as the worker registers the case, not on reading it
-            async with asyncio.timeout(self.query_timeout):
-                await self.cases.registered(application_id, reader=intake.actor)
-        except TimeoutError:  # submitted all the same: a worker will register it when one runs
-            log.warning("application_not_yet_registered", application_id=application_id)
-        return False
-
-    async def act(
-        self, application_id: str, command: ApplicationCommand, idempotency_key: str | None
-    ) -> ApplicationView:
-        """Give the command; with a key a retry takes effect once, another command is refused."""
-        return await self._in_time(
-            self.cases.act(application_id, command, idempotency_key=idempotency_key), self.action_timeout
-        )
-
-    async def state(self, application_id: str, reader: Actor) -> ApplicationView:
-        """The case's view now, if ``reader``'s role covers it (why it never registered, if it did not)."""
-        return await self._in_time(
-            self.cases.state(application_id, self.clock(), reader=reader), self.query_timeout
-        )
-
-    async def events(self, application_id: str, reader: Actor) -> list[ApplicationEvent]:
-        """The case's domain log, if ``reader``'s role covers it."""
-        return await self._in_time(self.cases.events(application_id, reader=reader), self.query_timeout)
+        self.applications = Process(cases, query_timeout, action_timeout)
+        self.projects = Process(cases.projects(), query_timeout, action_timeout)
 
     async def find(
         self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
@@ -93,17 +106,19 @@ class Gateway:
             departments=[department] if department else [],
             matters=[matter] if matter else [],
         )
-        return await self._in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
+        return await in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
 
     async def announce_calendar_revision(self, actor: Actor, version: str | None) -> Announcement:
         """R-CAL-4, by a supervisor: every running case (not yet on ``version``) recomputes its deadlines."""
         if actor.role is not Role.SUPERVISOR:
             raise NotAuthorised(actor.id, "announcing a calendar revision needs the role supervisor")
-        return await self._in_time(self.cases.announce_calendar_revision(version), self.action_timeout)
+        return await in_time(self.cases.announce_calendar_revision(version), self.action_timeout)
 
-    async def _in_time(self, call: Awaitable[_T], seconds: float) -> _T:
-        try:
-            async with asyncio.timeout(seconds):
-                return await call
-        except TimeoutError:
-            raise EngineTimeout(f"the engine did not answer within {seconds:g} s") from None
+
+async def in_time(call: Awaitable[_T], seconds: float) -> _T:
+    """``call``'s answer, or ``EngineTimeout`` after ``seconds``."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError:
+        raise EngineTimeout(f"the engine did not answer within {seconds:g} s") from None

@@ -5,8 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
-from tests.conftest import Cli
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from gateway.app import create_app
+from gateway.tokens import TokenBook
+from tests.conftest import Cli, RunWorker
+from tests.test_gateway import client_of
+from workflows.domain.events import Actor, Role
+from workflows.testkit import kit_cases
 
 APPLICANT_ID = "91210200MA0000012K"
 APPLICANT = f"{APPLICANT_ID}:applicant"
@@ -94,3 +106,96 @@ async def test_a_project_through_the_cli_its_matters_with_the_ordinary_verbs(cli
         "project_withdrawn",
     ):
         assert kind in trail.out
+
+
+PROJECT_TOKENS = TokenBook.of(
+    {
+        "portal": Actor(id="intake-portal", role=Role.SYSTEM),
+        "window": Actor(id="window-9", role=Role.WINDOW_OFFICER),
+        "applicant": Actor(id=APPLICANT_ID, role=Role.APPLICANT),
+        "stranger": Actor(id="91210200MA0000099Z", role=Role.APPLICANT),
+        **{
+            f"approver-{department}": Actor(
+                id=f"zhao-{department}", role=Role.APPROVER, department=department
+            )
+            for department in set(APPROVALS.values())
+        },
+    }
+)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def http(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        run_worker(dev_server.client) as task_queue,
+        client_of(create_app(kit_cases(dev_server.client, task_queue), PROJECT_TOKENS)) as client,
+    ):
+        yield client
+
+
+async def _until_http(http: httpx.AsyncClient, number: str, status: str) -> dict[str, Any]:
+    for _ in range(200):
+        response = await http.get(f"/projects/{number}", headers=_bearer("window"))
+        progress: dict[str, Any] = response.json()
+        first = progress["stages"][0]
+        if first["status"] == status and all(m["status"] != "started" for m in first["matters"]):
+            return progress
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{number}'s first stage never became {status}")
+
+
+async def test_a_project_over_http_with_its_refusals(http: httpx.AsyncClient) -> None:
+    number = f"PRJ-{uuid.uuid4().hex[:8]}"
+    body = {
+        "application_id": number,
+        "applicant": {"id_number": APPLICANT_ID, "name": "大连示例置业有限公司", "contact": "0411-0000000"},
+        "matter_code": "CONSTRUCTION-PROJECT",
+        "materials": list(STAGE_1),
+        "channel": "online",
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+    wrong_stage = await http.post(
+        "/projects", json={**body, "materials": ["completion_report"]}, headers=_bearer("portal")
+    )
+    assert (wrong_stage.status_code, wrong_stage.json()["type"]) == (409, "InvalidCommand")
+    opened = await http.post("/projects", json=body, headers=_bearer("portal"))
+    assert opened.status_code == 201, opened.text
+    assert opened.headers["Location"] == f"/projects/{number}"
+    refused = await http.post(
+        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=_bearer("applicant")
+    )
+    assert (refused.status_code, refused.json()["type"]) == (403, "NotAuthorised")
+    forged = await http.post(
+        f"/projects/{number}/actions",
+        json={"kind": "report_parts", "readings": []},
+        headers=_bearer("window"),
+    )
+    assert forged.status_code == 422  # the engine's own commands are no part of the contract
+    accepted = await http.post(
+        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=_bearer("window")
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "in_stage"
+    await _until_http(http, number, "with_government")
+    for item, department in APPROVALS.items():
+        child = f"/applications/{number}.{item}/actions"
+        assert (
+            await http.post(child, json={"kind": "accept_application"}, headers=_bearer("window"))
+        ).status_code == 200
+        approval = {"kind": "record_approval", "step": department, "approved": True}
+        assert (
+            await http.post(child, json=approval, headers=_bearer(f"approver-{department}"))
+        ).status_code == 200
+    progress = await _until_http(http, number, "completed")
+    assert progress["status"] == "awaiting_applicant"
+    assert (await http.get(f"/projects/{number}", headers=_bearer("stranger"))).status_code == 404
+    history = await http.get(f"/projects/{number}/events", headers=_bearer("applicant"))
+    assert [e["kind"] for e in history.json()][:2] == ["project_submitted", "project_deadlines_planned"]
+    document = (await http.get("/openapi.json")).json()
+    assert {"/projects", "/projects/{application_id}", "/projects/{application_id}/actions"} <= set(
+        document["paths"]
+    )

@@ -68,6 +68,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "DEFAULT_ADDRESS",
     "AlreadySubmitted",
     "Announcement",
+    "CaseClient",
     "CaseSummary",
     "Cases",
     "IdempotencyKeyReused",
@@ -290,7 +291,7 @@ def _require_key(idempotency_key: str) -> None:
         ) from None
 
 
-class _CaseClient(Generic[_I, _C, _V, _E]):
+class CaseClient(Generic[_I, _C, _V, _E]):
     """Cases of one process on one Temporal namespace and task queue: every process is started, driven
     and read the same way (its workflow's ``run``, the ``act`` update, ``state_for`` and ``events_for``)."""
 
@@ -552,7 +553,7 @@ class _CaseClient(Generic[_I, _C, _V, _E]):
         return NotAllowed(command.kind, view.status.value)  # type: ignore[attr-defined]
 
 
-class Cases(_CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationEvent]):
+class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationEvent]):
     """Applications on one Temporal namespace and task queue."""
 
     _workflow = "ApplicationWorkflow"
@@ -591,7 +592,7 @@ class Cases(_CaseClient[Intake, ApplicationCommand, ApplicationView, Application
         return announcement
 
 
-class Projects(_CaseClient[ProjectIntake, ProjectCommand, ProjectProgress, ProjectEvent]):
+class Projects(CaseClient[ProjectIntake, ProjectCommand, ProjectProgress, ProjectEvent]):
     """Construction projects on one Temporal namespace and task queue: each is read as its progress."""
 
     _workflow = "ProjectWorkflow"

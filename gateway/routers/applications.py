@@ -8,7 +8,7 @@ import structlog
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-from gateway.bodies import ACTION_SCHEMA, SUBMISSION_SCHEMA, command_of, intake_of
+from gateway.bodies import ACTION_SCHEMA, APPLICATION_BODIES, SUBMISSION_SCHEMA
 from gateway.dependencies import ApplicationId, Caller, IdempotencyKey, Service
 from gateway.errors import problems
 from workflows.domain.events import ApplicationEvent
@@ -49,7 +49,7 @@ _SUBMISSION_EXAMPLE = {
 }
 
 
-def _json_body(schema: dict[str, object], **examples: object) -> dict[str, object]:
+def json_body(schema: dict[str, object], **examples: object) -> dict[str, object]:
     """An endpoint's body as OpenAPI describes it (the body is read by hand, within the size limit)."""
     return {
         "requestBody": {"required": True, "content": {"application/json": {"schema": schema, **examples}}}
@@ -62,7 +62,7 @@ def _json_body(schema: dict[str, object], **examples: object) -> dict[str, objec
     status_code=status.HTTP_201_CREATED,
     response_model=Submitted,
     responses=problems(403, 409, 413, 422, 503, 504),
-    openapi_extra=_json_body(SUBMISSION_SCHEMA, example=_SUBMISSION_EXAMPLE),
+    openapi_extra=json_body(SUBMISSION_SCHEMA, example=_SUBMISSION_EXAMPLE),
 )
 async def submit(
     request: Request,
@@ -80,8 +80,8 @@ async def submit(
     timeout): an unknown matter code is refused, 409 `UnknownMatter`, and the number stays free for a
     corrected submission.
     """
-    application_id, intake = await intake_of(request, actor)
-    replayed = await gateway.submit(application_id, intake, idempotency_key)
+    application_id, intake = await APPLICATION_BODIES.intake_of(request, actor)
+    replayed = await gateway.applications.submit(application_id, intake, idempotency_key)
     response.headers["Location"] = f"/applications/{quote(application_id, safe='')}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -94,7 +94,7 @@ async def submit(
     summary="Give a command on a case",
     response_model=ApplicationView,
     responses=problems(403, 404, 409, 413, 422, 503, 504),
-    openapi_extra=_json_body(ACTION_SCHEMA, examples=_ACTION_EXAMPLES),
+    openapi_extra=json_body(ACTION_SCHEMA, examples=_ACTION_EXAMPLES),
 )
 async def act(
     request: Request,
@@ -110,8 +110,8 @@ async def act(
     `Idempotency-Key` a retried request takes effect once and gets the same answer; the same key with
     another command is 422 `IdempotencyKeyReused`.
     """
-    command = await command_of(request, actor)
-    view = await gateway.act(application_id, command, idempotency_key)
+    command = await APPLICATION_BODIES.command_of(request, actor)
+    view = await gateway.applications.act(application_id, command, idempotency_key)
     log.info("command_given", application_id=application_id, kind=command.kind, actor=actor.id)
     return view
 
@@ -126,7 +126,7 @@ async def read(application_id: ApplicationId, actor: Caller, gateway: Service) -
     """The case's view now: status, deadlines in working days, warning level and the pending actions.
 
     A case the token's role does not cover is 404, as a missing one is."""
-    return await gateway.state(application_id, actor)
+    return await gateway.applications.state(application_id, actor, gateway.clock())
 
 
 @router.get(
@@ -138,4 +138,4 @@ async def read(application_id: ApplicationId, actor: Caller, gateway: Service) -
 async def events(application_id: ApplicationId, actor: Caller, gateway: Service) -> list[ApplicationEvent]:
     """Every domain event in order: `kind`, `at`, `actor`, `reason` and the event's fields (404 for a case
     the token's role does not cover)."""
-    return await gateway.events(application_id, actor)
+    return await gateway.applications.events(application_id, actor)
