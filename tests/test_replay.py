@@ -13,7 +13,14 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.conftest import RunWorker, StartAt
-from tests.histories.record import RECEIVED, RECORDING_KEYS, drive_reference_cases, recording_keys
+from tests.histories.record import (
+    NUMBERS,
+    RECEIVED,
+    RECORDING_KEYS,
+    drive_reference_cases,
+    drive_reference_project,
+    recording_keys,
+)
 from workflows.boundary import BoundaryInterceptor
 from workflows.codec import PayloadKeys, data_converter
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
@@ -40,7 +47,7 @@ REPLAYER = Replayer(
 async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(recording: Path) -> None:
     """A case running across a deployment carries on: this code gives the same commands in the same order."""
     # The case's own number (REF-FOOD for ...-food.json): a case's commands name it (its number's claim).
-    number = f"REF-{recording.stem.rsplit('-', 1)[1].upper()}"
+    number = NUMBERS[recording.stem.rsplit("-", 1)[1]]
     history = WorkflowHistory.from_json(number, recording.read_text(encoding="utf-8"))
     result = await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
@@ -48,7 +55,7 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
 
 def test_there_are_recordings_to_replay() -> None:
     """The parametrised test above must not pass by having nothing to replay."""
-    assert len(RECORDINGS) >= 2
+    assert len(RECORDINGS) >= 6
 
 
 async def test_the_reference_cases_as_run_now_replay_deterministically(
@@ -63,5 +70,21 @@ async def test_the_reference_cases_as_run_now_replay_deterministically(
         for event in history.events
     }
     assert {"issue_licence", "escalate", "set_case_priority", "notify_applicant"} <= kinds
+    for history in histories.values():
+        assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+
+
+async def test_a_reference_project_and_its_matter_as_run_now_replay_deterministically(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """A project whose matters are started, read, paused and ended with it, and one matter, replayed."""
+    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
+        histories = await drive_reference_project(env, task_queue)
+    kinds = {
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for history in histories.values()
+        for event in history.events
+    }
+    assert {"read_parts", "read_project", "record_audit", "notify_applicant"} <= kinds
     for history in histories.values():
         assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None

@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.outbox import Outbox
 from tests.builders import (
     all_materials,
+    applicant_actor,
     approver,
     department_head,
     secondary_materials,
@@ -37,6 +38,16 @@ from tests.builders import (
 )
 from tests.builders import supervisor as supervisor_actor
 from tests.case_helpers import act, final_view
+from tests.test_workflow_project import (
+    STAGE_MATERIALS,
+    accept_stage,
+    child,
+    child_act,
+    decide_matters,
+    project_act,
+    stage_completed,
+    until,
+)
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.codec import PayloadKeys
 from workflows.domain.calendar import SHANGHAI
@@ -52,12 +63,21 @@ from workflows.domain.commands import (
     SuspendClock,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Role
-from workflows.messages import Intake
+from workflows.domain.project import SubmitStage, WithdrawProject
+from workflows.messages import Intake, ProjectIntake
+from workflows.project_workflow import ProjectWorkflow
 from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "signed"  # what the recordings of this version add: signed commands, claims, the audit log
+RECORDING = "projects"  # what the recordings of this version add: a project over child applications
+# The workflow id of each recording, by the last word of its file name.
+NUMBERS = {
+    "food": "REF-FOOD",
+    "hygiene": "REF-HYGIENE",
+    "project": "REF-PROJECT",
+    "part": "REF-PROJECT.design_scheme_review",  # a matter of stage 2, ended with the project
+}
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
 APPLICANT = Applicant(id_number="91210200MA0000009Z", name="示例公司", contact="0411-0000000")
@@ -121,22 +141,61 @@ async def drive_reference_cases(env: WorkflowEnvironment, task_queue: str) -> di
     return {"hygiene": await hygiene.fetch_history(), "food": await food.fetch_history()}
 
 
+async def drive_reference_project(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """A project: stage 1 accepted, its matters decided (one after an expert review), the applicant's
+    time between stages, stage 2 brought and accepted, then withdrawn with its open matters."""
+    intake = ProjectIntake(
+        actor=OFFICER,
+        applicant=APPLICANT,
+        matter_code="CONSTRUCTION-PROJECT",
+        materials=STAGE_MATERIALS["land_planning"],
+        channel=Channel.WINDOW,
+        received_at=await env.get_current_time(),
+    )
+    project = await env.client.start_workflow(
+        ProjectWorkflow.run, intake, id=NUMBERS["project"], task_queue=task_queue
+    )
+    progress = await accept_stage(project, "land_planning")
+    await decide_matters(env, progress, "land_planning", skip="site_land_pre_review")
+    slow = await child(env, "REF-PROJECT.site_land_pre_review")
+    reviewer = approver("natural_resources")
+    await child_act(slow, AcceptApplication(actor=OFFICER))
+    await child_act(slow, SuspendClock(actor=reviewer, pause="expert_review", expected_working_days=5))
+    await env.sleep(timedelta(days=7))
+    await child_act(slow, ResumeClock(actor=reviewer))
+    await child_act(slow, RecordApproval(actor=reviewer, step="natural_resources", approved=True))
+    await until(project, stage_completed("land_planning"), "stage 1 completed")
+    await env.sleep(timedelta(days=10))
+    stage_2 = SubmitStage(
+        actor=applicant_actor(APPLICANT.id_number), materials=STAGE_MATERIALS["construction_engineering"]
+    )
+    await project_act(project, stage_2)
+    await accept_stage(project, "construction_engineering")
+    await project_act(project, WithdrawProject(actor=applicant_actor(APPLICANT.id_number), reason="项目取消"))
+    await asyncio.wait_for(project.result(), timeout=30)
+    part = env.client.get_workflow_handle(NUMBERS["part"])
+    await part.result()
+    return {"project": await project.fetch_history(), "part": await part.fetch_history()}
+
+
 def recording_keys() -> PayloadKeys:
     """The public payload key of the recordings (created once)."""
     return PayloadKeys.create_development(RECORDING_KEYS)
 
 
 async def _record() -> None:
+    histories: dict[str, WorkflowHistory] = {}
     with tempfile.TemporaryDirectory() as directory:
         keys = Security.development(Path(directory) / "keys")
         security = dataclasses.replace(keys, payload_keys=recording_keys())
-        async with (
-            time_skipping_server(RECEIVED, security=security) as env,
-            onewindow_worker(
-                env.client, Outbox(Path(directory) / "outbox.sqlite"), security=security
-            ) as cases,
-        ):
-            histories = await drive_reference_cases(env, cases.task_queue)
+        for drive in (drive_reference_cases, drive_reference_project):  # each on a server of its own
+            async with (
+                time_skipping_server(RECEIVED, security=security) as env,
+                onewindow_worker(
+                    env.client, Outbox(Path(directory) / "outbox.sqlite"), security=security
+                ) as cases,
+            ):
+                histories |= await drive(env, cases.task_queue)
     for name, history in histories.items():
         path = HERE / f"{datetime.now(SHANGHAI).date().isoformat()}-{RECORDING}-{name}.json"
         path.write_text(history.to_json(), encoding="utf-8")
