@@ -10,8 +10,9 @@ from __future__ import annotations
 from temporalio import activity
 
 from workflows.domain.application import Status
+from workflows.domain.composite import PartReading
 from workflows.domain.events import ApplicationDenied, ApplicationEvent, ApprovalRecorded
-from workflows.domain.project import PartReading, ProjectProgress
+from workflows.domain.project import ProjectProgress
 from workflows.messages import ApplicationView, PartsRequest, ProjectOutcome
 
 

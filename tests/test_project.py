@@ -23,6 +23,7 @@ from workflows.domain.application import ENGINE, Status
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import WarningLevel, day_under_way
+from workflows.domain.composite import Budget, PartReading
 from workflows.domain.errors import (
     InvalidCommand,
     MaterialsIncomplete,
@@ -35,12 +36,10 @@ from workflows.domain.errors import (
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.project import (
     AcceptStage,
-    PartReading,
     ProjectCommand,
     ProjectEvent,
     ProjectState,
     ProjectStatus,
-    ProjectSubject,
     ProjectSubmitted,
     RaiseProjectWarning,
     RecordProjectDeadlines,
@@ -195,7 +194,7 @@ def test_a_stranger_learns_nothing_and_the_engine_role_is_the_engines() -> None:
 def test_reports_of_another_projects_application_are_refused() -> None:
     project = then(opened(), AcceptStage(actor=window_officer()), ACCEPTED)
     forged = PartReading(application_id="PRJ-9999.project_approval", status=Status.DENIED, closed=True)
-    with pytest.raises(InvalidCommand, match="not a matter of this project"):
+    with pytest.raises(InvalidCommand, match="not a matter of this process"):
         decide(project.state, ReportParts(actor=ENGINE, readings=(forged,)), ACCEPTED)
 
 
@@ -256,21 +255,21 @@ def test_a_stage_overrunning_its_own_budget_warns_for_the_stage() -> None:
     project = planned(then(opened(), AcceptStage(actor=window_officer()), ACCEPTED), ACCEPTED)
     timer = next_timer(project.state)
     assert timer is not None
-    assert timer.command.subject is ProjectSubject.STAGE
+    assert timer.command.subject is Budget.STAGE
     assert timer.command.level is WarningLevel.NOTICE  # ⅔ of 30 = day 20, before the project's 60
     plan = project.state.plan
     assert plan is not None
     assert plan.stage_due_at is not None
     # 30 working days after 2026-01-05 end on the make-up Saturday 02-14; 90 on 05-20 (R-CAL-1's example).
     assert day_under_way(plan.stage_due_at).isoformat() == "2026-02-14"
-    assert plan.project_due_at is not None
-    assert day_under_way(plan.project_due_at).isoformat() == "2026-05-20"
+    assert plan.due_at is not None
+    assert day_under_way(plan.due_at).isoformat() == "2026-05-20"
     with pytest.raises(NotAuthorised):  # the engine's own command
         decide(project.state, timer.command.model_copy(update={"actor": window_officer()}), ACCEPTED)
-    red = next(m for m in plan.marks if m.subject is ProjectSubject.STAGE and m.level is WarningLevel.RED)
+    red = next(m for m in plan.marks if m.subject is Budget.STAGE and m.level is WarningLevel.RED)
     project = then(
         project,
-        RaiseProjectWarning(actor=ENGINE, level=WarningLevel.NOTICE, subject=ProjectSubject.STAGE),
+        RaiseProjectWarning(actor=ENGINE, level=WarningLevel.NOTICE, subject=Budget.STAGE),
         red.at,
     )
     raised = project.events[-1]

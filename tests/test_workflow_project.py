@@ -38,14 +38,13 @@ from workflows.domain.commands import (
     ResumeClock,
     SuspendClock,
 )
+from workflows.domain.composite import Budget, MatterProgress
 from workflows.domain.events import Channel
 from workflows.domain.project import (
     AcceptStage,
-    MatterProgress,
     ProjectCommand,
     ProjectProgress,
     ProjectStatus,
-    ProjectSubject,
     StageProgress,
     SubmitStage,
     WithdrawProject,
@@ -288,7 +287,7 @@ async def test_a_whole_project_from_2026_01_05_counts_only_the_governments_time(
     escalated = [
         record
         for _, record in outbox.records("supervision", project.id)
-        if record.get("subject") == ProjectSubject.STAGE.value
+        if record.get("subject") == Budget.STAGE.value
     ]
     assert escalated, "the stage overrun was escalated (督办)"
 

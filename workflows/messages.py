@@ -23,9 +23,9 @@ from workflows.domain.catalogue import Matter
 from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Command, Submission
+from workflows.domain.composite import Budget
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant
-from workflows.domain.project import ProjectSubject
 from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode
 from workflows.identity import TrustedKeys
 
@@ -299,7 +299,7 @@ class Escalation(OutsideCall):
 
     matter_code: str
     departments: tuple[str, ...]
-    subject: WarningSubject | ProjectSubject
+    subject: WarningSubject | Budget
     deadline_at: Instant
 
 

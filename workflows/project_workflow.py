@@ -38,11 +38,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.chain import ChainHash
     from workflows.domain.clock import highest
     from workflows.domain.commands import ReviseTrustedKeys
+    from workflows.domain.composite import Part, PartReading
     from workflows.domain.errors import OneWindowError, UnknownMatter
     from workflows.domain.project import (
         PEOPLE_COMMANDS,
-        Part,
-        PartReading,
         ProjectCommand,
         ProjectEffect,
         ProjectEvent,
@@ -426,7 +425,7 @@ class ProjectWorkflow(CaseWorkflow[ProjectState, ProjectEvent, ProjectCommand]):
             search_attributes.GREEN_CHANNEL: state.green_channel,
             search_attributes.APPLICANT_HASH: state.applicant_key,
             search_attributes.WARNING_LEVEL: highest(w.level for w in state.warnings).value,
-            search_attributes.DUE_AT: plan.project_due_at if plan and not state.closed else None,
+            search_attributes.DUE_AT: plan.due_at if plan and not state.closed else None,
             search_attributes.READERS: list(project_readers(state)),
             search_attributes.CALENDAR: state.rules.calendar.version,
         }

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.domain.access import READS_EVERYTHING, pseudonym, reader_keys
+from workflows.domain import composite
 from workflows.domain.application import (
     ENGINE,
     Status,
@@ -30,7 +30,6 @@ from workflows.domain.application import (
     require_receipt_in_range,
     require_steward_fits,
 )
-from workflows.domain.calendar import end_of_day
 from workflows.domain.catalogue import Importance, Matter, Stage
 from workflows.domain.clock import (
     DeadlineRules,
@@ -40,16 +39,32 @@ from workflows.domain.clock import (
     highest,
 )
 from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
+from workflows.domain.composite import (
+    Budget,
+    CompositePlan,
+    MatterProgress,
+    Part,
+    PartReading,
+    StageRun,
+    budget_marks,
+    changed_readings,
+    matters_of,
+    next_mark,
+    open_parts,
+    parts_of,
+    readers,
+    require_role,
+    stage_outcome,
+)
 from workflows.domain.errors import (
     CalendarNotPublished,
     InvalidCommand,
     MaterialsIncomplete,
     NotAllowed,
     NotAuthorised,
-    UnknownApplication,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
-from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Text
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId
 
 # How long the project stands between stages is the applicant's: a suspension of the project clock that
 # nobody expects to end on a given day (the ledger needs a length; it raises no warning).
@@ -68,61 +83,11 @@ class ProjectStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
-class ProjectSubject(StrEnum):
-    """Which budget a project warning is about."""
-
-    STAGE = "stage"  # the stage's own share (catalogue split)
-    PROJECT = "project"  # the promised limit of the whole (90 working days)
-
-
 # --- messages -----------------------------------------------------------------------------------------
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PartReading(_Frozen):
-    """One matter's application as the engine read it from Temporal (never as a caller claims it)."""
-
-    application_id: ApplicationNumber
-    status: Status
-    closed: bool
-    due_at: Instant | None = None
-    decided_at: Instant | None = None
-    warning_level: WarningLevel = WarningLevel.NONE
-    working_days_used: int | None = None
-    licence_number: str | None = None
-    reason: Text = Field(default="", description="Why it ended, if it ended without a licence.")
-
-
-class Part(_Frozen):
-    """One matter of a stage and the application that decides it."""
-
-    code: Code
-    name: str
-    departments: tuple[Code, ...]
-    application_id: ApplicationNumber
-
-
-class ProjectMark(_Frozen):
-    """An instant at which a project warning level is reached."""
-
-    level: WarningLevel
-    subject: ProjectSubject
-    at: Instant
-    cause: str
-
-
-class ProjectPlan(_Frozen):
-    """The running clocks' deadlines at one moment, computed with one calendar version (an event)."""
-
-    calendar_version: str
-    provisional: bool = False
-    calendar_missing: int | None = None
-    stage_due_at: Instant | None = None
-    project_due_at: Instant | None = None
-    marks: tuple[ProjectMark, ...] = ()
 
 
 # --- commands -----------------------------------------------------------------------------------------
@@ -171,7 +136,7 @@ class RecordProjectDeadlines(Command):
     """The engine records the deadlines it computed (its own command)."""
 
     kind: Literal["record_project_deadlines"] = "record_project_deadlines"
-    plan: ProjectPlan
+    plan: CompositePlan
 
 
 class RaiseProjectWarning(Command):
@@ -179,7 +144,7 @@ class RaiseProjectWarning(Command):
 
     kind: Literal["raise_project_warning"] = "raise_project_warning"
     level: WarningLevel
-    subject: ProjectSubject
+    subject: Budget
 
 
 ProjectCommand = Annotated[
@@ -281,7 +246,7 @@ class ProjectDeadlinesPlanned(Event):
     """The project's deadlines, computed with one calendar version; replay reads them, never recomputes."""
 
     kind: Literal["project_deadlines_planned"] = "project_deadlines_planned"
-    plan: ProjectPlan
+    plan: CompositePlan
 
 
 class ProjectWarningRaised(Event):
@@ -289,7 +254,7 @@ class ProjectWarningRaised(Event):
 
     kind: Literal["project_warning_raised"] = "project_warning_raised"
     level: WarningLevel
-    subject: ProjectSubject
+    subject: Budget
     stage: Code
     deadline_at: Instant
 
@@ -352,17 +317,6 @@ _ENDED_WITHOUT_LICENCE = frozenset(
 # --- state --------------------------------------------------------------------------------------------
 
 
-class StageRun(_Frozen):
-    """One stage as the project has run it so far."""
-
-    code: Code
-    provided: frozenset[str] = frozenset()
-    accepted_at: Instant | None = None
-    accepted_by: str | None = None
-    parts: tuple[Part, ...] = ()
-    decided_at: Instant | None = None  # the stage's last decision
-
-
 class ProjectState(_Frozen):
     """The fold of a project's events; never stored, always derived."""
 
@@ -383,7 +337,7 @@ class ProjectState(_Frozen):
     version: int
     runs: tuple[StageRun, ...]
     readings: dict[str, PartReading] = Field(default_factory=dict)  # by part code
-    plan: ProjectPlan | None = None
+    plan: CompositePlan | None = None
     warnings: tuple[ProjectWarningRaised, ...] = ()
     closed_at: Instant | None = None
     reason: str = ""
@@ -413,14 +367,9 @@ class ProjectState(_Frozen):
     @property
     def open_parts(self) -> tuple[Part, ...]:
         """The matters whose applications have not ended yet, by what the engine last read."""
-        return tuple(
-            part
-            for run in self.runs
-            for part in run.parts
-            if part.code not in self.readings or not self.readings[part.code].closed
-        )
+        return open_parts(self.runs, self.readings)
 
-    def warning_raised(self, subject: ProjectSubject, stage: str | None = None) -> WarningLevel:
+    def warning_raised(self, subject: Budget, stage: str | None = None) -> WarningLevel:
         """The highest warning recorded about ``subject`` (a stage's: that stage's)."""
         return highest(
             w.level for w in self.warnings if w.subject is subject and (stage is None or w.stage == stage)
@@ -546,22 +495,15 @@ def decide(state: ProjectState | None, command: ProjectCommand, now: datetime) -
     if isinstance(command, SubmitProject):
         if state is not None:
             raise NotAllowed(command.kind, state.status.value)
-        _require_role(command.actor, command.kind)
+        require_role(AUTHORISED_ROLES, command.actor, command.kind)
         return (_submit(command, now),)
     if state is None:
         raise NotAllowed(command.kind, "not submitted")
     if command.kind not in TRANSITIONS[state.status]:
         raise NotAllowed(command.kind, state.status.value)
-    _require_role(command.actor, command.kind)
+    require_role(AUTHORISED_ROLES, command.actor, command.kind)
     handler: Callable[[ProjectState, Any, datetime], tuple[ProjectEvent, ...]] = _HANDLERS[type(command)]
     return handler(state, command, now)
-
-
-def _require_role(actor: Actor, kind: str) -> None:
-    allowed = AUTHORISED_ROLES[kind]
-    if actor.role not in allowed:
-        roles = ", ".join(sorted(r.value for r in allowed))
-        raise NotAuthorised(actor.id, f"{kind} needs the role {roles}, not {actor.role.value}")
 
 
 def _submit(command: SubmitProject, now: datetime) -> ProjectSubmitted:
@@ -613,16 +555,6 @@ def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> t
     if core_missing:
         raise MaterialsIncomplete(core_missing)
     stage = state.stage
-    parts = tuple(
-        Part(
-            code=item.code,
-            name=item.name,
-            departments=item.departments,
-            application_id=part_application_id(state.project_id, item.code),
-        )
-        for item in stage.matters
-        if item.administrative
-    )
     accepted = StageAccepted(
         at=now,
         actor=command.actor,
@@ -630,14 +562,9 @@ def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> t
         stage=stage.code,
         on_behalf_of=stage.lead_department,
         notice_number=f"{state.project_id}-{state.version + 1:03d}",
-        parts=parts,
+        parts=parts_of(state.project_id, stage),
     )
     return (accepted,)
-
-
-def part_application_id(project_id: str, item: str) -> str:
-    """The application number of one matter of a project: the project's, then the matter's code."""
-    return f"{project_id}.{item}"
 
 
 def _withdraw(state: ProjectState, command: WithdrawProject, now: datetime) -> tuple[ProjectEvent, ...]:
@@ -647,45 +574,25 @@ def _withdraw(state: ProjectState, command: WithdrawProject, now: datetime) -> t
 
 def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> tuple[ProjectEvent, ...]:
     """Record what changed in the matters' applications, and what it means for the stage and project."""
-    parts = {part.application_id: part for run in state.runs for part in run.parts}
-    events: list[ProjectEvent] = []
-    readings = dict(state.readings)
-    for reading in command.readings:
-        part = parts.get(reading.application_id)
-        if part is None:
-            raise InvalidCommand(f"{reading.application_id} is not a matter of this project")
-        if readings.get(part.code) != reading:
-            readings[part.code] = reading
-            events.append(PartReported(at=now, actor=command.actor, part=part.code, reading=reading))
-    if not events:
-        raise InvalidCommand("nothing changed in the project's matters")
-    if state.status is ProjectStatus.IN_STAGE:
-        events += _stage_outcome(state, readings, command.actor, now)
-    return tuple(events)
-
-
-def _stage_outcome(
-    state: ProjectState, readings: Mapping[str, PartReading], actor: Actor, now: datetime
-) -> list[ProjectEvent]:
-    """A denial ends the project; a matter ended otherwise abandons it; all issued completes the stage."""
-    current = [(part, readings.get(part.code)) for part in state.run.parts]
-    for part, reading in current:
-        if reading is not None and reading.status is Status.DENIED:
-            why = f"{part.name}: 不予许可 — {reading.reason}" if reading.reason else f"{part.name}: 不予许可"
-            return [ProjectDenied(at=now, actor=actor, reason=why, part=part.code)]
-    for part, reading in current:
-        if reading is not None and reading.status in _ENDED_WITHOUT_LICENCE:
-            why = f"{part.name}: {reading.status.value}" + (f" — {reading.reason}" if reading.reason else "")
-            return [ProjectAbandoned(at=now, actor=actor, reason=why, part=part.code)]
-    if all(reading is not None and reading.status is Status.ISSUED for _, reading in current):
-        decided = [reading.decided_at for _, reading in current if reading and reading.decided_at]
-        completed: list[ProjectEvent] = [
-            StageCompleted(at=now, actor=actor, stage=state.stage.code, decided_at=max(decided, default=now))
-        ]
+    changed = changed_readings(state.runs, state.readings, command.readings)
+    actor = command.actor
+    events: list[ProjectEvent] = [
+        PartReported(at=now, actor=actor, part=code, reading=reading) for code, reading in changed.items()
+    ]
+    if state.status is not ProjectStatus.IN_STAGE:
+        return tuple(events)
+    outcome = stage_outcome(state.run.parts, state.readings | changed, now)
+    if outcome.denied is not None:
+        events.append(ProjectDenied(at=now, actor=actor, reason=outcome.reason, part=outcome.denied.code))
+    elif outcome.ended is not None:
+        events.append(ProjectAbandoned(at=now, actor=actor, reason=outcome.reason, part=outcome.ended.code))
+    elif outcome.decided_at is not None:
+        events.append(
+            StageCompleted(at=now, actor=actor, stage=state.stage.code, decided_at=outcome.decided_at)
+        )
         if len(state.runs) == len(state.matter.stages):
-            completed.append(ProjectCompleted(at=now, actor=actor, reason="四个阶段全部办结"))
-        return completed
-    return []
+            events.append(ProjectCompleted(at=now, actor=actor, reason="各阶段全部办结"))
+    return tuple(events)
 
 
 def _record_deadlines(
@@ -701,21 +608,17 @@ def _raise_warning(
 ) -> tuple[ProjectEvent, ...]:
     """Raise the highest level of ``subject`` reached by ``now`` (several marks may have passed at once)."""
     plan = state.plan
-    if plan is None:
-        raise InvalidCommand("the project has no deadlines running")
-    reached = [m for m in plan.marks if m.subject is command.subject and m.at <= now]
-    mark = max(reached, key=lambda m: (m.level.rank, m.at), default=None)
-    stage = state.stage.code
-    if mark is None or command.level.rank > mark.level.rank:
+    mark = plan.reached(command.subject, now) if plan else None
+    if plan is None or mark is None or command.level.rank > mark.level.rank:
         raise InvalidCommand(f"{command.subject.value} has not reached {command.level.value}")
+    stage = state.stage.code
     if mark.level.rank <= state.warning_raised(command.subject, _subject_stage(command.subject, stage)).rank:
         raise InvalidCommand(f"{command.subject.value} warning {mark.level.value} was already raised")
-    deadline = plan.stage_due_at if command.subject is ProjectSubject.STAGE else plan.project_due_at
-    used = _used_text(state, command.subject, now)
+    deadline = plan.stage_due_at if command.subject is Budget.STAGE else plan.due_at
     raised = ProjectWarningRaised(
         at=now,
         actor=command.actor,
-        reason=f"{used}{mark.cause}",
+        reason=f"{_used_text(state, command.subject, now)}{mark.cause}",
         level=mark.level,
         subject=command.subject,
         stage=stage,
@@ -724,13 +627,13 @@ def _raise_warning(
     return (raised,)
 
 
-def _subject_stage(subject: ProjectSubject, stage: str) -> str | None:
-    return stage if subject is ProjectSubject.STAGE else None
+def _subject_stage(subject: Budget, stage: str) -> str | None:
+    return stage if subject is Budget.STAGE else None
 
 
-def _used_text(state: ProjectState, subject: ProjectSubject, now: datetime) -> str:
+def _used_text(state: ProjectState, subject: Budget, now: datetime) -> str:
     reading = progress_of(state, now)
-    if subject is ProjectSubject.PROJECT:
+    if subject is Budget.WHOLE:
         return f"{reading.working_days_used} of {reading.working_days_budget} counted working days used; "
     current = reading.stages[len(state.runs) - 1]
     return f"{current.working_days_used} of {current.working_days_budget} counted working days used; "
@@ -769,56 +672,33 @@ def plan_basis(state: ProjectState) -> tuple[object, ...]:
     return (state.status, len(state.runs), state.run.accepted_at, state.rules.version)
 
 
-def deadlines(state: ProjectState, now: datetime) -> ProjectPlan:
+def deadlines(state: ProjectState, now: datetime) -> CompositePlan:
     """The running clocks' deadlines and warning marks (section 8 thresholds, counted working days)."""
-    rules = state.rules
-    version = rules.version
+    version = state.rules.version
     if state.status is not ProjectStatus.IN_STAGE:
-        return ProjectPlan(calendar_version=version)
-    marks: list[ProjectMark] = []
+        return CompositePlan(calendar_version=version)
+    stage_clock, project_clock = state.stage_clock(len(state.runs) - 1), state.project_clock()
+    stage = f"stage {state.stage.code} ({state.stage.name})"
     try:
-        stage_due, stage_provisional = _clock_marks(
-            state.stage_clock(len(state.runs) - 1), ProjectSubject.STAGE, state, now, marks
+        stage_due, stage_provisional, marks = (
+            budget_marks(stage_clock, Budget.STAGE, stage, state.rules, now)
+            if stage_clock
+            else (None, False, [])
         )
-        project_due, project_provisional = _clock_marks(
-            state.project_clock(), ProjectSubject.PROJECT, state, now, marks
+        due, provisional, whole = (
+            budget_marks(project_clock, Budget.WHOLE, "the project", state.rules, now)
+            if project_clock
+            else (None, False, [])
         )
     except CalendarNotPublished as missing:
-        return ProjectPlan(calendar_version=version, calendar_missing=missing.year)
-    return ProjectPlan(
+        return CompositePlan(calendar_version=version, calendar_missing=missing.year)
+    return CompositePlan(
         calendar_version=version,
-        provisional=stage_provisional or project_provisional,
+        provisional=stage_provisional or provisional,
         stage_due_at=stage_due,
-        project_due_at=project_due,
-        marks=tuple(marks),
+        due_at=due,
+        marks=(*marks, *whole),
     )
-
-
-def _clock_marks(
-    clock: StatutoryClock | None,
-    subject: ProjectSubject,
-    state: ProjectState,
-    now: datetime,
-    marks: list[ProjectMark],
-) -> tuple[datetime | None, bool]:
-    if clock is None:
-        return None, False
-    rules = state.rules
-    deadline = clock.deadline(rules.working, now, rules.rest_day_receipt)
-    days = clock.counted_days(rules.working, now, rules.rest_day_receipt)
-    budget = clock.budget
-    what = (
-        f"stage {state.stage.code} ({state.stage.name})" if subject is ProjectSubject.STAGE else "the project"
-    )
-    policy = rules.warnings
-    for level, day, cause in (
-        (WarningLevel.NOTICE, policy.notice_day(budget), f"{what} nears its limit of {budget} working days"),
-        (WarningLevel.YELLOW, policy.yellow_day(budget), f"{what} has used 80% of its {budget} working days"),
-        (WarningLevel.RED, budget, f"{what} overran its limit of {budget} working days"),
-    ):
-        if 0 < day <= len(days):
-            marks.append(ProjectMark(level=level, subject=subject, at=end_of_day(days[day - 1]), cause=cause))
-    return deadline.due_at, deadline.provisional
 
 
 class ProjectTimer(_Frozen):
@@ -830,18 +710,18 @@ class ProjectTimer(_Frozen):
 
 def next_timer(state: ProjectState) -> ProjectTimer | None:
     """The earliest warning still ahead of the project while a stage runs: the durable timer to arm."""
-    plan = state.plan
-    if plan is None or state.status is not ProjectStatus.IN_STAGE:
+    if state.status is not ProjectStatus.IN_STAGE:
         return None
-    stage = state.stage.code
-    candidates = [
-        ProjectTimer(
-            at=mark.at, command=RaiseProjectWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
-        )
-        for mark in plan.marks
-        if mark.level.rank > state.warning_raised(mark.subject, _subject_stage(mark.subject, stage)).rank
-    ]
-    return min(candidates, key=lambda timer: timer.at, default=None)
+    raised = {
+        Budget.STAGE: state.warning_raised(Budget.STAGE, state.stage.code),
+        Budget.WHOLE: state.warning_raised(Budget.WHOLE),
+    }
+    mark = next_mark(state.plan, raised)
+    if mark is None:
+        return None
+    return ProjectTimer(
+        at=mark.at, command=RaiseProjectWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+    )
 
 
 class StageProgress(_Frozen):
@@ -861,20 +741,6 @@ class StageProgress(_Frozen):
     working_days_elapsed: int | None = Field(description="Working days from acceptance, counted or not.")
     warning_level: WarningLevel
     matters: tuple[MatterProgress, ...]
-
-
-class MatterProgress(_Frozen):
-    """One matter of a stage: its application and what the engine last read of it."""
-
-    code: str
-    name: str
-    departments: tuple[str, ...]
-    application_id: str | None
-    status: str = Field(description="The application's status, or 'not_started'.")
-    due_at: Instant | None = None
-    decided_at: Instant | None = None
-    warning_level: WarningLevel = WarningLevel.NONE
-    licence_number: str | None = None
 
 
 class ProjectProgress(_Frozen):
@@ -914,7 +780,7 @@ def progress_of(state: ProjectState, now: datetime) -> ProjectProgress:
     running = state.status is ProjectStatus.IN_STAGE
     level = highest(
         (
-            state.warning_raised(ProjectSubject.PROJECT),
+            state.warning_raised(Budget.WHOLE),
             *(w.level for w in state.warnings),
             *(m.level for m in (plan.marks if plan and running else ()) if m.at <= now),
         )
@@ -931,7 +797,7 @@ def progress_of(state: ProjectState, now: datetime) -> ProjectProgress:
         current_stage=state.stage.code,
         reason=state.reason,
         received_at=state.received_at,
-        due_at=plan.project_due_at if plan and running else None,
+        due_at=plan.due_at if plan and running else None,
         provisional=plan.provisional if plan else False,
         working_days_budget=state.matter.limit,
         working_days_used=used,
@@ -955,11 +821,7 @@ def _used(clock: StatutoryClock | None, state: ProjectState, end: datetime) -> i
 def _stage_progress(state: ProjectState, index: int, now: datetime) -> StageProgress:
     stage = state.matter.stages[index]
     run = state.runs[index] if index < len(state.runs) else None
-    parts = {part.code: part for part in run.parts} if run else {}
-    matters = tuple(
-        _matter_progress(item.code, item.name, item.departments, parts.get(item.code), state.readings)
-        for item in stage.matters
-    )
+    matters = matters_of(stage, run, state.readings)
     if run is None:
         return StageProgress(
             code=stage.code,
@@ -1011,25 +873,8 @@ def _stage_progress(state: ProjectState, index: int, now: datetime) -> StageProg
         if stage.working_days and used is not None
         else None,
         working_days_elapsed=elapsed,
-        warning_level=state.warning_raised(ProjectSubject.STAGE, stage.code),
+        warning_level=state.warning_raised(Budget.STAGE, stage.code),
         matters=matters,
-    )
-
-
-def _matter_progress(
-    code: str, name: str, departments: tuple[str, ...], part: Part | None, readings: Mapping[str, PartReading]
-) -> MatterProgress:
-    reading = readings.get(code)
-    return MatterProgress(
-        code=code,
-        name=name,
-        departments=departments,
-        application_id=part.application_id if part else None,
-        status=reading.status.value if reading else ("started" if part else "not_started"),
-        due_at=reading.due_at if reading else None,
-        decided_at=reading.decided_at if reading else None,
-        warning_level=reading.warning_level if reading else WarningLevel.NONE,
-        licence_number=reading.licence_number if reading else None,
     )
 
 
@@ -1064,31 +909,15 @@ def effects_of(event: ProjectEvent) -> tuple[ProjectEffect, ...]:
 
 
 def project_readers(state: ProjectState) -> tuple[str, ...]:
-    """The keys that may read the project (the same key scheme as ``access.case_readers``)."""
-    keys = [f"applicant:{state.applicant_key}"] if state.applicant_key else []
-    if state.submitted_by.role is Role.SYSTEM:
-        keys.append(f"submitter:{pseudonym(state.submitted_by.id)}")
-    keys += [f"department:{department}" for department in state.matter.departments]
-    if state.steward is not None:
-        keys.append(f"steward:{pseudonym(state.steward.id)}")
-    keys.append("window")  # every stage comes to the one window
-    return tuple(keys)
+    """The keys that may read the project."""
+    return readers(state.applicant_key, state.submitted_by, state.matter.departments, state.steward)
 
 
 def may_read(state: ProjectState, reader: Actor) -> bool:
-    """Whether ``reader`` may read the project (see ``access.may_read``)."""
-    if reader.role in READS_EVERYTHING:
-        return True
-    if reader.role is Role.APPLICANT:
-        return reader.key == state.applicant.key
-    return not set(reader_keys(reader, pseudonym) or ()).isdisjoint(project_readers(state))
+    """Whether ``reader`` may read the project."""
+    return composite.may_read(state.applicant, project_readers(state), reader)
 
 
 def admit(state: ProjectState, command: Command) -> None:
     """A stranger learns nothing of the project; the engine's role is the engine's own."""
-    if not may_read(state, command.actor):
-        raise UnknownApplication(f"no application {state.project_id}")
-    if command.actor.role is Role.SYSTEM:
-        raise NotAuthorised(command.actor.id, "system actions are the engine's own")
-    if isinstance(command, ReviseTrustedKeys) and command.trusted_keys:
-        raise InvalidCommand("trusted_keys: the engine reads the trust store itself; leave it out")
+    composite.admit(state.project_id, state.applicant, project_readers(state), command)
