@@ -48,7 +48,6 @@ from workflows.domain.project import (
     SubmitProject,
     SubmitStage,
     WithdrawProject,
-    admit,
     deadlines,
     decide,
     evolve,
@@ -185,10 +184,10 @@ def test_refusals(command: ProjectCommand, error: type[OneWindowError]) -> None:
 def test_a_stranger_learns_nothing_and_the_engine_role_is_the_engines() -> None:
     state = opened().state
     with pytest.raises(UnknownApplication):
-        admit(state, WithdrawProject(actor=Actor(id="someone", role=Role.APPLICANT)))
+        state.admit(WithdrawProject(actor=Actor(id="someone", role=Role.APPLICANT)))
     with pytest.raises(UnknownApplication):  # the engine's own actor is no reader either
-        admit(state, WithdrawProject(actor=ENGINE))
-    admit(state, AcceptStage(actor=window_officer()))  # the window reads every project
+        state.admit(WithdrawProject(actor=ENGINE))
+    state.admit(AcceptStage(actor=window_officer()))  # the window reads every project
 
 
 def test_reports_of_another_projects_application_are_refused() -> None:
@@ -273,7 +272,7 @@ def test_a_stage_overrunning_its_own_budget_warns_for_the_stage() -> None:
         red.at,
     )
     raised = project.events[-1]
-    assert raised.kind == "project_warning_raised"
+    assert raised.kind == "budget_warning_raised"
     assert raised.level is WarningLevel.RED
     assert "overran its limit of 30" in raised.reason
 

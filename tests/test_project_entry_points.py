@@ -194,7 +194,7 @@ async def test_a_project_over_http_with_its_refusals(http: httpx.AsyncClient) ->
     assert progress["status"] == "awaiting_applicant"
     assert (await http.get(f"/projects/{number}", headers=_bearer("stranger"))).status_code == 404
     history = await http.get(f"/projects/{number}/events", headers=_bearer("applicant"))
-    assert [e["kind"] for e in history.json()][:2] == ["project_submitted", "project_deadlines_planned"]
+    assert [e["kind"] for e in history.json()][:2] == ["project_submitted", "budgets_planned"]
     document = (await http.get("/openapi.json")).json()
     assert {"/projects", "/projects/{application_id}", "/projects/{application_id}/actions"} <= set(
         document["paths"]

@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.access import READS_EVERYTHING, pseudonym, reader_keys
 from workflows.domain.application import Status
 from workflows.domain.calendar import end_of_day
-from workflows.domain.catalogue import Stage
-from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel
+from workflows.domain.catalogue import Matter, Stage
+from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel, highest
 from workflows.domain.commands import Command, ReviseTrustedKeys
 from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
-from workflows.domain.events import Actor, Applicant, Role
+from workflows.domain.events import Actor, Applicant, Channel, Event, Role
 from workflows.domain.values import ApplicationNumber, Code, Instant, Text
 
 
@@ -219,6 +220,97 @@ def next_mark(plan: CompositePlan | None, raised: Mapping[Budget, WarningLevel])
         mark for mark in plan.marks if mark.level.rank > raised.get(mark.subject, WarningLevel.NONE).rank
     ]
     return min(ahead, key=lambda mark: mark.at, default=None)
+
+
+# --- the events and state every composite process has ---------------------------------------------------
+
+
+class PartReported(Event):
+    """A matter's application moved on, as the engine read it."""
+
+    kind: Literal["part_reported"] = "part_reported"
+    part: Code
+    reading: PartReading
+
+
+class StageCompleted(Event):
+    """Every matter of the stage is decided and issued."""
+
+    kind: Literal["stage_completed"] = "stage_completed"
+    stage: Code
+    decided_at: Instant = Field(description="The stage's last decision: where its counted time ends.")
+
+
+class BudgetsPlanned(Event):
+    """The process's deadlines, computed with one calendar version; replay reads them, never recomputes."""
+
+    kind: Literal["budgets_planned"] = "budgets_planned"
+    plan: CompositePlan
+
+
+class BudgetWarningRaised(Event):
+    """电子监察: a stage or the whole reached a warning level (red: overdue and escalated, 督办)."""
+
+    kind: Literal["budget_warning_raised"] = "budget_warning_raised"
+    level: WarningLevel
+    subject: Budget
+    stage: Code
+    deadline_at: Instant
+
+
+class CompositeState(_Frozen):
+    """What the fold of every composite process holds; each process adds its own status and fields."""
+
+    process_id: str
+    applicant: Applicant
+    applicant_key: str | None
+    matter: Matter
+    catalogue_version: str
+    rules: DeadlineRules
+    channel: Channel
+    received_at: Instant
+    submitted_by: Actor
+    green_channel: bool
+    steward: Actor | None
+    trusted_keys: tuple[str, ...]
+    version: int
+    runs: tuple[StageRun, ...]
+    readings: dict[str, PartReading] = Field(default_factory=dict)  # by part code
+    plan: CompositePlan | None = None
+    warnings: tuple[BudgetWarningRaised, ...] = ()
+    closed_at: Instant | None = None
+    reason: str = ""
+
+    @property
+    def closed(self) -> bool:
+        """No person's command changes the process any more (its matters may still be ending)."""
+        return self.closed_at is not None
+
+    @property
+    def open_parts(self) -> tuple[Part, ...]:
+        """The matters whose applications have not ended yet, by what the engine last read."""
+        return open_parts(self.runs, self.readings)
+
+    @property
+    def readers(self) -> tuple[str, ...]:
+        """The keys that may read the process."""
+        return readers(self.applicant_key, self.submitted_by, self.matter.departments, self.steward)
+
+    def warning_raised(self, subject: Budget | None = None, stage: str | None = None) -> WarningLevel:
+        """The highest warning recorded (about ``subject``; a stage's: that stage's)."""
+        return highest(
+            w.level
+            for w in self.warnings
+            if (subject is None or w.subject is subject) and (stage is None or w.stage == stage)
+        )
+
+    def may_read(self, reader: Actor) -> bool:
+        """Whether ``reader`` may read the process."""
+        return may_read(self.applicant, self.readers, reader)
+
+    def admit(self, command: Command) -> None:
+        """A stranger learns nothing of the process; the engine's role is the engine's own."""
+        admit(self.process_id, self.applicant, self.readers, command)
 
 
 # --- reading -----------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.domain import composite
 from workflows.domain.application import (
     ENGINE,
     Status,
@@ -41,18 +40,21 @@ from workflows.domain.clock import (
 from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
 from workflows.domain.composite import (
     Budget,
+    BudgetsPlanned,
+    BudgetWarningRaised,
     CompositePlan,
+    CompositeState,
     MatterProgress,
     Part,
     PartReading,
+    PartReported,
+    StageCompleted,
     StageRun,
     budget_marks,
     changed_readings,
     matters_of,
     next_mark,
-    open_parts,
     parts_of,
-    readers,
     require_role,
     stage_outcome,
 )
@@ -200,22 +202,6 @@ class StageAccepted(Event):
     parts: tuple[Part, ...]
 
 
-class PartReported(Event):
-    """A matter's application moved on, as the engine read it."""
-
-    kind: Literal["part_reported"] = "part_reported"
-    part: Code
-    reading: PartReading
-
-
-class StageCompleted(Event):
-    """Every matter of the stage is decided and issued; the project now waits for the applicant."""
-
-    kind: Literal["stage_completed"] = "stage_completed"
-    stage: Code
-    decided_at: Instant = Field(description="The stage's last decision: where its counted time ends.")
-
-
 class ProjectCompleted(Event):
     """The last stage is completed (竣工验收 passed and filed)."""
 
@@ -242,23 +228,6 @@ class ProjectAbandoned(Event):
     part: Code
 
 
-class ProjectDeadlinesPlanned(Event):
-    """The project's deadlines, computed with one calendar version; replay reads them, never recomputes."""
-
-    kind: Literal["project_deadlines_planned"] = "project_deadlines_planned"
-    plan: CompositePlan
-
-
-class ProjectWarningRaised(Event):
-    """电子监察: a stage or the project reached a warning level (red: overdue and escalated, 督办)."""
-
-    kind: Literal["project_warning_raised"] = "project_warning_raised"
-    level: WarningLevel
-    subject: Budget
-    stage: Code
-    deadline_at: Instant
-
-
 ProjectEvent = Annotated[
     ProjectSubmitted
     | StageMaterialsReceived
@@ -269,8 +238,8 @@ ProjectEvent = Annotated[
     | ProjectDenied
     | ProjectWithdrawn
     | ProjectAbandoned
-    | ProjectDeadlinesPlanned
-    | ProjectWarningRaised
+    | BudgetsPlanned
+    | BudgetWarningRaised
     | TrustedKeysRevised,
     Field(discriminator="kind"),
 ]
@@ -317,35 +286,11 @@ _ENDED_WITHOUT_LICENCE = frozenset(
 # --- state --------------------------------------------------------------------------------------------
 
 
-class ProjectState(_Frozen):
+class ProjectState(CompositeState):
     """The fold of a project's events; never stored, always derived."""
 
-    project_id: str
-    applicant: Applicant
-    applicant_key: str | None
-    matter: Matter
     project_type: str | None
-    catalogue_version: str
-    rules: DeadlineRules
-    channel: Channel
-    received_at: Instant
-    submitted_by: Actor
-    green_channel: bool
-    steward: Actor | None
-    trusted_keys: tuple[str, ...]
     status: ProjectStatus
-    version: int
-    runs: tuple[StageRun, ...]
-    readings: dict[str, PartReading] = Field(default_factory=dict)  # by part code
-    plan: CompositePlan | None = None
-    warnings: tuple[ProjectWarningRaised, ...] = ()
-    closed_at: Instant | None = None
-    reason: str = ""
-
-    @property
-    def closed(self) -> bool:
-        """No person's command changes the project any more."""
-        return self.status in FINAL
 
     @property
     def stage(self) -> Stage:
@@ -362,17 +307,6 @@ class ProjectState(_Frozen):
         """The current stage's materials not yet provided, in catalogue order."""
         return tuple(
             m.code for m in self.matter.stage_materials(self.stage) if m.code not in self.run.provided
-        )
-
-    @property
-    def open_parts(self) -> tuple[Part, ...]:
-        """The matters whose applications have not ended yet, by what the engine last read."""
-        return open_parts(self.runs, self.readings)
-
-    def warning_raised(self, subject: Budget, stage: str | None = None) -> WarningLevel:
-        """The highest warning recorded about ``subject`` (a stage's: that stage's)."""
-        return highest(
-            w.level for w in self.warnings if w.subject is subject and (stage is None or w.stage == stage)
         )
 
     def project_clock(self) -> StatutoryClock | None:
@@ -419,7 +353,7 @@ def start(event: ProjectSubmitted) -> ProjectState:
     """The state opened by the first event."""
     first = event.matter.stages[0].code
     return ProjectState(
-        project_id=event.project_id,
+        process_id=event.project_id,
         applicant=event.applicant,
         applicant_key=event.applicant_key,
         matter=event.matter,
@@ -465,9 +399,9 @@ def evolve(state: ProjectState, event: ProjectEvent) -> ProjectState:
             changes |= {"status": ProjectStatus.WITHDRAWN, "closed_at": event.at, "reason": event.reason}
         case ProjectAbandoned():
             changes |= {"status": ProjectStatus.ABANDONED, "closed_at": event.at, "reason": event.reason}
-        case ProjectDeadlinesPlanned():
+        case BudgetsPlanned():
             changes["plan"] = event.plan
-        case ProjectWarningRaised():
+        case BudgetWarningRaised():
             changes["warnings"] = (*state.warnings, event)
         case TrustedKeysRevised():
             changes["trusted_keys"] = event.trusted_keys
@@ -561,8 +495,8 @@ def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> t
         reason=command.reason,
         stage=stage.code,
         on_behalf_of=stage.lead_department,
-        notice_number=f"{state.project_id}-{state.version + 1:03d}",
-        parts=parts_of(state.project_id, stage),
+        notice_number=f"{state.process_id}-{state.version + 1:03d}",
+        parts=parts_of(state.process_id, stage),
     )
     return (accepted,)
 
@@ -600,7 +534,7 @@ def _record_deadlines(
 ) -> tuple[ProjectEvent, ...]:
     if command.plan == state.plan:
         raise InvalidCommand("the project's deadlines are unchanged")
-    return (ProjectDeadlinesPlanned(at=now, actor=command.actor, plan=command.plan),)
+    return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
 
 
 def _raise_warning(
@@ -615,7 +549,7 @@ def _raise_warning(
     if mark.level.rank <= state.warning_raised(command.subject, _subject_stage(command.subject, stage)).rank:
         raise InvalidCommand(f"{command.subject.value} warning {mark.level.value} was already raised")
     deadline = plan.stage_due_at if command.subject is Budget.STAGE else plan.due_at
-    raised = ProjectWarningRaised(
+    raised = BudgetWarningRaised(
         at=now,
         actor=command.actor,
         reason=f"{_used_text(state, command.subject, now)}{mark.cause}",
@@ -786,7 +720,7 @@ def progress_of(state: ProjectState, now: datetime) -> ProjectProgress:
         )
     )
     return ProjectProgress(
-        project_id=state.project_id,
+        project_id=state.process_id,
         matter_code=state.matter.code,
         matter_name=state.matter.name,
         project_type=state.project_type,
@@ -903,21 +837,6 @@ EFFECTS: Mapping[str, frozenset[ProjectEffect]] = {
 def effects_of(event: ProjectEvent) -> tuple[ProjectEffect, ...]:
     """The outside effects of ``event``, in a fixed order; a red warning is escalated (督办)."""
     wanted = set(EFFECTS.get(event.kind, ()))
-    if isinstance(event, ProjectWarningRaised) and event.level is WarningLevel.RED:
+    if isinstance(event, BudgetWarningRaised) and event.level is WarningLevel.RED:
         wanted.add(ProjectEffect.ESCALATE)
     return tuple(effect for effect in ProjectEffect if effect in wanted)
-
-
-def project_readers(state: ProjectState) -> tuple[str, ...]:
-    """The keys that may read the project."""
-    return readers(state.applicant_key, state.submitted_by, state.matter.departments, state.steward)
-
-
-def may_read(state: ProjectState, reader: Actor) -> bool:
-    """Whether ``reader`` may read the project."""
-    return composite.may_read(state.applicant, project_readers(state), reader)
-
-
-def admit(state: ProjectState, command: Command) -> None:
-    """A stranger learns nothing of the project; the engine's role is the engine's own."""
-    composite.admit(state.project_id, state.applicant, project_readers(state), command)
