@@ -54,8 +54,11 @@ async def _held_by(client: Client, claim: Claim) -> str:
         _corrupt(claim, f"claim:{claim.application_number} is {status.lower()}, not completed")
     holder: str = await handle.result()
     if holder != claim.holder:
+        # A number's claim names a run of that number; another claim (a credit code's) names
+        # ``<workflow id>/<run id>`` of the case that holds it.
+        owner, _, run = holder.rpartition("/")
         try:
-            await client.get_workflow_handle(claim.application_number, run_id=holder).describe()
+            await client.get_workflow_handle(owner or claim.application_number, run_id=run).describe()
         except RPCError:
             _corrupt(claim, f"claim:{claim.application_number} names no run of this number")
     return holder

@@ -12,8 +12,7 @@ from temporalio import activity
 from workflows.domain.application import Status
 from workflows.domain.composite import PartReading
 from workflows.domain.events import ApplicationDenied, ApplicationEvent, ApprovalRecorded
-from workflows.domain.project import ProjectProgress
-from workflows.messages import ApplicationView, PartsRequest, ProjectOutcome
+from workflows.messages import ApplicationView, PartsRequest, ProcessOutcome
 
 
 @activity.defn(name="read_parts")
@@ -53,8 +52,8 @@ async def read_parts(request: PartsRequest) -> tuple[PartReading, ...]:
 
 
 @activity.defn(name="read_project")
-async def read_project(project_id: str) -> ProjectOutcome:
-    """How the project an application is a matter of stands now."""
+async def read_project(project_id: str) -> ProcessOutcome:
+    """How the process (a project, an establishment) an application is a matter of stands now."""
     handle = activity.client().get_workflow_handle(project_id)
-    progress = await handle.query("state", result_type=ProjectProgress)
-    return ProjectOutcome(closed=progress.closed, status=progress.status.value, reason=progress.reason)
+    outcome: ProcessOutcome = await handle.query("outcome", result_type=ProcessOutcome)
+    return outcome

@@ -23,7 +23,7 @@ from workflows.domain.application import ENGINE, Status
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import WarningLevel, day_under_way
-from workflows.domain.composite import Budget, PartReading
+from workflows.domain.composite import Budget, PartReading, RaiseBudgetWarning, RecordBudgets, ReportParts
 from workflows.domain.errors import (
     InvalidCommand,
     MaterialsIncomplete,
@@ -41,9 +41,6 @@ from workflows.domain.project import (
     ProjectState,
     ProjectStatus,
     ProjectSubmitted,
-    RaiseProjectWarning,
-    RecordProjectDeadlines,
-    ReportParts,
     StageAccepted,
     SubmitProject,
     SubmitStage,
@@ -107,7 +104,7 @@ def planned(project: Project, at: datetime) -> Project:
     plan = deadlines(project.state, at)
     if plan == project.state.plan:
         return project
-    return then(project, RecordProjectDeadlines(actor=ENGINE, plan=plan), at)
+    return then(project, RecordBudgets(actor=ENGINE, plan=plan), at)
 
 
 def issued_all(project: Project, decided_at: datetime) -> Project:
@@ -268,7 +265,7 @@ def test_a_stage_overrunning_its_own_budget_warns_for_the_stage() -> None:
     red = next(m for m in plan.marks if m.subject is Budget.STAGE and m.level is WarningLevel.RED)
     project = then(
         project,
-        RaiseProjectWarning(actor=ENGINE, level=WarningLevel.NOTICE, subject=Budget.STAGE),
+        RaiseBudgetWarning(actor=ENGINE, level=WarningLevel.NOTICE, subject=Budget.STAGE),
         red.at,
     )
     raised = project.events[-1]

@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         OutsideCall,
         PartOf,
         PriorityChange,
-        ProjectOutcome,
+        ProcessOutcome,
         ReadRequest,
         SecurityContext,
         SupervisionPush,
@@ -85,6 +85,8 @@ _CALENDAR_RECHECK = timedelta(days=1)
 # Cases registered since signed commands, the number claim and the audit log (issue 8); histories
 # recorded before replay as they ran.
 _SECURED = "signed-commands-number-claim-audit-log"
+# How a project or an establishment ends without its results: its open matters end with it.
+_PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned"})
 
 _INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
 _COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
@@ -233,8 +235,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         if self._part_of is None:
             return
         asked_at = self._now()
-        outcome = await self._call("read_project", self._part_of.project_id, ProjectOutcome)
-        if outcome.closed and outcome.status != "completed" and not self._current.closed:
+        outcome = await self._call("read_project", self._part_of.project_id, ProcessOutcome)
+        if outcome.closed and outcome.status in _PROCESS_FAILED and not self._current.closed:
             with self._clock_stopped_at(asked_at):
                 self._apply(
                     EndWithProject(

@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         OutsideCall,
         PartOf,
         PartsRequest,
+        ProcessOutcome,
         ProjectIntake,
         ReadRequest,
         SecurityContext,
@@ -372,6 +373,12 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
         The signal carries nothing; anyone may send it, and it only makes the process look.
         """
         self._parts_changed = True
+
+    @workflow.query
+    def outcome(self) -> ProcessOutcome:
+        """Whether the process has ended and how: what each of its matters reads when told it changed."""
+        state = self._current
+        return ProcessOutcome(closed=state.closed, status=self.rules.status(state), reason=state.reason)
 
     def _state_for(self, read: ReadRequest) -> _V | None:
         return self._progress(read.at) if self._may_read(read) else None

@@ -89,7 +89,7 @@ class PartsRequest(BaseModel):
     application_ids: tuple[ApplicationNumber, ...] = Field(min_length=1)
 
 
-class ProjectOutcome(BaseModel):
+class ProcessOutcome(BaseModel):
     """How a project stands, as one of its matters reads it from Temporal."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

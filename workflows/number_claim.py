@@ -24,7 +24,9 @@ def claim_id(application_number: str) -> str:
 
 
 class Claim(BaseModel):
-    """A case asking to hold its number: the number and the first run of the case's chain."""
+    """A case asking to hold its number: the number and the first run of the case's chain. The same
+    claim holds any other value that must be unique in the namespace (a unified social credit code),
+    its holder then ``<workflow id>/<first run id>``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -22,7 +22,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.domain.application import ENGINE
     from workflows.domain.clock import DeadlineRules
-    from workflows.domain.composite import CompositePlan, Part, PartReading
+    from workflows.domain.composite import (
+        CompositePlan,
+        Part,
+        PartReading,
+        RecordBudgets,
+        ReportParts,
+    )
     from workflows.domain.project import (
         PEOPLE_COMMANDS,
         ProjectCommand,
@@ -30,8 +36,6 @@ with workflow.unsafe.imports_passed_through():
         ProjectProgress,
         ProjectState,
         ProjectSubmitted,
-        RecordProjectDeadlines,
-        ReportParts,
         SubmitProject,
         deadlines,
         decide,
@@ -75,7 +79,7 @@ def _accepted_stage(state: ProjectState) -> tuple[tuple[Part, ...], frozenset[st
 
 
 def _deadlines_recorded(plan: CompositePlan) -> ProjectCommand:
-    return RecordProjectDeadlines(actor=ENGINE, plan=plan)
+    return RecordBudgets(actor=ENGINE, plan=plan)
 
 
 def _reported(readings: tuple[PartReading, ...]) -> ProjectCommand:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.establishment_workflow import EstablishmentWorkflow
 from workflows.number_claim import NumberClaim
 from workflows.project_workflow import ProjectWorkflow
 
-WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, NumberClaim)
+WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, EstablishmentWorkflow, NumberClaim)
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(

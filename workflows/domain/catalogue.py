@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from workflows.domain.credit_code import PREFIX_PATTERN
 from workflows.domain.errors import CatalogueInvalid, UnknownMatter
 from workflows.domain.values import Code, MatterCode, Name, Text, repeated
 
@@ -172,6 +173,11 @@ class Matter(_Entry):
     stages: tuple[Stage, ...] = ()
     variants: tuple[Variant, ...] = ()
     project_types: tuple[ProjectType, ...] = ()
+    credit_code_prefix: str | None = Field(
+        default=None,
+        pattern=PREFIX_PATTERN,
+        description="统一社会信用代码 this matter yields: registration authority, category, division.",
+    )
 
     @property
     def limit(self) -> int:
@@ -334,6 +340,7 @@ class Matter(_Entry):
                 "stages": (),
                 "variants": (),
                 "project_types": (),
+                "credit_code_prefix": None,
             }
         )
 

@@ -20,7 +20,7 @@ from workflows.domain.catalogue import Matter, Stage
 from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel, highest
 from workflows.domain.commands import Command, ReviseTrustedKeys
 from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
-from workflows.domain.events import Actor, Applicant, Channel, Event, Role
+from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
 from workflows.domain.values import ApplicationNumber, Code, Instant, Text
 
 
@@ -222,7 +222,29 @@ def next_mark(plan: CompositePlan | None, raised: Mapping[Budget, WarningLevel])
     return min(ahead, key=lambda mark: mark.at, default=None)
 
 
-# --- the events and state every composite process has ---------------------------------------------------
+# --- the engine's own commands, events and the state every composite process has --------------------------
+
+
+class ReportParts(Command):
+    """The engine's reading of the process's applications (the engine's own command)."""
+
+    kind: Literal["report_parts"] = "report_parts"
+    readings: tuple[PartReading, ...] = Field(min_length=1)
+
+
+class RecordBudgets(Command):
+    """The engine records the deadlines it computed (its own command)."""
+
+    kind: Literal["record_budgets"] = "record_budgets"
+    plan: CompositePlan
+
+
+class RaiseBudgetWarning(Command):
+    """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
+
+    kind: Literal["raise_budget_warning"] = "raise_budget_warning"
+    level: WarningLevel
+    subject: Budget
 
 
 class PartReported(Event):
@@ -397,3 +419,17 @@ def require_role(authorised: Mapping[str, frozenset[Role]], actor: Actor, kind: 
     if actor.role not in allowed:
         roles = ", ".join(sorted(r.value for r in allowed))
         raise NotAuthorised(actor.id, f"{kind} needs the role {roles}, not {actor.role.value}")
+
+
+def revise_trusted_keys(
+    state: CompositeState, command: ReviseTrustedKeys, now: datetime
+) -> tuple[TrustedKeysRevised]:
+    """A key rotation: the trust store as the worker read it, if it names keys and changes them."""
+    if not command.trusted_keys:
+        raise InvalidCommand("trusted_keys: the trust store names no key")
+    if command.trusted_keys == state.trusted_keys:
+        raise InvalidCommand("the process already trusts exactly these keys")
+    revised = TrustedKeysRevised(
+        at=now, actor=command.actor, reason=command.reason, trusted_keys=command.trusted_keys
+    )
+    return (revised,)

@@ -46,8 +46,10 @@ from workflows.domain.composite import (
     CompositeState,
     MatterProgress,
     Part,
-    PartReading,
     PartReported,
+    RaiseBudgetWarning,
+    RecordBudgets,
+    ReportParts,
     StageCompleted,
     StageRun,
     budget_marks,
@@ -56,6 +58,7 @@ from workflows.domain.composite import (
     next_mark,
     parts_of,
     require_role,
+    revise_trusted_keys,
     stage_outcome,
 )
 from workflows.domain.errors import (
@@ -127,36 +130,14 @@ class WithdrawProject(Command):
     kind: Literal["withdraw_project"] = "withdraw_project"
 
 
-class ReportParts(Command):
-    """The engine's reading of the stage's applications (the engine's own command)."""
-
-    kind: Literal["report_parts"] = "report_parts"
-    readings: tuple[PartReading, ...] = Field(min_length=1)
-
-
-class RecordProjectDeadlines(Command):
-    """The engine records the deadlines it computed (its own command)."""
-
-    kind: Literal["record_project_deadlines"] = "record_project_deadlines"
-    plan: CompositePlan
-
-
-class RaiseProjectWarning(Command):
-    """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
-
-    kind: Literal["raise_project_warning"] = "raise_project_warning"
-    level: WarningLevel
-    subject: Budget
-
-
 ProjectCommand = Annotated[
     SubmitProject
     | SubmitStage
     | AcceptStage
     | WithdrawProject
     | ReportParts
-    | RecordProjectDeadlines
-    | RaiseProjectWarning
+    | RecordBudgets
+    | RaiseBudgetWarning
     | ReviseTrustedKeys,
     Field(discriminator="kind"),
 ]
@@ -250,14 +231,14 @@ ProjectEvent = Annotated[
 FINAL = frozenset(
     {ProjectStatus.COMPLETED, ProjectStatus.DENIED, ProjectStatus.WITHDRAWN, ProjectStatus.ABANDONED}
 )
-_WHILE_OPEN = frozenset({"report_parts", "record_project_deadlines", "revise_trusted_keys"})
+_WHILE_OPEN = frozenset({"report_parts", "record_budgets", "revise_trusted_keys"})
 
 # status -> the commands it admits, as data a policy officer can review. A closed project still hears
 # from its matters while they follow it to their end.
 TRANSITIONS: Mapping[ProjectStatus, frozenset[str]] = {
     ProjectStatus.AWAITING_APPLICANT: _WHILE_OPEN | {"submit_stage", "withdraw_project"},
     ProjectStatus.STAGE_RECEIVED: _WHILE_OPEN | {"submit_stage", "accept_stage", "withdraw_project"},
-    ProjectStatus.IN_STAGE: _WHILE_OPEN | {"withdraw_project", "raise_project_warning"},
+    ProjectStatus.IN_STAGE: _WHILE_OPEN | {"withdraw_project", "raise_budget_warning"},
     **{status: frozenset({"report_parts"}) for status in FINAL},
 }
 
@@ -267,8 +248,8 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "accept_stage": frozenset({Role.WINDOW_OFFICER}),
     "withdraw_project": frozenset({Role.APPLICANT, Role.STEWARD}),
     "report_parts": frozenset({Role.SYSTEM}),
-    "record_project_deadlines": frozenset({Role.SYSTEM}),
-    "raise_project_warning": frozenset({Role.SYSTEM}),
+    "record_budgets": frozenset({Role.SYSTEM}),
+    "raise_budget_warning": frozenset({Role.SYSTEM}),
     "revise_trusted_keys": frozenset({Role.SUPERVISOR}),
 }
 
@@ -529,16 +510,14 @@ def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> t
     return tuple(events)
 
 
-def _record_deadlines(
-    state: ProjectState, command: RecordProjectDeadlines, now: datetime
-) -> tuple[ProjectEvent, ...]:
+def _record_deadlines(state: ProjectState, command: RecordBudgets, now: datetime) -> tuple[ProjectEvent, ...]:
     if command.plan == state.plan:
         raise InvalidCommand("the project's deadlines are unchanged")
     return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
 
 
 def _raise_warning(
-    state: ProjectState, command: RaiseProjectWarning, now: datetime
+    state: ProjectState, command: RaiseBudgetWarning, now: datetime
 ) -> tuple[ProjectEvent, ...]:
     """Raise the highest level of ``subject`` reached by ``now`` (several marks may have passed at once)."""
     plan = state.plan
@@ -573,28 +552,14 @@ def _used_text(state: ProjectState, subject: Budget, now: datetime) -> str:
     return f"{current.working_days_used} of {current.working_days_budget} counted working days used; "
 
 
-def _revise_trusted_keys(
-    state: ProjectState, command: ReviseTrustedKeys, now: datetime
-) -> tuple[ProjectEvent, ...]:
-    if not command.trusted_keys:
-        raise InvalidCommand("trusted_keys: the trust store names no key")
-    if command.trusted_keys == state.trusted_keys:
-        raise InvalidCommand("the project already trusts exactly these keys")
-    return (
-        TrustedKeysRevised(
-            at=now, actor=command.actor, reason=command.reason, trusted_keys=command.trusted_keys
-        ),
-    )
-
-
 _HANDLERS: Mapping[type, Callable[[ProjectState, Any, datetime], tuple[ProjectEvent, ...]]] = {
     SubmitStage: _submit_stage,
     AcceptStage: _accept_stage,
     WithdrawProject: _withdraw,
     ReportParts: _report_parts,
-    RecordProjectDeadlines: _record_deadlines,
-    RaiseProjectWarning: _raise_warning,
-    ReviseTrustedKeys: _revise_trusted_keys,
+    RecordBudgets: _record_deadlines,
+    RaiseBudgetWarning: _raise_warning,
+    ReviseTrustedKeys: revise_trusted_keys,
 }
 
 
@@ -639,7 +604,7 @@ class ProjectTimer(_Frozen):
     """What the engine does when a project deadline passes, and when."""
 
     at: Instant
-    command: RaiseProjectWarning
+    command: RaiseBudgetWarning
 
 
 def next_timer(state: ProjectState) -> ProjectTimer | None:
@@ -654,7 +619,7 @@ def next_timer(state: ProjectState) -> ProjectTimer | None:
     if mark is None:
         return None
     return ProjectTimer(
-        at=mark.at, command=RaiseProjectWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+        at=mark.at, command=RaiseBudgetWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
     )
 
 
