@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from cli.arguments import Parser
 from cli.errors import CannotConnect, KeysUnusable
-from workflows.client import DEFAULT_ADDRESS, Cases, Projects, connect_cases
+from workflows.client import DEFAULT_ADDRESS, Cases, connect_cases
 from workflows.messages import TASK_QUEUE
 
 ADDRESS_VARIABLE = "TEMPORAL_ADDRESS"
@@ -32,10 +32,6 @@ class Connection:
         if self._cases is None:
             self._cases = await _connect(self._args)
         return self._cases
-
-    async def projects(self) -> Projects:
-        """Construction projects on the same connection."""
-        return (await self.cases()).projects()
 
 
 Handler = Callable[[argparse.Namespace, Connection], Awaitable[int]]

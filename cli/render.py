@@ -14,6 +14,7 @@ from workflows.client import CaseSummary
 from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.catalogue import Catalogue, Importance, Matter, Variant
 from workflows.domain.clock import DeadlinePlan, DeadlineRules
+from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
 from workflows.domain.events import Actor, Applicant, ApplicationEvent
 from workflows.domain.project import ProjectEvent, ProjectProgress
 from workflows.messages import ApplicationView
@@ -101,7 +102,7 @@ def _value(value: object) -> str:  # noqa: PLR0911 - one return per kind of valu
 _COMMON_EVENT_FIELDS = frozenset({"kind", "at", "actor", "reason", "application_id"})
 
 
-def _details(event: ApplicationEvent | ProjectEvent) -> str:
+def _details(event: ApplicationEvent | ProjectEvent | EstablishmentEvent) -> str:
     return " ".join(
         f"{name}={_value(value)}"
         for name, value in event
@@ -200,7 +201,36 @@ def progress_text(progress: ProjectProgress, may_now: Sequence[str]) -> str:
     )
 
 
-def events_text(events: Sequence[ApplicationEvent | ProjectEvent]) -> str:
+def establishment_text(progress: EstablishmentProgress, may_now: Sequence[str]) -> str:
+    """An establishment: the whole and its one clock, then one row per sub-item, and the reader's verbs."""
+    rows: list[tuple[str, str]] = [
+        ("establishment", progress.establishment_id),
+        ("matter", f"{progress.matter_code} {progress.matter_name}"),
+        ("status", progress.status.value + (" (closed)" if progress.closed else "")),
+        ("credit code", progress.credit_code or ""),
+        ("accepted", _moment(progress.accepted_at) if progress.accepted_at else ""),
+        ("due", _deadline(progress.due_at) if progress.due_at else ""),
+        (
+            "working days",
+            f"{progress.working_days_used} of {progress.working_days_budget} used,"
+            f" {progress.working_days_left} left; {progress.working_days_elapsed} elapsed",
+        ),
+        ("warning", progress.warning_level.value),
+        ("missing", ", ".join(progress.missing)),
+        ("reason", progress.reason),
+        ("events", str(progress.event_count)),
+    ]
+    rows += [("may now", verb) for verb in may_now]
+    items = [
+        (item.code, item.status, item.application_id or NO_VALUE, item.licence_number or "")
+        for item in progress.items
+    ]
+    return "\n\n".join(
+        (_fields(rows), table(("item", "status", "application", "licence / reference"), items))
+    )
+
+
+def events_text(events: Sequence[ApplicationEvent | ProjectEvent | EstablishmentEvent]) -> str:
     """The audit trail, one numbered row per event."""
     rows = [
         (str(number), _moment(event.at), _actor(event.actor), event.kind, event.reason, _details(event))

@@ -18,7 +18,7 @@ from gateway.bodies import BODY_COMPONENTS
 from gateway.codec_sessions import CodecSessions
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
-from gateway.routers import applications, calendar, lists, projects
+from gateway.routers import applications, calendar, composites, lists
 from gateway.routers import codec as codec_routes
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
 from gateway.tokens import TokenBook
@@ -74,6 +74,10 @@ def create_app(
                 "name": "projects",
                 "description": "A construction project: stages in order over its matters' applications.",
             },
+            {
+                "name": "establishments",
+                "description": "An enterprise establishment: one form, one window, one working day.",
+            },
             {"name": "lists", "description": "Open cases found by their search attributes."},
             {"name": "calendar", "description": "The working-day calendar (R-CAL-4)."},
             {"name": "codec", "description": "Temporal's remote codec, for supervisors."},
@@ -89,7 +93,8 @@ def create_app(
     app.state.idempotency = IdempotencyLedger()
     app.state.codec = codec
     app.state.codec_sessions = CodecSessions()
-    for router in (applications.router, projects.router, lists.router, calendar.router, codec_routes.router):
+    routers = (applications.router, composites.projects, composites.establishments, lists.router)
+    for router in (*routers, calendar.router, codec_routes.router):
         app.include_router(router)
     codec_routes.allow_ui_origins(app, ui_origins)
     add_handlers(app)

@@ -23,9 +23,10 @@ from pydantic.fields import FieldInfo
 
 from gateway.limits import read_body
 from workflows.boundary import short
-from workflows.domain import project
+from workflows.domain import establishment, project
 from workflows.domain.application import PEOPLE_COMMANDS
 from workflows.domain.commands import ApplicationCommand, Command, Submission
+from workflows.domain.establishment import EstablishmentCommand
 from workflows.domain.events import Actor
 from workflows.domain.project import ProjectCommand
 from workflows.domain.values import ApplicationNumber
@@ -143,6 +144,9 @@ APPLICATION_BODIES: Bodies[ApplicationCommand, Intake] = Bodies(
 PROJECT_BODIES: Bodies[ProjectCommand, ProjectIntake] = Bodies(
     ProjectCommand, project.PEOPLE_COMMANDS, ProjectIntake, "ProjectSubmissionBody"
 )
+ESTABLISHMENT_BODIES: Bodies[EstablishmentCommand, ProjectIntake] = Bodies(
+    EstablishmentCommand, establishment.PEOPLE_COMMANDS, ProjectIntake, "EstablishmentSubmissionBody"
+)
 
 
 async def body_of(request: Request) -> bytes:
@@ -183,3 +187,4 @@ def _located(error: ValidationError, *, tagged: bool, kinds: str) -> list[dict[s
 BODY_COMPONENTS: dict[str, Any] = {}
 ACTION_SCHEMA, SUBMISSION_SCHEMA = APPLICATION_BODIES.schemas(BODY_COMPONENTS)
 PROJECT_ACTION_SCHEMA, PROJECT_SUBMISSION_SCHEMA = PROJECT_BODIES.schemas(BODY_COMPONENTS)
+ESTABLISHMENT_ACTION_SCHEMA, ESTABLISHMENT_SUBMISSION_SCHEMA = ESTABLISHMENT_BODIES.schemas(BODY_COMPONENTS)

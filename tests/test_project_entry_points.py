@@ -199,3 +199,112 @@ async def test_a_project_over_http_with_its_refusals(http: httpx.AsyncClient) ->
     assert {"/projects", "/projects/{application_id}", "/projects/{application_id}/actions"} <= set(
         document["paths"]
     )
+
+
+FORM = (
+    "registration_application",
+    "articles_of_association",
+    "investor_identity",
+    "officer_appointment",
+    "premises_proof",
+    "agent_authorisation",
+)
+ESTABLISHMENT_DECISIONS = {
+    "business_licence": "market_regulation",
+    "seal_engraving": "public_security",
+    "tax_invoice": "tax",
+    "social_insurance_registration": "human_resources_social_security",
+    "housing_fund_registration": "housing_fund",
+}
+
+
+async def _establishment(cli: Cli, number: str) -> dict[str, Any]:
+    ran = await cli("establishment", "status", number, "--as", OFFICER, "--json")
+    assert ran.code == 0, ran.err
+    found: dict[str, Any] = json.loads(ran.out)
+    return found
+
+
+async def _until_items(cli: Cli, number: str, codes: tuple[str, ...]) -> dict[str, Any]:
+    for _ in range(200):
+        progress = await _establishment(cli, number)
+        if all(
+            i["status"] not in ("started", "not_started") for i in progress["items"] if i["code"] in codes
+        ):
+            return progress
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{number}'s {codes} never registered")
+
+
+async def test_an_establishment_through_the_cli_from_the_one_form_to_the_one_release(cli: Cli) -> None:
+    number = f"EST-{uuid.uuid4().hex[:8]}"
+    opened = await cli(
+        "establishment", "submit", "--id", number,
+        "--applicant-id", APPLICANT_ID, "--applicant-name", "大连示例科技有限公司", "--contact", "0411-1",
+        *_materials(FORM), "--as", OFFICER,
+    )  # fmt: skip
+    assert opened.code == 0, opened.err
+    assert "establishment accept" in opened.out
+    assert (await cli("establishment", "accept", number, "--as", OFFICER)).code == 0
+    await _until_items(cli, number, ("business_licence",))
+    for item, department in ESTABLISHMENT_DECISIONS.items():
+        if item != "business_licence":
+            await _until_items(cli, number, (item,))
+        child = f"{number}.{item}"
+        assert (await cli("accept", child, "--as", OFFICER)).code == 0
+        approved = await cli("approve", child, "--step", department, "--as", f"qian:approver:{department}")
+        assert approved.code == 0, approved.err
+    for _ in range(200):
+        progress = await _establishment(cli, number)
+        if all(i["status"] == "issued" for i in progress["items"] if i["code"] in ESTABLISHMENT_DECISIONS):
+            break
+        await asyncio.sleep(0.05)
+    table = await cli("establishment", "status", number, "--as", OFFICER)
+    assert "establishment track --item ITEM --reference REF" in table.out
+    assert "credit code" in table.out
+    tracked = await cli(
+        "establishment", "track", number, "--item", "bank_account_appointment", "--reference", "ICBC-1",
+        "--as", OFFICER,
+    )  # fmt: skip
+    assert tracked.code == 0, tracked.err
+    released = await cli("establishment", "release", number, "--as", OFFICER, "--json")
+    assert released.code == 0, released.err
+    assert json.loads(released.out)["status"] == "released"
+    trail = await cli("establishment", "events", number, "--as", OFFICER)
+    assert "credit_code_assigned" in trail.out
+    assert "results_released" in trail.out
+
+
+async def test_an_establishment_over_http_is_opened_read_and_refused_as_the_contract_says(
+    http: httpx.AsyncClient,
+) -> None:
+    number = f"EST-{uuid.uuid4().hex[:8]}"
+    body = {
+        "application_id": number,
+        "applicant": {"id_number": APPLICANT_ID, "name": "大连示例科技有限公司", "contact": "0411-1"},
+        "matter_code": "ENTERPRISE-ESTABLISH",
+        "materials": list(FORM),
+        "channel": "online",
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+    typed = await http.post(
+        "/establishments", json={**body, "project_type": "ordinary"}, headers=_bearer("portal")
+    )
+    assert (typed.status_code, typed.json()["type"]) == (409, "InvalidCommand")
+    opened = await http.post("/establishments", json=body, headers=_bearer("portal"))
+    assert opened.status_code == 201, opened.text
+    early = await http.post(
+        f"/establishments/{number}/actions", json={"kind": "release_results"}, headers=_bearer("window")
+    )
+    assert (early.status_code, early.json()["type"]) == (409, "NotAllowed")
+    code = {"kind": "assign_credit_code", "credit_code": "91350100M000100Y43"}
+    forged = await http.post(f"/establishments/{number}/actions", json=code, headers=_bearer("window"))
+    assert forged.status_code == 422  # the engine assigns the code; no person may
+    accepted = await http.post(
+        f"/establishments/{number}/actions", json={"kind": "accept_establishment"}, headers=_bearer("window")
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "registering"
+    assert (await http.get(f"/establishments/{number}", headers=_bearer("stranger"))).status_code == 404
+    document = (await http.get("/openapi.json")).json()
+    assert {"/establishments", "/establishments/{application_id}/actions"} <= set(document["paths"])

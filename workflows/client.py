@@ -46,6 +46,7 @@ from workflows.domain.errors import (
     OneWindowError,
     UnknownApplication,
 )
+from workflows.domain.establishment import EstablishmentCommand, EstablishmentEvent, EstablishmentProgress
 from workflows.domain.events import Actor, ApplicationEvent
 from workflows.domain.project import ProjectCommand, ProjectEvent, ProjectProgress
 from workflows.domain.values import MAX_IDEMPOTENCY_KEY, Code, IdempotencyKey, Instant, MatterCode
@@ -71,6 +72,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "CaseClient",
     "CaseSummary",
     "Cases",
+    "Establishments",
     "IdempotencyKeyReused",
     "NotAllowed",
     "NotYetRegistered",
@@ -565,6 +567,10 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
         """Construction projects on the same client, task queue and pseudonym key."""
         return Projects(self.client, self.task_queue, pseudonyms=self._pseudonyms)
 
+    def establishments(self) -> Establishments:
+        """Enterprise establishments on the same client, task queue and pseudonym key."""
+        return Establishments(self.client, self.task_queue, pseudonyms=self._pseudonyms)
+
     async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
         """R-CAL-4: tell the running cases that a new calendar is loaded.
 
@@ -599,6 +605,17 @@ class Projects(CaseClient[ProjectIntake, ProjectCommand, ProjectProgress, Projec
     _intake = ProjectIntake
     _view = ProjectProgress
     _page = EventsPage[ProjectEvent]
+
+
+class Establishments(
+    CaseClient[ProjectIntake, EstablishmentCommand, EstablishmentProgress, EstablishmentEvent]
+):
+    """Enterprise establishments on one Temporal namespace and task queue, read as their progress."""
+
+    _workflow = "EstablishmentWorkflow"
+    _intake = ProjectIntake
+    _view = EstablishmentProgress
+    _page = EventsPage[EstablishmentEvent]
 
 
 def _or_null(result: type) -> type:
