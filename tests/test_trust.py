@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit import SqliteAuditLog
 from tests.builders import APPLICANT_ID, approver, opened, shipped_matter, submit, window_officer
+from workflows.domain import chain
 from workflows.domain.application import ENGINE
 from workflows.domain.chain import AuditRecord, ChainHash, _plain, canonical, link, verify
 from workflows.domain.errors import Unauthenticated
@@ -249,3 +251,14 @@ def test_a_worker_that_gives_no_command_loads_its_keys_without_a_signing_key(tmp
     assert Security.load(tmp_path, signing=False).signer is None
     with pytest.raises(ValueError, match=r"signing-key\.pem"):
         Security.load(tmp_path)
+
+
+def test_fields_added_to_the_events_later_leave_an_older_event_hashing_as_it_did() -> None:
+    """A case replayed on newer code keeps the digests its audit log holds (``chain.ADDED_LATER``)."""
+    event = opened(submit(shipped_matter("FOOD-BUSINESS"))).events[0]
+    before = event.model_dump(mode="python", exclude={"digest"})
+    del before["simulated"]
+    del before["matter"]["project_types"], before["matter"]["credit_code_prefix"]
+    as_linked = json.dumps(chain._plain(before), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert chain.canonical(event) == as_linked.encode()
+    assert chain.canonical(event.model_copy(update={"simulated": True})) != as_linked.encode()

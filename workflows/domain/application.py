@@ -36,6 +36,7 @@ from workflows.domain.commands import (
     AcceptWithDeficiencies,
     ApplicationCommand,
     ChangeGreenChannel,
+    ConfirmSimulation,
     DeemAccepted,
     EndWithProject,
     ExtendDeadline,
@@ -98,6 +99,7 @@ from workflows.domain.events import (
     LicenceRevoked,
     MaterialsSupplemented,
     Role,
+    SimulationConfirmed,
     TrustedKeysRevised,
     WarningRaised,
 )
@@ -151,7 +153,7 @@ _BEFORE_ACCEPTANCE = frozenset(
 # the calendar they are counted with (R-CAL-4).
 _WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules", "revise_trusted_keys"})
 # Green-channel help (帮办代办) matters until the licence is issued; so does the project it is part of.
-_UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel", "end_with_project"}
+_UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel", "end_with_project", "confirm_simulation"}
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
@@ -222,6 +224,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "raise_warning": frozenset({Role.SYSTEM}),
     "revise_trusted_keys": frozenset({Role.SUPERVISOR}),  # a key rotation, signed by a key still trusted
     "end_with_project": frozenset({Role.SYSTEM}),
+    "confirm_simulation": frozenset({Role.SYSTEM}),
 }
 
 
@@ -297,6 +300,7 @@ class ApplicationState(BaseModel):
     warnings: tuple[WarningRaised, ...] = ()
     licence_number: str | None = None
     repeats: dict[str, int] = Field(default_factory=dict)  # events of REPEAT_LIMITS kinds recorded so far
+    simulated: bool = False  # 模拟审批: no licence until the project's precondition is met
 
     def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
         """The highest warning (of ``subject``, or of any) recorded so far: a warning once raised stands."""
@@ -377,6 +381,7 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         trusted_keys=event.trusted_keys,
         green_channel=event.green_channel,
         steward=event.steward,
+        simulated=event.simulated,
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
@@ -458,6 +463,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes |= {"status": Status.ABANDONED, "closed_at": event.at}
         case ApplicationEndedWithProject():
             changes |= {"status": Status.ENDED_WITH_PROJECT, "closed_at": event.at}
+        case SimulationConfirmed():
+            changes["simulated"] = False
         case DeadlinesPlanned():
             changes["plan"] = event.plan
         case CalendarRevised():
@@ -604,6 +611,7 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         steward=command.steward,
         applicant_key=command.applicant_key,
         trusted_keys=command.trusted_keys,
+        simulated=command.simulated,
     )
 
 
@@ -941,6 +949,16 @@ def _abandon(
     return (event,)
 
 
+def _confirm_simulation(
+    state: ApplicationState, command: ConfirmSimulation, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if not state.simulated:
+        raise InvalidCommand("the case is no simulated approval")
+    return (
+        SimulationConfirmed(at=now, actor=command.actor, reason=command.reason, evidence=command.evidence),
+    )
+
+
 def _end_with_project(
     state: ApplicationState, command: EndWithProject, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
@@ -1070,6 +1088,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     AbandonApplication: _abandon,
     RevokeLicence: _revoke,
     EndWithProject: _end_with_project,
+    ConfirmSimulation: _confirm_simulation,
     RecordDeadlines: _record_deadlines,
     ReviseDeadlineRules: _revise_deadline_rules,
     RaiseWarning: _raise_warning,
@@ -1226,6 +1245,7 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "licence_issued": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},
     "application_ended_with_project": _NOTICE,
+    "simulation_confirmed": _NOTICE,
     # R-CAL-4: deadlines that cannot be computed are a supervision matter, not a silent wait.
     "calendar_year_missing": frozenset({Effect.PUSH_TO_SUPERVISION}),
     "licence_revoked": _NOTICE
@@ -1245,9 +1265,10 @@ ENGINE = Actor(id="onewindow", role=Role.SYSTEM, name="onewindow engine")
 
 
 def ready_to_issue(state: ApplicationState) -> bool:
-    """Approved, and no 容缺 promise holds issuance back (defer mode waits for the supplement)."""
+    """Approved, no 容缺 promise holds issuance back (defer mode waits for the supplement), and no
+    opinion is still simulated (模拟审批: no licence before the precondition)."""
     deferred = bool(state.outstanding) and state.matter.deficiency_mode is DeficiencyMode.DEFER_ISSUANCE
-    return state.status is Status.APPROVED and not deferred
+    return state.status is Status.APPROVED and not deferred and not state.simulated
 
 
 class ScheduledCommand(BaseModel):

@@ -58,6 +58,9 @@ class SubmitApplication(Submission):
     rules: DeadlineRules
     applicant_key: str | None = Field(default=None, description="The applicant's keyed pseudonym.")
     trusted_keys: tuple[KeyId, ...] = Field(default=(), description="The keys the case trusts.")
+    simulated: bool = Field(
+        default=False, description="模拟审批: a key project's matter before its precondition."
+    )
 
 
 class RequestCorrection(Command):
@@ -209,6 +212,14 @@ class EndWithProject(Command):
     project_status: Code
 
 
+class ConfirmSimulation(Command):
+    """模拟审批: the project's precondition is met (its evidence); the simulated opinion becomes formal (the
+    engine's own command, after it read the project from Temporal)."""
+
+    kind: Literal["confirm_simulation"] = "confirm_simulation"
+    evidence: Name
+
+
 class RaiseWarning(Command):
     """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
 
@@ -239,6 +250,7 @@ ApplicationCommand = Annotated[
     | ReviseDeadlineRules
     | ReviseTrustedKeys
     | EndWithProject
+    | ConfirmSimulation
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

@@ -117,6 +117,9 @@ class ApplicationSubmitted(Event):
     received_at: Instant
     green_channel: bool = False
     steward: Actor | None = None
+    simulated: bool = Field(
+        default=False, description="模拟审批: opinions without legal effect until confirmed."
+    )
 
 
 class CorrectionRequested(Event):
@@ -254,6 +257,13 @@ class ApplicationEndedWithProject(Event):
     project_status: Code
 
 
+class SimulationConfirmed(Event):
+    """模拟审批: the precondition is met; the case's opinions are formal from now on."""
+
+    kind: Literal["simulation_confirmed"] = "simulation_confirmed"
+    evidence: Name
+
+
 class DeadlinesPlanned(Event):
     """The case's deadlines, computed with one calendar version; replay reads them, never recomputes."""
 
@@ -313,6 +323,7 @@ ApplicationEvent = Annotated[
     | GreenChannelChanged
     | ApplicationAbandoned
     | ApplicationEndedWithProject
+    | SimulationConfirmed
     | DeadlinesPlanned
     | TrustedKeysRevised
     | WarningRaised
