@@ -150,6 +150,7 @@ def submit(
     received_at: datetime = RECEIVED_AT,
     green_channel: bool = False,
     assigned_steward: Actor | None = None,
+    simulated: bool = False,
 ) -> SubmitApplication:
     """A submission of ``matter`` by the applicant (by the intake system for a green-channel case: an
     applicant does not designate their own), with every material unless ``materials`` says."""
@@ -166,6 +167,7 @@ def submit(
         green_channel=green_channel,
         steward=assigned_steward,
         applicant_key=APPLICANT_KEY,
+        simulated=simulated,
     )
 
 
@@ -199,7 +201,7 @@ def then(case: Case, command: ApplicationCommand) -> Case:
 
 
 def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to bottom
-    status: Status, matter: Matter, *, deficient: bool = False
+    status: Status, matter: Matter, *, deficient: bool = False, simulated: bool = False
 ) -> Case:
     """A case of ``matter`` brought to ``status`` by the usual people through ``decide``/``evolve``.
 
@@ -212,7 +214,8 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
     left_out = secondary_materials(matter) or (matter.materials[-1].code,)
     if not (deficient or status is Status.CORRECTION_REQUESTED):
         left_out = ()
-    case = opened(submit(matter, materials=tuple(m.code for m in matter.materials if m.code not in left_out)))
+    materials = tuple(m.code for m in matter.materials if m.code not in left_out)
+    case = opened(submit(matter, materials=materials, simulated=simulated))
     officer = window_officer()
     match status:
         case Status.RECEIVED:

@@ -65,6 +65,7 @@ from workflows.domain.commands import (
     ApplicationCommand,
     ChangeGreenChannel,
     Command,
+    ConfirmSimulation,
     CreditStanding,
     DeemAccepted,
     EndWithProject,
@@ -210,6 +211,8 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return ReviseDeadlineRules(actor=system(), rules=revised_rules())
         case "revise_trusted_keys":
             return ReviseTrustedKeys(actor=supervisor(), trusted_keys=("ed25519-rotated",))
+        case "confirm_simulation":
+            return ConfirmSimulation(actor=system(), evidence="国有建设用地使用权出让合同 2026-001")
         case "end_with_project":
             return EndWithProject(actor=system(), reason="项目已撤回", project_status="withdrawn")
         case "raise_warning":
@@ -286,7 +289,12 @@ def test_a_command_is_admitted_exactly_where_the_transition_table_allows_it(
     status: Status, kind: str
 ) -> None:
     """Outside its row a command is NotAllowed before any other check; inside, a valid one yields events."""
-    case = drive_to(status, shipped_matter(ENTERPRISE), deficient=_needs_promise_outstanding(status, kind))
+    case = drive_to(
+        status,
+        shipped_matter(ENTERPRISE),
+        deficient=_needs_promise_outstanding(status, kind),
+        simulated=kind == "confirm_simulation",
+    )
     case = _prepared(case, kind)
     assert case.state.status is status
     command = valid_command(kind, case.state)
