@@ -45,6 +45,7 @@ async def read_parts(request: PartsRequest) -> tuple[PartReading, ...]:
                 warning_level=view.warning_level,
                 working_days_used=view.working_days_used,
                 licence_number=view.licence_number,
+                simulated=view.simulated,
                 reason=reason[:2000],
             )
         )

@@ -3,6 +3,7 @@ with its own materials, accepted at the window for its lead department; the gove
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +37,10 @@ from workflows.domain.errors import (
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.project import (
     AcceptStage,
+    LapsePrecondition,
+    MeetPrecondition,
     ProjectCommand,
+    ProjectEffect,
     ProjectEvent,
     ProjectState,
     ProjectStatus,
@@ -47,7 +51,10 @@ from workflows.domain.project import (
     WithdrawProject,
     deadlines,
     decide,
+    effects_of,
+    evidence,
     evolve,
+    news,
     next_timer,
     progress_of,
     replay,
@@ -74,9 +81,21 @@ class Project:
     state: ProjectState
 
 
-def opened(matter: Matter | None = None, materials: tuple[str, ...] | None = None) -> Project:
+def opened(
+    matter: Matter | None = None,
+    materials: tuple[str, ...] | None = None,
+    *,
+    key_project: bool = False,
+    commitment: str | None = None,
+    skipped: tuple[str, ...] = (),
+) -> Project:
+    """A project submitted by its applicant (a key project, 绿色通道, by the window, with a steward)."""
     command = SubmitProject(
-        actor=applicant_actor(),
+        actor=window_officer() if key_project else applicant_actor(),
+        green_channel=key_project,
+        steward=steward() if key_project else None,
+        commitment=commitment,
+        skipped=skipped,
         project_id="PRJ-0001",
         applicant=applicant(),
         matter=matter or project_matter(),
@@ -251,6 +270,7 @@ def test_a_stage_overrunning_its_own_budget_warns_for_the_stage() -> None:
     project = planned(then(opened(), AcceptStage(actor=window_officer()), ACCEPTED), ACCEPTED)
     timer = next_timer(project.state)
     assert timer is not None
+    assert isinstance(timer.command, RaiseBudgetWarning)
     assert timer.command.subject is Budget.STAGE
     assert timer.command.level is WarningLevel.NOTICE  # ⅔ of 30 = day 20, before the project's 60
     plan = project.state.plan
@@ -353,3 +373,93 @@ def test_a_joint_step_is_one_application_its_departments_countersign() -> None:
 def test_the_state_is_the_fold_of_the_events() -> None:
     project = through_stage(opened(), ACCEPTED, datetime(2026, 2, 2, tzinfo=SHANGHAI))
     assert replay(project.events) == project.state
+
+
+# --- 模拟审批 and 投资承诺制 ------------------------------------------------------------------------------
+
+WITHOUT_LAND = ("project_approval_documents", "site_pre_review_application", "agent_authorisation")
+
+
+@pytest.mark.parametrize(
+    ("project", "command", "why"),
+    [
+        (lambda: opened(materials=WITHOUT_LAND), {"precondition_within": 20}, "key projects"),
+        (lambda: opened(key_project=True), {"precondition_within": 20}, "here already"),
+        (lambda: opened(materials=WITHOUT_LAND, key_project=True), {}, "precondition_within"),
+    ],
+    ids=["not-a-key-project", "precondition-already-met", "no-deadline"],
+)
+def test_a_simulated_acceptance_is_refused_where_the_rule_does_not_allow_it(
+    project: Callable[[], Project], command: dict[str, int], why: str
+) -> None:
+    with pytest.raises(InvalidCommand, match=why):
+        decide(project().state, AcceptStage(actor=window_officer(), simulated=True, **command), ACCEPTED)
+
+
+def test_without_the_land_rights_a_key_project_is_reviewed_simulated_and_confirmed_when_they_come() -> None:
+    project = opened(materials=WITHOUT_LAND, key_project=True)
+    with pytest.raises(MaterialsIncomplete):  # formally, the land rights are a core material
+        decide(project.state, AcceptStage(actor=window_officer()), ACCEPTED)
+    accept = AcceptStage(actor=window_officer(), simulated=True, precondition_within=20)
+    project = planned(then(project, accept, ACCEPTED), ACCEPTED)
+    simulation = project.state.simulation
+    assert simulation is not None
+    assert simulation.material == "land_use_documents"
+    assert day_under_way(simulation.due_at).isoformat() == "2026-02-02"  # 20 working days from 01-05
+    assert all(part.simulated for part in project.state.run.parts)
+    timer = next_timer(project.state)
+    assert timer is not None  # the stage's notice (day 20) and the precondition fall due together
+    assert {type(timer.command).__name__} <= {"RaiseBudgetWarning", "LapsePrecondition"}
+    met = MeetPrecondition(actor=steward(), evidence="国有建设用地使用权出让合同 大国土出 2026-001")
+    project = then(project, met, ACCEPTED + timedelta(days=10))
+    assert project.state.run.provided >= {"land_use_documents"}
+    assert news(project.state) != "in_stage:"  # the matters are told to look
+    assert evidence(project.state) == met.evidence
+    with pytest.raises(InvalidCommand):
+        decide(project.state, met, ACCEPTED + timedelta(days=11))  # once
+
+
+def test_a_precondition_not_met_by_its_deadline_lapses_the_opinions_and_ends_the_project() -> None:
+    accept = AcceptStage(actor=window_officer(), simulated=True, precondition_within=5)
+    project = then(opened(materials=WITHOUT_LAND, key_project=True), accept, ACCEPTED)
+    simulation = project.state.simulation
+    assert simulation is not None
+    with pytest.raises(InvalidCommand):
+        decide(project.state, LapsePrecondition(actor=ENGINE), ACCEPTED + timedelta(days=1))
+    project = then(project, LapsePrecondition(actor=ENGINE), simulation.due_at)
+    assert project.state.status is ProjectStatus.LAPSED
+    assert "模拟审批意见失效" in project.state.reason
+    assert effects_of(project.events[-1]) == (
+        ProjectEffect.NOTIFY_APPLICANT,
+        ProjectEffect.PUSH_TO_SUPERVISION,
+    )
+
+
+def test_an_investment_commitment_skips_its_pre_approvals_and_a_failed_acceptance_keeps_it_out_of_use() -> (
+    None
+):
+    base = shipped_matter("CONSTRUCTION-PROJECT")
+    matter = base.of_type("investment_commitment")
+    skipped = base.commitment_skips("investment_commitment")
+    assert skipped == ("design_scheme_review", "drawing_review_confirmation")
+    assert all(m.code not in skipped for stage in matter.stages for m in stage.matters)
+    with pytest.raises(InvalidCommand, match="承诺书"):
+        opened(matter, skipped=skipped)
+    with pytest.raises(InvalidCommand, match="only"):
+        opened(commitment="承诺书-1")
+    project = opened(matter, commitment="投资项目承诺书 2026-017", skipped=skipped)
+    for index, (code, materials) in enumerate(STAGE_MATERIALS.items()):
+        at = ACCEPTED + timedelta(days=30 * index)
+        if index:
+            project = then(project, SubmitStage(actor=applicant_actor(), materials=materials), at)
+        project = then(project, AcceptStage(actor=window_officer()), at)
+        if code != "completion_acceptance":
+            project = issued_all(project, at + timedelta(days=5))
+    joint = next(p for p in project.state.run.parts if p.code == "joint_completion_acceptance")
+    failed = PartReading(
+        application_id=joint.application_id, status=Status.DENIED, closed=True, reason="消防不合格"
+    )
+    project = then(project, ReportParts(actor=ENGINE, readings=(failed,)), ACCEPTED + timedelta(days=100))
+    assert project.state.status is ProjectStatus.NOT_FOR_USE
+    assert "不得投入使用" in project.state.reason
+    assert ProjectEffect.WRITE_CREDIT_RECORD in effects_of(project.events[-1])

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
+        ConfirmSimulation,
         CreditStanding,
         EndWithProject,
         IssueLicence,
@@ -86,7 +87,7 @@ _CALENDAR_RECHECK = timedelta(days=1)
 # recorded before replay as they ran.
 _SECURED = "signed-commands-number-claim-audit-log"
 # How a project or an establishment ends without its results: its open matters end with it.
-_PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned"})
+_PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned", "lapsed", "not_for_use"})
 
 _INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
 _COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
@@ -189,6 +190,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 rules=rules,
                 applicant_key=context.applicant_key if context else None,
                 trusted_keys=context.trusted.key_ids if context else (),
+                simulated=self._part_of.simulated if self._part_of else False,
                 **intake.model_dump(exclude={"matter_code", "assertion", "part_of"}),
             )
         except ValidationError as error:
@@ -236,13 +238,15 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             return
         asked_at = self._now()
         outcome = await self._call("read_project", self._part_of.project_id, ProcessOutcome)
-        if outcome.closed and outcome.status in _PROCESS_FAILED and not self._current.closed:
-            with self._clock_stopped_at(asked_at):
-                self._apply(
-                    EndWithProject(
-                        actor=ENGINE, reason=outcome.reason or outcome.status, project_status=outcome.status
-                    )
-                )
+        state = self._current
+        if state.closed:
+            return
+        with self._clock_stopped_at(asked_at):
+            if outcome.closed and outcome.status in _PROCESS_FAILED:
+                reason = outcome.reason or outcome.status
+                self._apply(EndWithProject(actor=ENGINE, reason=reason, project_status=outcome.status))
+            elif outcome.evidence and state.simulated:
+                self._apply(ConfirmSimulation(actor=ENGINE, evidence=outcome.evidence))
 
     async def _revise_rules(self) -> None:
         """R-CAL-4: count with the calendar as the workers have it now (nothing is recorded if unchanged)."""

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         ApplicantNotice,
         CatalogueEntry,
+        CreditEntry,
         Escalation,
         EventsPage,
         Intake,
@@ -100,6 +101,8 @@ class CompositeRules(Generic[_S, _E, _K, _V]):
     progress: Callable[[_S, datetime], _V]
     effects: Callable[[Any], tuple[str, ...]]
     status: Callable[[_S], str]
+    news: Callable[[_S], str]  # changes whenever the open matters must look (the end, a precondition met)
+    evidence: Callable[[_S], str | None]  # 模拟审批: the precondition's evidence, once it came
 
 
 class Snapshot(BaseModel):
@@ -111,7 +114,7 @@ class Snapshot(BaseModel):
     effects_done: int
     audited: int
     started: tuple[str, ...]
-    told_ended: tuple[str, ...]
+    news_told: str | None
     trusted: TrustedKeys
     chain_hash: ChainHash
     history_threshold: int | None
@@ -132,7 +135,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
         super().__init__()
         self._planned_for: tuple[object, ...] | None = None
         self._started: set[str] = set()  # the matters' applications started (as children, by any run)
-        self._told_ended: set[str] = set()  # the open matters told that the process ended
+        self._news_told: str | None = None  # what the open matters were last told to look at
         self._parts_changed = False
         self._history_threshold: int | None = None
         if workflow.info().continued_run_id is not None:
@@ -155,8 +158,8 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             if self._parts_changed:
                 await self._read_parts()
                 continue
+            await self._tell_parts_the_news()
             if self._current.closed:
-                await self._tell_parts_the_process_ended()
                 if not self._current.open_parts:
                     break
                 await workflow.wait_condition(lambda: self._parts_changed)
@@ -201,7 +204,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             self._state = self._fold(self._state, event)
         self._events = list(snapshot.events)
         self._effects_done, self._audited = snapshot.effects_done, snapshot.audited
-        self._started, self._told_ended = set(snapshot.started), set(snapshot.told_ended)
+        self._started, self._news_told = set(snapshot.started), snapshot.news_told
         self._trusted, self._chain_hash = snapshot.trusted, snapshot.chain_hash
         self._history_threshold = snapshot.history_threshold
         self._parts_changed = snapshot.parts_changed
@@ -215,7 +218,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             effects_done=self._effects_done,
             audited=self._audited,
             started=tuple(sorted(self._started)),
-            told_ended=tuple(sorted(self._told_ended)),
+            news_told=self._news_told,
             trusted=self._trusted,
             chain_hash=self._chain_hash,
             history_threshold=self._history_threshold,
@@ -258,6 +261,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
                 item=part.code,
                 matter=matter,
                 catalogue_version=state.catalogue_version,
+                simulated=part.simulated,
             ),
         )
         await workflow.start_child_workflow(
@@ -288,17 +292,22 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
         if changed:
             self._apply(self.rules.report(changed))
 
-    async def _tell_parts_the_process_ended(self) -> None:
-        """Each open matter hears once that the process changed; it reads the process's end itself."""
-        untold = [
-            part.application_id
-            for part in self._current.open_parts
-            if part.application_id in self._started and part.application_id not in self._told_ended
-        ]
-        await asyncio.gather(
-            *(workflow.get_external_workflow_handle(number).signal("project_changed") for number in untold)
-        )
-        self._told_ended.update(untold)
+    async def _tell_parts_the_news(self) -> None:
+        """When the process has news for its open matters (its end, a precondition met), each hears that
+        it changed, once; each reads the process itself (``outcome``)."""
+        news = self.rules.news(self._current)
+        if news == self._news_told:
+            return
+        if self._news_told is not None:  # a process just registered has nothing to tell
+            told = [
+                part.application_id
+                for part in self._current.open_parts
+                if part.application_id in self._started
+            ]
+            await asyncio.gather(
+                *(workflow.get_external_workflow_handle(number).signal("project_changed") for number in told)
+            )
+        self._news_told = news
 
     async def _wait_for_change_or_deadline(self, version: int) -> None:
         scheduled = self.rules.next_timer(self._current)
@@ -378,7 +387,12 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
     def outcome(self) -> ProcessOutcome:
         """Whether the process has ended and how: what each of its matters reads when told it changed."""
         state = self._current
-        return ProcessOutcome(closed=state.closed, status=self.rules.status(state), reason=state.reason)
+        return ProcessOutcome(
+            closed=state.closed,
+            status=self.rules.status(state),
+            reason=state.reason,
+            evidence=self.rules.evidence(state),
+        )
 
     def _state_for(self, read: ReadRequest) -> _V | None:
         return self._progress(read.at) if self._may_read(read) else None
@@ -443,6 +457,10 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
                     matter_code=state.matter.code,
                     departments=state.matter.departments,
                     result=_kind(event),
+                )
+            case "write_credit_record":
+                return CreditEntry(
+                    **base, applicant_id=state.applicant.id_number, reason=event.reason, at=event.at
                 )
             case "escalate" if isinstance(event, BudgetWarningRaised):
                 return Escalation(

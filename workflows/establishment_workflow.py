@@ -69,8 +69,8 @@ class EstablishmentSnapshot(Snapshot):
 def _submission(
     intake: ProjectIntake, entry: CatalogueEntry, rules: DeadlineRules, context: SecurityContext, number: str
 ) -> SubmitEstablishment:
-    if intake.project_type is not None:
-        raise refusal(InvalidCommand("project_type: an establishment has no project type; leave it out"))
+    if intake.project_type is not None or intake.commitment is not None:
+        raise refusal(InvalidCommand("an establishment has no project type nor commitment; leave them out"))
     return SubmitEstablishment(
         establishment_id=number,
         matter=entry.matter,
@@ -78,7 +78,9 @@ def _submission(
         rules=rules,
         applicant_key=context.applicant_key,
         trusted_keys=context.trusted.key_ids,
-        **intake.model_dump(exclude={"matter_code", "assertion", "history_threshold", "project_type"}),
+        **intake.model_dump(
+            exclude={"matter_code", "assertion", "history_threshold", "project_type", "commitment"}
+        ),
     )
 
 
@@ -117,6 +119,8 @@ ESTABLISHMENT_RULES: CompositeRules[
     progress=progress_of,
     effects=effects_of,
     status=lambda state: state.status.value,
+    news=lambda state: state.status.value,
+    evidence=lambda _: None,
 )
 
 

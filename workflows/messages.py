@@ -26,7 +26,7 @@ from workflows.domain.commands import Command, Submission
 from workflows.domain.composite import Budget
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant
-from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode
+from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode, Name
 from workflows.identity import TrustedKeys
 
 _Event = TypeVar("_Event", bound=BaseModel)
@@ -55,6 +55,7 @@ class PartOf(BaseModel):
     item: Code
     matter: Matter
     catalogue_version: str = Field(min_length=1)
+    simulated: bool = Field(default=False, description="模拟审批: opinions without legal effect for now.")
 
 
 class Intake(Submission):
@@ -73,6 +74,9 @@ class ProjectIntake(Submission):
 
     matter_code: MatterCode = Field(description="The composite matter's catalogue code.")
     project_type: Code | None = Field(default=None, description="The catalogue's project type, if any.")
+    commitment: Name | None = Field(
+        default=None, description="投资承诺制: the 承诺书 a project of a commitment type builds on."
+    )
     history_threshold: int | None = Field(
         default=None,
         ge=50,
@@ -97,6 +101,7 @@ class ProcessOutcome(BaseModel):
     closed: bool
     status: str
     reason: str = ""
+    evidence: str | None = Field(default=None, description="模拟审批: the precondition's evidence, once met.")
 
 
 class CatalogueEntry(BaseModel):
@@ -159,6 +164,7 @@ class ApplicationView(BaseModel):
     outstanding: tuple[str, ...]
     pending_actions: tuple[PendingAction, ...]
     licence_number: str | None
+    simulated: bool = Field(description="模拟审批: the opinions have no legal effect until the precondition.")
     event_count: int
 
     @classmethod
@@ -207,6 +213,7 @@ class ApplicationView(BaseModel):
             outstanding=state.outstanding,
             pending_actions=pending_actions(state),
             licence_number=state.licence_number,
+            simulated=state.simulated,
             event_count=state.version,
         )
 

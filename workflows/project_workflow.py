@@ -40,7 +40,9 @@ with workflow.unsafe.imports_passed_through():
         deadlines,
         decide,
         effects_of,
+        evidence,
         evolve,
+        news,
         next_timer,
         plan_basis,
         progress_of,
@@ -65,6 +67,7 @@ def _submission(
         rules=rules,
         applicant_key=context.applicant_key,
         trusted_keys=context.trusted.key_ids,
+        skipped=entry.matter.commitment_skips(intake.project_type),
         **intake.model_dump(exclude={"matter_code", "assertion", "history_threshold"}),
     )
 
@@ -104,6 +107,8 @@ PROJECT_RULES: CompositeRules[ProjectState, ProjectEvent, ProjectCommand, Projec
     progress=progress_of,
     effects=lambda event: tuple(effect.value for effect in effects_of(event)),
     status=lambda state: state.status.value,
+    news=news,
+    evidence=evidence,
 )
 
 

@@ -128,6 +128,11 @@ class Stage(_Entry):
     materials: tuple[Code, ...] = Field(
         default=(), description="The materials this stage's intake asks for (section 9); empty: all of them."
     )
+    precondition: Code | None = Field(
+        default=None,
+        description="模拟审批: the material whose absence a key project's stage may be reviewed without"
+        " (usually the land rights); the opinions are simulated until it comes.",
+    )
 
 
 class Variant(_Entry):
@@ -146,6 +151,11 @@ class ProjectType(_Entry):
     name: Name
     merge_stages: tuple[Code, ...] = Field(
         default=(), description="Consecutive stages this type runs as one (small social investment: 2+3)."
+    )
+    commitment_skips: tuple[Code, ...] = Field(
+        default=(),
+        description="投资承诺制: the pre-approvals a project on a published commitment skips (it builds"
+        " first, and completion acceptance checks the commitment).",
     )
 
 
@@ -244,6 +254,7 @@ class Matter(_Entry):
             raise ValueError("project_types are given only for a matter with stages")
         for project_type in self.project_types:
             _check_merge(self.stages, project_type)
+            _check_skips(self.stages, project_type)
         for variant in self.variants:
             statutory = variant.statutory_limit or self.statutory_limit
             if variant.promised_limit > statutory:
@@ -262,6 +273,13 @@ class Matter(_Entry):
             asked = sorted(set(stage.materials) - {m.code for m in self.materials})
             if asked:
                 raise ValueError(f"stages: {stage.code} asks for materials not in materials: {asked}")
+            precondition = self.material(stage.precondition) if stage.precondition else None
+            if stage.precondition and (
+                precondition is None or precondition.importance is not Importance.CORE
+            ):
+                raise ValueError(
+                    f"stages: {stage.code} precondition {stage.precondition} is no core material"
+                )
             unknown = sorted(named - set(self.departments))
             if unknown:
                 raise ValueError(f"stages: {stage.code} names departments not in departments: {unknown}")
@@ -301,9 +319,13 @@ class Matter(_Entry):
             raise UnknownMatter(
                 f"{self.code} type {code}", nearest(code, (t.code for t in self.project_types))
             )
-        return self.model_copy(
-            update={"stages": _merged(self.stages, chosen.merge_stages), "project_types": ()}
-        )
+        stages = _skipped(_merged(self.stages, chosen.merge_stages), chosen.commitment_skips)
+        return self.model_copy(update={"stages": stages, "project_types": ()})
+
+    def commitment_skips(self, code: str | None) -> tuple[str, ...]:
+        """投资承诺制: the matters a project of type ``code`` skips on its commitment."""
+        chosen = next((t for t in self.project_types if t.code == code), None)
+        return chosen.commitment_skips if chosen else ()
 
     def stage_of(self, item: str) -> Stage:
         """The stage one of whose matters is ``item``."""
@@ -359,6 +381,28 @@ def _check_merge(stages: tuple[Stage, ...], project_type: ProjectType) -> None:
         raise ValueError(
             f"project_types: {project_type.code} merge_stages must be consecutive stages, in order"
         )
+
+
+def _check_skips(stages: tuple[Stage, ...], project_type: ProjectType) -> None:
+    known = {m.code for stage in stages for m in stage.matters}
+    unknown = sorted(set(project_type.commitment_skips) - known)
+    if unknown:
+        raise ValueError(f"project_types: {project_type.code} skips no such matter: {unknown}")
+    for stage in _skipped(stages, project_type.commitment_skips):
+        if not any(m.administrative for m in stage.matters):
+            raise ValueError(
+                f"project_types: {project_type.code} leaves stage {stage.code} nothing to approve"
+            )
+
+
+def _skipped(stages: tuple[Stage, ...], skips: tuple[str, ...]) -> tuple[Stage, ...]:
+    """The stages without the matters a commitment replaces."""
+    if not skips:
+        return stages
+    return tuple(
+        stage.model_copy(update={"matters": tuple(m for m in stage.matters if m.code not in skips)})
+        for stage in stages
+    )
 
 
 def _merged(stages: tuple[Stage, ...], merge: tuple[str, ...]) -> tuple[Stage, ...]:

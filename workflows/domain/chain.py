@@ -46,7 +46,7 @@ class ChainHash(StrEnum):
 ADDED_LATER: dict[str, frozenset[str]] = {
     "ApplicationSubmitted": frozenset({"simulated"}),
     "Matter": frozenset({"project_types", "credit_code_prefix"}),
-    "Stage": frozenset({"materials"}),
+    "Stage": frozenset({"materials", "precondition"}),
     "StageMatter": frozenset({"joint_departments"}),
 }
 

@@ -40,6 +40,7 @@ class PartReading(_Frozen):
     working_days_used: int | None = None
     licence_number: str | None = None
     reason: Text = Field(default="", description="Why it ended, if it ended without a licence.")
+    simulated: bool = False
 
 
 class Part(_Frozen):
@@ -49,6 +50,7 @@ class Part(_Frozen):
     name: str
     departments: tuple[Code, ...]
     application_id: ApplicationNumber
+    simulated: bool = False  # 模拟审批: its opinions have no legal effect until the precondition comes
 
 
 class StageRun(_Frozen):
@@ -67,7 +69,7 @@ def part_application_id(process_id: str, item: str) -> str:
     return f"{process_id}.{item}"
 
 
-def parts_of(process_id: str, stage: Stage) -> tuple[Part, ...]:
+def parts_of(process_id: str, stage: Stage, *, simulated: bool = False) -> tuple[Part, ...]:
     """The applications a stage's administrative matters run as (a bank's service is tracked instead)."""
     return tuple(
         Part(
@@ -75,6 +77,7 @@ def parts_of(process_id: str, stage: Stage) -> tuple[Part, ...]:
             name=item.name,
             departments=item.departments,
             application_id=part_application_id(process_id, item.code),
+            simulated=simulated,
         )
         for item in stage.matters
         if item.administrative
@@ -350,6 +353,7 @@ class MatterProgress(_Frozen):
     decided_at: Instant | None = None
     warning_level: WarningLevel = WarningLevel.NONE
     licence_number: str | None = None
+    simulated: bool = Field(default=False, description="模拟审批: an opinion without legal effect yet.")
 
 
 def matters_of(
@@ -371,6 +375,7 @@ def matters_of(
                 decided_at=reading.decided_at if reading else None,
                 warning_level=reading.warning_level if reading else WarningLevel.NONE,
                 licence_number=reading.licence_number if reading else None,
+                simulated=reading.simulated if reading else bool(part and part.simulated),
             )
         )
     return tuple(shown)

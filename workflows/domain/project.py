@@ -29,6 +29,7 @@ from workflows.domain.application import (
     require_receipt_in_range,
     require_steward_fits,
 )
+from workflows.domain.calendar import local_date
 from workflows.domain.catalogue import Importance, Matter, Stage
 from workflows.domain.clock import (
     DeadlineRules,
@@ -63,13 +64,14 @@ from workflows.domain.composite import (
 )
 from workflows.domain.errors import (
     CalendarNotPublished,
+    DeadlineOutOfRange,
     InvalidCommand,
     MaterialsIncomplete,
     NotAllowed,
     NotAuthorised,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
-from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Name, WorkingDays
 
 # How long the project stands between stages is the applicant's: a suspension of the project clock that
 # nobody expects to end on a given day (the ledger needs a length; it raises no warning).
@@ -86,6 +88,20 @@ class ProjectStatus(StrEnum):
     DENIED = "denied"
     WITHDRAWN = "withdrawn"
     ABANDONED = "abandoned"
+    LAPSED = "lapsed"  # 模拟审批: the precondition was not met in time; the simulated opinions lapsed
+    NOT_FOR_USE = "not_for_use"  # 投资承诺制: completion acceptance found the commitment broken
+
+
+class Simulation(BaseModel):
+    """模拟审批 of one stage: the precondition it waits for, by when, and whether it came."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stage: Code
+    material: Code
+    due_at: Instant
+    met_at: Instant | None = None
+    evidence: str | None = None
 
 
 # --- messages -----------------------------------------------------------------------------------------
@@ -109,6 +125,8 @@ class SubmitProject(Submission):
     rules: DeadlineRules
     applicant_key: str | None = None
     trusted_keys: tuple[KeyId, ...] = ()
+    commitment: Name | None = Field(default=None, description="投资承诺制: the 承诺书 against the standards.")
+    skipped: tuple[Code, ...] = Field(default=(), description="The pre-approvals the commitment replaces.")
 
 
 class SubmitStage(Command):
@@ -119,9 +137,27 @@ class SubmitStage(Command):
 
 
 class AcceptStage(Command):
-    """The window accepts the stage on behalf of its lead department: its matters start in parallel."""
+    """The window accepts the stage on behalf of its lead department: its matters start in parallel.
+
+    模拟审批: a key project's stage may be accepted ``simulated`` while its precondition (the land rights)
+    is still missing, the precondition due within ``precondition_within`` working days."""
 
     kind: Literal["accept_stage"] = "accept_stage"
+    simulated: bool = False
+    precondition_within: WorkingDays | None = None
+
+
+class MeetPrecondition(Command):
+    """模拟审批: the precondition's evidence (the land-use contract): the simulated opinions become formal."""
+
+    kind: Literal["meet_precondition"] = "meet_precondition"
+    evidence: Name
+
+
+class LapsePrecondition(Command):
+    """The precondition's deadline passed without it (the engine's own command, from a durable timer)."""
+
+    kind: Literal["lapse_precondition"] = "lapse_precondition"
 
 
 class WithdrawProject(Command):
@@ -134,6 +170,8 @@ ProjectCommand = Annotated[
     SubmitProject
     | SubmitStage
     | AcceptStage
+    | MeetPrecondition
+    | LapsePrecondition
     | WithdrawProject
     | ReportParts
     | RecordBudgets
@@ -163,6 +201,8 @@ class ProjectSubmitted(Event):
     received_at: Instant
     green_channel: bool = False
     steward: Actor | None = None
+    commitment: Name | None = None
+    skipped: tuple[Code, ...] = ()
 
 
 class StageMaterialsReceived(Event):
@@ -181,6 +221,28 @@ class StageAccepted(Event):
     on_behalf_of: Code
     notice_number: str
     parts: tuple[Part, ...]
+    simulation: Simulation | None = Field(default=None, description="模拟审批: the precondition awaited.")
+
+
+class PreconditionMet(Event):
+    """模拟审批: the precondition came (its evidence); every simulated opinion of the stage becomes formal."""
+
+    kind: Literal["precondition_met"] = "precondition_met"
+    material: Code
+    evidence: Name
+
+
+class SimulationLapsed(Event):
+    """模拟审批: the precondition did not come by its deadline; the opinions lapse and the project ends."""
+
+    kind: Literal["simulation_lapsed"] = "simulation_lapsed"
+
+
+class CommitmentFailed(Event):
+    """投资承诺制: completion acceptance found the commitment broken; the project may not be put into use."""
+
+    kind: Literal["commitment_failed"] = "commitment_failed"
+    part: Code
 
 
 class ProjectCompleted(Event):
@@ -219,6 +281,9 @@ ProjectEvent = Annotated[
     | ProjectDenied
     | ProjectWithdrawn
     | ProjectAbandoned
+    | PreconditionMet
+    | SimulationLapsed
+    | CommitmentFailed
     | BudgetsPlanned
     | BudgetWarningRaised
     | TrustedKeysRevised,
@@ -229,7 +294,14 @@ ProjectEvent = Annotated[
 # --- the transition table -----------------------------------------------------------------------------
 
 FINAL = frozenset(
-    {ProjectStatus.COMPLETED, ProjectStatus.DENIED, ProjectStatus.WITHDRAWN, ProjectStatus.ABANDONED}
+    {
+        ProjectStatus.COMPLETED,
+        ProjectStatus.DENIED,
+        ProjectStatus.WITHDRAWN,
+        ProjectStatus.ABANDONED,
+        ProjectStatus.LAPSED,
+        ProjectStatus.NOT_FOR_USE,
+    }
 )
 _WHILE_OPEN = frozenset({"report_parts", "record_budgets", "revise_trusted_keys"})
 
@@ -238,7 +310,8 @@ _WHILE_OPEN = frozenset({"report_parts", "record_budgets", "revise_trusted_keys"
 TRANSITIONS: Mapping[ProjectStatus, frozenset[str]] = {
     ProjectStatus.AWAITING_APPLICANT: _WHILE_OPEN | {"submit_stage", "withdraw_project"},
     ProjectStatus.STAGE_RECEIVED: _WHILE_OPEN | {"submit_stage", "accept_stage", "withdraw_project"},
-    ProjectStatus.IN_STAGE: _WHILE_OPEN | {"withdraw_project", "raise_budget_warning"},
+    ProjectStatus.IN_STAGE: _WHILE_OPEN
+    | {"withdraw_project", "raise_budget_warning", "meet_precondition", "lapse_precondition"},
     **{status: frozenset({"report_parts"}) for status in FINAL},
 }
 
@@ -247,6 +320,8 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "submit_stage": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER}),
     "accept_stage": frozenset({Role.WINDOW_OFFICER}),
     "withdraw_project": frozenset({Role.APPLICANT, Role.STEWARD}),
+    "meet_precondition": frozenset({Role.APPLICANT, Role.STEWARD, Role.WINDOW_OFFICER}),
+    "lapse_precondition": frozenset({Role.SYSTEM}),
     "report_parts": frozenset({Role.SYSTEM}),
     "record_budgets": frozenset({Role.SYSTEM}),
     "raise_budget_warning": frozenset({Role.SYSTEM}),
@@ -272,6 +347,9 @@ class ProjectState(CompositeState):
 
     project_type: str | None
     status: ProjectStatus
+    commitment: str | None = None
+    skipped: tuple[str, ...] = ()
+    simulation: Simulation | None = None
 
     @property
     def stage(self) -> Stage:
@@ -335,6 +413,8 @@ def start(event: ProjectSubmitted) -> ProjectState:
     first = event.matter.stages[0].code
     return ProjectState(
         process_id=event.project_id,
+        commitment=event.commitment,
+        skipped=event.skipped,
         applicant=event.applicant,
         applicant_key=event.applicant_key,
         matter=event.matter,
@@ -353,7 +433,7 @@ def start(event: ProjectSubmitted) -> ProjectState:
     )
 
 
-def evolve(state: ProjectState, event: ProjectEvent) -> ProjectState:
+def evolve(state: ProjectState, event: ProjectEvent) -> ProjectState:  # noqa: PLR0912 - a case per event
     """Apply one event. Never raises: every rule was checked by ``decide`` before the event existed."""
     changes: dict[str, Any] = {"version": state.version + 1}
     runs = list(state.runs)
@@ -366,7 +446,15 @@ def evolve(state: ProjectState, event: ProjectEvent) -> ProjectState:
         case StageAccepted():
             accepted = {"accepted_at": event.at, "accepted_by": event.actor.key, "parts": event.parts}
             runs[-1] = runs[-1].model_copy(update=accepted)
-            changes |= {"runs": tuple(runs), "status": ProjectStatus.IN_STAGE}
+            changes |= {"runs": tuple(runs), "status": ProjectStatus.IN_STAGE, "simulation": event.simulation}
+        case PreconditionMet() if state.simulation is not None:
+            runs[-1] = runs[-1].model_copy(update={"provided": runs[-1].provided | {event.material}})
+            met = {"met_at": event.at, "evidence": event.evidence}
+            changes |= {"runs": tuple(runs), "simulation": state.simulation.model_copy(update=met)}
+        case SimulationLapsed():
+            changes |= {"status": ProjectStatus.LAPSED, "closed_at": event.at, "reason": event.reason}
+        case CommitmentFailed():
+            changes |= {"status": ProjectStatus.NOT_FOR_USE, "closed_at": event.at, "reason": event.reason}
         case PartReported():
             changes["readings"] = state.readings | {event.part: event.reading}
         case StageCompleted():
@@ -431,6 +519,10 @@ def _submit(command: SubmitProject, now: datetime) -> ProjectSubmitted:
         if command.actor.role is Role.APPLICANT and (command.green_channel or command.steward):
             raise NotAuthorised(command.actor.id, "绿色通道 is designated by the 营商局 or the intake")
     _require_stage_materials(command.matter, command.matter.stages[0], command.materials)
+    if command.skipped and not command.commitment:
+        raise InvalidCommand("commitment: a project of this type builds on its written commitment (承诺书)")
+    if command.commitment and not command.skipped:
+        raise InvalidCommand("commitment: only a 投资承诺制 project type takes a commitment")
     fields = command.model_dump(exclude={"kind", "actor", "reason", "assertion"})
     return ProjectSubmitted(at=now, actor=command.actor, reason=command.reason, **fields)
 
@@ -462,14 +554,16 @@ def _submit_stage(state: ProjectState, command: SubmitStage, now: datetime) -> t
 
 
 def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> tuple[ProjectEvent, ...]:
+    stage = state.stage
+    simulation = _simulation(state, command, now) if command.simulated else None
     core_missing = tuple(
         code
         for code in state.missing
         if state.matter.material(code).importance is Importance.CORE  # type: ignore[union-attr]
+        and not (simulation and code == simulation.material)
     )
     if core_missing:
         raise MaterialsIncomplete(core_missing)
-    stage = state.stage
     accepted = StageAccepted(
         at=now,
         actor=command.actor,
@@ -477,9 +571,56 @@ def _accept_stage(state: ProjectState, command: AcceptStage, now: datetime) -> t
         stage=stage.code,
         on_behalf_of=stage.lead_department,
         notice_number=f"{state.process_id}-{state.version + 1:03d}",
-        parts=parts_of(state.process_id, stage),
+        parts=parts_of(state.process_id, stage, simulated=simulation is not None),
+        simulation=simulation,
     )
     return (accepted,)
+
+
+def _simulation(state: ProjectState, command: AcceptStage, now: datetime) -> Simulation:
+    """模拟审批 (DESIGN.md section 6): for a key project, a stage whose precondition is still missing,
+    with the precondition's own deadline in working days."""
+    stage = state.stage
+    if not state.green_channel:
+        raise InvalidCommand("simulated: 模拟审批 is for key projects (the green channel)")
+    if stage.precondition is None:
+        raise InvalidCommand(f"simulated: stage {stage.code} has no precondition to wait for")
+    if stage.precondition in state.run.provided:
+        raise InvalidCommand(f"simulated: {stage.precondition} is here already; accept the stage formally")
+    if command.precondition_within is None:
+        raise InvalidCommand("precondition_within: how many working days the precondition may take")
+    try:
+        due = state.rules.working.deadline(local_date(now), command.precondition_within)
+    except CalendarNotPublished as missing:
+        raise DeadlineOutOfRange(
+            "precondition_within", command.precondition_within, f"the calendar data ({missing.year})"
+        ) from None
+    return Simulation(stage=stage.code, material=stage.precondition, due_at=due.due_at)
+
+
+def _meet_precondition(
+    state: ProjectState, command: MeetPrecondition, now: datetime
+) -> tuple[ProjectEvent, ...]:
+    require_acts_for(state.applicant, state.steward, command.actor)
+    simulation = state.simulation
+    if simulation is None or simulation.stage != state.stage.code or simulation.met_at is not None:
+        raise InvalidCommand("no simulated approval awaits its precondition in this stage")
+    met = PreconditionMet(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        material=simulation.material,
+        evidence=command.evidence,
+    )
+    return (met,)
+
+
+def _lapse(state: ProjectState, command: LapsePrecondition, now: datetime) -> tuple[ProjectEvent, ...]:
+    simulation = state.simulation
+    if simulation is None or simulation.met_at is not None or now < simulation.due_at:
+        raise InvalidCommand("no precondition is overdue")
+    reason = f"模拟审批意见失效：{simulation.material} 未在期限内提供"
+    return (SimulationLapsed(at=now, actor=command.actor, reason=reason),)
 
 
 def _withdraw(state: ProjectState, command: WithdrawProject, now: datetime) -> tuple[ProjectEvent, ...]:
@@ -497,7 +638,12 @@ def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> t
     if state.status is not ProjectStatus.IN_STAGE:
         return tuple(events)
     outcome = stage_outcome(state.run.parts, state.readings | changed, now)
-    if outcome.denied is not None:
+    last_stage = len(state.runs) == len(state.matter.stages)
+    if outcome.denied is not None and state.commitment and last_stage:
+        # 投资承诺制: completion acceptance checks the commitment; a failure keeps the building out of use.
+        why = f"投资承诺未兑现，不得投入使用：{outcome.reason}"
+        events.append(CommitmentFailed(at=now, actor=actor, reason=why, part=outcome.denied.code))
+    elif outcome.denied is not None:
         events.append(ProjectDenied(at=now, actor=actor, reason=outcome.reason, part=outcome.denied.code))
     elif outcome.ended is not None:
         events.append(ProjectAbandoned(at=now, actor=actor, reason=outcome.reason, part=outcome.ended.code))
@@ -505,7 +651,7 @@ def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> t
         events.append(
             StageCompleted(at=now, actor=actor, stage=state.stage.code, decided_at=outcome.decided_at)
         )
-        if len(state.runs) == len(state.matter.stages):
+        if last_stage:
             events.append(ProjectCompleted(at=now, actor=actor, reason="各阶段全部办结"))
     return tuple(events)
 
@@ -556,6 +702,8 @@ _HANDLERS: Mapping[type, Callable[[ProjectState, Any, datetime], tuple[ProjectEv
     SubmitStage: _submit_stage,
     AcceptStage: _accept_stage,
     WithdrawProject: _withdraw,
+    MeetPrecondition: _meet_precondition,
+    LapsePrecondition: _lapse,
     ReportParts: _report_parts,
     RecordBudgets: _record_deadlines,
     RaiseBudgetWarning: _raise_warning,
@@ -604,23 +752,27 @@ class ProjectTimer(_Frozen):
     """What the engine does when a project deadline passes, and when."""
 
     at: Instant
-    command: RaiseBudgetWarning
+    command: RaiseBudgetWarning | LapsePrecondition
 
 
 def next_timer(state: ProjectState) -> ProjectTimer | None:
-    """The earliest warning still ahead of the project while a stage runs: the durable timer to arm."""
+    """The earliest deadline still ahead while a stage runs (a warning, or a simulated approval's
+    precondition): the durable timer to arm."""
     if state.status is not ProjectStatus.IN_STAGE:
         return None
     raised = {
         Budget.STAGE: state.warning_raised(Budget.STAGE, state.stage.code),
         Budget.WHOLE: state.warning_raised(Budget.WHOLE),
     }
+    candidates = []
     mark = next_mark(state.plan, raised)
-    if mark is None:
-        return None
-    return ProjectTimer(
-        at=mark.at, command=RaiseBudgetWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
-    )
+    if mark is not None:
+        warning = RaiseBudgetWarning(actor=ENGINE, level=mark.level, subject=mark.subject)
+        candidates.append(ProjectTimer(at=mark.at, command=warning))
+    simulation = state.simulation
+    if simulation is not None and simulation.met_at is None:
+        candidates.append(ProjectTimer(at=simulation.due_at, command=LapsePrecondition(actor=ENGINE)))
+    return min(candidates, key=lambda timer: timer.at, default=None)
 
 
 class StageProgress(_Frozen):
@@ -650,6 +802,9 @@ class ProjectProgress(_Frozen):
     matter_code: str
     matter_name: str
     project_type: str | None
+    commitment: str | None = Field(description="投资承诺制: the 承诺书 the project builds on.")
+    skipped: tuple[str, ...] = Field(description="投资承诺制: the pre-approvals the commitment replaced.")
+    simulation: Simulation | None = Field(description="模拟审批: the precondition, its deadline, if met.")
     status: ProjectStatus
     closed: bool
     waiting_for_applicant: bool
@@ -689,6 +844,9 @@ def progress_of(state: ProjectState, now: datetime) -> ProjectProgress:
         matter_code=state.matter.code,
         matter_name=state.matter.name,
         project_type=state.project_type,
+        commitment=state.commitment,
+        skipped=state.skipped,
+        simulation=state.simulation,
         status=state.status,
         closed=state.closed,
         waiting_for_applicant=state.status
@@ -785,6 +943,7 @@ class ProjectEffect(StrEnum):
 
     NOTIFY_APPLICANT = "notify_applicant"
     PUSH_TO_SUPERVISION = "push_to_supervision"
+    WRITE_CREDIT_RECORD = "write_credit_record"
     ESCALATE = "escalate"
 
 
@@ -796,7 +955,22 @@ EFFECTS: Mapping[str, frozenset[ProjectEffect]] = {
     "project_denied": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
     "project_withdrawn": _NOTICE,
     "project_abandoned": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
+    "precondition_met": _NOTICE,
+    "simulation_lapsed": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION},
+    # 投资承诺制: a broken commitment is supervision's and the credit register's business too.
+    "commitment_failed": _NOTICE | {ProjectEffect.PUSH_TO_SUPERVISION, ProjectEffect.WRITE_CREDIT_RECORD},
 }
+
+
+def news(state: ProjectState) -> str:
+    """What the project's open matters must look at when it changes: its end, and a precondition met."""
+    met = state.simulation.met_at.isoformat() if state.simulation and state.simulation.met_at else ""
+    return f"{state.status.value}:{met}"
+
+
+def evidence(state: ProjectState) -> str | None:
+    """The precondition's evidence once it came (模拟审批): the matters' opinions become formal."""
+    return state.simulation.evidence if state.simulation and state.simulation.met_at else None
 
 
 def effects_of(event: ProjectEvent) -> tuple[ProjectEffect, ...]:
