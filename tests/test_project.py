@@ -413,7 +413,7 @@ def test_without_the_land_rights_a_key_project_is_reviewed_simulated_and_confirm
     met = MeetPrecondition(actor=steward(), evidence="国有建设用地使用权出让合同 大国土出 2026-001")
     project = then(project, met, ACCEPTED + timedelta(days=10))
     assert project.state.run.provided >= {"land_use_documents"}
-    assert news(project.state) != "in_stage:"  # the matters are told to look
+    assert news(project.state) != "open:"  # the matters are told to look
     assert evidence(project.state) == met.evidence
     with pytest.raises(InvalidCommand):
         decide(project.state, met, ACCEPTED + timedelta(days=11))  # once

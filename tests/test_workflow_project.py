@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
-from tests.builders import applicant, applicant_actor, approver, window_officer
+from tests.builders import applicant, applicant_actor, approver, steward, window_officer
 from tests.conftest import RunWorker, StartAt
 from tests.test_project import project_matter
 from workflows.application_workflow import ApplicationWorkflow
@@ -42,6 +42,7 @@ from workflows.domain.composite import Budget, MatterProgress
 from workflows.domain.events import Channel
 from workflows.domain.project import (
     AcceptStage,
+    MeetPrecondition,
     ProjectCommand,
     ProjectProgress,
     ProjectStatus,
@@ -97,16 +98,22 @@ async def open_project(
     *,
     project_type: str | None = None,
     threshold: int | None = None,
+    key_project: bool = False,
+    commitment: str | None = None,
+    materials: tuple[str, ...] = STAGE_MATERIALS["land_planning"],
 ) -> ProjectHandle:
     intake = ProjectIntake(
         actor=OFFICER,
         applicant=applicant(),
-        materials=STAGE_MATERIALS["land_planning"],
+        materials=materials,
         channel=Channel.WINDOW,
         received_at=await env.get_current_time(),
         matter_code="CONSTRUCTION-PROJECT",
         project_type=project_type,
         history_threshold=threshold,
+        green_channel=key_project,
+        steward=steward() if key_project else None,
+        commitment=commitment,
     )
     return await env.client.start_workflow(
         ProjectWorkflow.run, intake, id=f"PRJ-{uuid.uuid4().hex[:8]}", task_queue=task_queue
@@ -424,3 +431,109 @@ async def test_a_long_project_continues_as_new_and_keeps_its_whole_log(
     assert all(later.previous == earlier.digest for earlier, later in itertools.pairwise(events))
     assert {m.status for m in matters(final, "construction_engineering")} == {Status.ENDED_WITH_PROJECT.value}
     assert {m.status for m in matters(final, "land_planning")} == {Status.ISSUED.value}
+
+
+# --- 模拟审批 and 投资承诺制 -------------------------------------------------------------------------
+
+WITHOUT_LAND = tuple(code for code in STAGE_MATERIALS["land_planning"] if code != "land_use_documents")
+
+
+async def test_a_key_projects_simulated_opinions_become_approvals_when_the_land_rights_come(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    """模拟审批: reviewed before the land rights, no licence issued; the evidence comes and each opinion
+    becomes a formal approval without a second review: the licences are issued, the stage completes."""
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue, key_project=True, materials=WITHOUT_LAND)
+        await project_act(project, AcceptStage(actor=OFFICER, simulated=True, precondition_within=20))
+        progress = await until(
+            project, lambda p: all(m.status != "started" for m in matters(p, "land_planning")), "registered"
+        )
+        assert all(m.simulated for m in matters(progress, "land_planning"))
+        await decide_matters(env, progress, "land_planning")
+        approved = await until(
+            project,
+            lambda p: {m.status for m in matters(p, "land_planning")} == {"approved"},
+            "simulated opinions",
+        )
+        assert all(m.licence_number is None for m in matters(approved, "land_planning"))  # no legal effect
+        assert approved.simulation is not None
+        assert approved.simulation.met_at is None
+        await sleep_until(env, shanghai(2026, 1, 20))
+        evidence = "国有建设用地使用权出让合同 大国土出 2026-001"
+        await project_act(project, MeetPrecondition(actor=steward(), evidence=evidence))
+        done = await until(project, stage_completed("land_planning"), "stage 1 completed after the evidence")
+        assert {m.status for m in matters(done, "land_planning")} == {Status.ISSUED.value}
+        assert not any(m.simulated for m in matters(done, "land_planning"))
+        child_events = await (await child(env, f"{project.id}.project_approval")).query(
+            ApplicationWorkflow.events
+        )
+    assert [e.kind for e in child_events].count("approval_recorded") == 1  # the review was not repeated
+    assert "simulation_confirmed" in [e.kind for e in child_events]
+
+
+async def test_simulated_opinions_lapse_when_the_land_rights_do_not_come_in_time(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue, key_project=True, materials=WITHOUT_LAND)
+        await project_act(project, AcceptStage(actor=OFFICER, simulated=True, precondition_within=10))
+        progress = await until(
+            project, lambda p: all(m.status != "started" for m in matters(p, "land_planning")), "registered"
+        )
+        await decide_matters(env, progress, "land_planning")
+        await sleep_until(env, shanghai(2026, 1, 21))  # past the 10th working day, 01-19
+        final = await asyncio.wait_for(project.result(), timeout=30)
+    assert final.status is ProjectStatus.LAPSED
+    assert {m.status for m in matters(final, "land_planning")} == {Status.ENDED_WITH_PROJECT.value}
+    notices = [record["notice"] for _, record in outbox.records("notification", project.id)]
+    assert "simulation_lapsed" in notices  # the applicant is told
+
+
+async def _through_commitment_project(
+    env: WorkflowEnvironment, task_queue: str, *, acceptance_passes: bool
+) -> tuple[ProjectHandle, ProjectProgress]:
+    project = await open_project(
+        env, task_queue, project_type="investment_commitment", commitment="投资项目承诺书 2026-017"
+    )
+    for index, code in enumerate(STAGE_MATERIALS):
+        if index:
+            await sleep_until(env, shanghai(2026, 1 + 2 * index, 2))
+            await project_act(project, SubmitStage(actor=applicant_actor(), materials=STAGE_MATERIALS[code]))
+        progress = await accept_stage(project, code)
+        if code == "completion_acceptance" and not acceptance_passes:
+            failed = await child(env, f"{project.id}.joint_completion_acceptance")
+            await child_act(failed, AcceptApplication(actor=OFFICER))
+            refusal = RecordApproval(
+                actor=approver("fire"), step="fire", approved=False, reason="消防验收不合格"
+            )
+            await child_act(failed, refusal)
+            break
+        await decide_matters(env, progress, code)
+        if code != "completion_acceptance":
+            await until(project, stage_completed(code), f"{code} completed")
+    return project, await asyncio.wait_for(project.result(), timeout=30)
+
+
+async def test_an_investment_commitment_project_skips_its_pre_approvals_and_completes(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        _, final = await _through_commitment_project(env, task_queue, acceptance_passes=True)
+    assert final.status is ProjectStatus.COMPLETED
+    assert final.skipped == ("design_scheme_review", "drawing_review_confirmation")
+    codes = {m.code for s in final.stages for m in s.matters}
+    assert codes.isdisjoint(final.skipped)
+
+
+async def test_an_investment_commitment_that_fails_completion_acceptance_may_not_be_put_into_use(
+    time_skipping_at: StartAt, run_worker: RunWorker, outbox: Outbox
+) -> None:
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project, final = await _through_commitment_project(env, task_queue, acceptance_passes=False)
+    assert final.status is ProjectStatus.NOT_FOR_USE
+    assert "不得投入使用" in final.reason
+    assert "消防验收不合格" in final.reason
+    credit = [record for _, record in outbox.records("credit", applicant().id_number)]
+    assert [record["application_id"] for record in credit] == [project.id]  # it bars 容缺 for a while
+    assert [r["result"] for _, r in outbox.records("supervision", project.id)][-1] == "commitment_failed"

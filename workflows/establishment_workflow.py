@@ -119,7 +119,7 @@ ESTABLISHMENT_RULES: CompositeRules[
     progress=progress_of,
     effects=effects_of,
     status=lambda state: state.status.value,
-    news=lambda state: state.status.value,
+    news=lambda state: "closed" if state.closed else "open",
     evidence=lambda _: None,
 )
 

@@ -164,7 +164,9 @@ class ApplicationView(BaseModel):
     outstanding: tuple[str, ...]
     pending_actions: tuple[PendingAction, ...]
     licence_number: str | None
-    simulated: bool = Field(description="模拟审批: the opinions have no legal effect until the precondition.")
+    simulated: bool = Field(
+        default=False, description="模拟审批: the opinions have no legal effect until the precondition."
+    )
     event_count: int
 
     @classmethod

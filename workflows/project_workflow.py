@@ -78,7 +78,11 @@ def _timer(state: ProjectState) -> tuple[datetime, ProjectCommand] | None:
 
 
 def _accepted_stage(state: ProjectState) -> tuple[tuple[Part, ...], frozenset[str], datetime | None]:
-    return state.run.parts, state.run.provided, state.run.accepted_at
+    """The accepted stage's matters; under 模拟审批 they are reviewed as if the awaited precondition were
+    there (their opinions have no legal effect until it comes)."""
+    simulation = state.simulation
+    awaited = {simulation.material} if simulation and simulation.stage == state.stage.code else set()
+    return state.run.parts, state.run.provided | awaited, state.run.accepted_at
 
 
 def _deadlines_recorded(plan: CompositePlan) -> ProjectCommand:

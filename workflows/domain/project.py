@@ -802,9 +802,9 @@ class ProjectProgress(_Frozen):
     matter_code: str
     matter_name: str
     project_type: str | None
-    commitment: str | None = Field(description="投资承诺制: the 承诺书 the project builds on.")
-    skipped: tuple[str, ...] = Field(description="投资承诺制: the pre-approvals the commitment replaced.")
-    simulation: Simulation | None = Field(description="模拟审批: the precondition, its deadline, if met.")
+    commitment: str | None = Field(default=None, description="投资承诺制: the 承诺书 the project builds on.")
+    skipped: tuple[str, ...] = Field(default=(), description="投资承诺制: the pre-approvals it replaced.")
+    simulation: Simulation | None = Field(default=None, description="模拟审批: the precondition awaited.")
     status: ProjectStatus
     closed: bool
     waiting_for_applicant: bool
@@ -965,7 +965,7 @@ EFFECTS: Mapping[str, frozenset[ProjectEffect]] = {
 def news(state: ProjectState) -> str:
     """What the project's open matters must look at when it changes: its end, and a precondition met."""
     met = state.simulation.met_at.isoformat() if state.simulation and state.simulation.met_at else ""
-    return f"{state.status.value}:{met}"
+    return f"{'closed' if state.closed else 'open'}:{met}"
 
 
 def evidence(state: ProjectState) -> str | None:
