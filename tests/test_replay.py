@@ -18,6 +18,7 @@ from tests.histories.record import (
     RECEIVED,
     RECORDING_KEYS,
     drive_reference_cases,
+    drive_reference_establishment,
     drive_reference_project,
     recording_keys,
 )
@@ -55,7 +56,7 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
 
 def test_there_are_recordings_to_replay() -> None:
     """The parametrised test above must not pass by having nothing to replay."""
-    assert len(RECORDINGS) >= 6
+    assert len(RECORDINGS) >= 7
 
 
 async def test_the_reference_cases_as_run_now_replay_deterministically(
@@ -88,3 +89,15 @@ async def test_a_reference_project_and_its_matter_as_run_now_replay_deterministi
     assert {"read_parts", "read_project", "record_audit", "notify_applicant"} <= kinds
     for history in histories.values():
         assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+
+
+async def test_a_reference_establishment_as_run_now_replays_deterministically(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """An establishment through its credit code (claimed), its parallel matters, the bank and the release."""
+    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
+        histories = await drive_reference_establishment(env, task_queue)
+    (history,) = histories.values()
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert markers, "the credit code's claim is a local activity"
+    assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None

@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
@@ -49,6 +51,7 @@ from tests.test_workflow_project import (
     until,
 )
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.client import Cases
 from workflows.codec import PayloadKeys
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import (
@@ -62,8 +65,15 @@ from workflows.domain.commands import (
     SupplementMaterials,
     SuspendClock,
 )
+from workflows.domain.establishment import (
+    AcceptEstablishment,
+    EstablishmentProgress,
+    ReleaseResults,
+    TrackService,
+)
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.domain.project import SubmitStage, WithdrawProject
+from workflows.establishment_workflow import EstablishmentWorkflow
 from workflows.messages import Intake, ProjectIntake
 from workflows.project_workflow import ProjectWorkflow
 from workflows.security import Security
@@ -77,11 +87,13 @@ NUMBERS = {
     "hygiene": "REF-HYGIENE",
     "project": "REF-PROJECT",
     "part": "REF-PROJECT.design_scheme_review",  # a matter of stage 2, ended with the project
+    "establishment": "REF-ESTABLISHMENT",
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
 APPLICANT = Applicant(id_number="91210200MA0000009Z", name="示例公司", contact="0411-0000000")
 OFFICER = Actor(id="window-1", role=Role.WINDOW_OFFICER)
+_UNREAD = ("started", "not_started")  # a matter whose application the process has not read yet
 
 
 def _intake(matter_code: str, materials: tuple[str, ...]) -> Intake:
@@ -178,6 +190,52 @@ async def drive_reference_project(env: WorkflowEnvironment, task_queue: str) -> 
     return {"project": await project.fetch_history(), "part": await part.fetch_history()}
 
 
+async def drive_reference_establishment(
+    env: WorkflowEnvironment, task_queue: str
+) -> dict[str, WorkflowHistory]:
+    """An establishment: the one form accepted, registration issued, the credit code claimed and
+    assigned, the parallel matters issued, the bank tracked, one release."""
+    intake = ProjectIntake(
+        actor=OFFICER,
+        applicant=APPLICANT,
+        matter_code="ENTERPRISE-ESTABLISH",
+        materials=all_materials("ENTERPRISE-ESTABLISH"),
+        channel=Channel.WINDOW,
+        received_at=await env.get_current_time(),
+    )
+    number = NUMBERS["establishment"]
+    establishment = await env.client.start_workflow(
+        EstablishmentWorkflow.run, intake, id=number, task_queue=task_queue
+    )
+    cases = Cases(env.client, task_queue)
+    establishments = cases.establishments()
+
+    async def until(done: Callable[[EstablishmentProgress], bool]) -> None:
+        while not done(await establishments.state(number, reader=None)):
+            await asyncio.sleep(0.02)
+
+    await establishments.act(number, AcceptEstablishment(actor=OFFICER))
+    for stage in shipped_matter("ENTERPRISE-ESTABLISH").stages:
+        items = {item.code: item.department for item in stage.matters if item.administrative}
+        await until(partial(_read, codes=frozenset(items)))
+        for code, department in items.items():
+            await cases.act(f"{number}.{code}", AcceptApplication(actor=OFFICER))
+            approval = RecordApproval(actor=approver(department), step=department, approved=True)
+            await cases.act(f"{number}.{code}", approval)
+    await until(lambda p: all(i.status == "issued" for i in p.items if i.application_id))
+    await establishments.act(
+        number, TrackService(actor=OFFICER, item="bank_account_appointment", reference="ICBC-REF-1")
+    )
+    await establishments.act(number, ReleaseResults(actor=OFFICER))
+    await asyncio.wait_for(establishment.result(), timeout=30)
+    return {"establishment": await establishment.fetch_history()}
+
+
+def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
+    """Whether the establishment has read the applications of these matters."""
+    return all(item.status not in _UNREAD for item in progress.items if item.code in codes)
+
+
 def recording_keys() -> PayloadKeys:
     """The public payload key of the recordings (created once)."""
     return PayloadKeys.create_development(RECORDING_KEYS)
@@ -188,7 +246,8 @@ async def _record() -> None:
     with tempfile.TemporaryDirectory() as directory:
         keys = Security.development(Path(directory) / "keys")
         security = dataclasses.replace(keys, payload_keys=recording_keys())
-        for drive in (drive_reference_cases, drive_reference_project):  # each on a server of its own
+        drives = (drive_reference_cases, drive_reference_project, drive_reference_establishment)
+        for drive in drives:  # each on a server of its own
             async with (
                 time_skipping_server(RECEIVED, security=security) as env,
                 onewindow_worker(
