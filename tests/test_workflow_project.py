@@ -27,6 +27,7 @@ from activities.outbox import Outbox
 from tests.builders import applicant, applicant_actor, approver, steward, window_officer
 from tests.conftest import RunWorker, StartAt
 from tests.test_project import project_matter
+from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status
 from workflows.domain.calendar import SHANGHAI
@@ -413,6 +414,15 @@ async def test_a_long_project_continues_as_new_and_keeps_its_whole_log(
     async with run_worker(dev_server.client) as task_queue:
         project = await open_project(dev_server, task_queue, threshold=HISTORY_THRESHOLD)
         progress = await accept_stage(project, "land_planning")
+        # Every matter's application carries its project's number (OwParent), for one visibility query.
+        wanted = {m.application_id for m in matters(progress, "land_planning")}
+        query = f"{search_attributes.PARENT.name} = '{project.id}'"
+        for _ in range(100):
+            found = {execution.id async for execution in dev_server.client.list_workflows(query)}
+            if found == wanted:
+                break
+            await asyncio.sleep(0.1)
+        assert found == wanted
         await decide_matters(dev_server, progress, "land_planning")
         progress = await until(project, stage_completed("land_planning"), "stage 1 completed")
         await project_act(
