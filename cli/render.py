@@ -14,6 +14,7 @@ from workflows.client import CaseSummary
 from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.catalogue import Catalogue, Importance, Matter, Variant
 from workflows.domain.clock import DeadlinePlan, DeadlineRules
+from workflows.domain.composite import CompositePlan, Part, PartReading
 from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
 from workflows.domain.events import Actor, Applicant, ApplicationEvent
 from workflows.domain.project import ProjectEvent, ProjectProgress
@@ -73,11 +74,18 @@ def _plan(plan: DeadlinePlan) -> str:
     return ", ".join(parts)
 
 
-def _value(value: object) -> str:  # noqa: PLR0911 - one return per kind of value, a table
+def _value(value: object) -> str:  # noqa: PLR0911, PLR0912 - one return per kind of value, a table
     """One field of an event, short: a matter by its code, a person by id and role, a plan by its dates."""
     match value:
         case DeadlinePlan():
             return _plan(value)
+        case CompositePlan():
+            stage = f"stage by {_deadline(value.stage_due_at)}, " if value.stage_due_at else ""
+            return f"{stage}whole by {_deadline(value.due_at)}" if value.due_at else "no clock running"
+        case Part():  # a matter of a composite process: its application
+            return value.application_id + (" (simulated)" if value.simulated else "")
+        case PartReading():
+            return f"{value.application_id} {value.status.value}"
         case DeadlineRules():  # the calendar pinned in the case (R-CAL-4): its version and years suffice
             years = [year.year for year in value.calendar.years]
             return f"calendar {value.version} ({min(years, default='-')}-{max(years, default='-')})"
