@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -547,3 +550,48 @@ async def test_an_investment_commitment_that_fails_completion_acceptance_may_not
     credit = [record for _, record in outbox.records("credit", applicant().id_number)]
     assert [record["application_id"] for record in credit] == [project.id]  # it bars 容缺 for a while
     assert [r["result"] for _, r in outbox.records("supervision", project.id)][-1] == "commitment_failed"
+
+
+async def test_what_a_stranger_sends_a_project_is_refused_typed_before_history(
+    time_skipping_at: StartAt, run_worker: RunWorker
+) -> None:
+    """The hardening of applications holds for a project: a payload not JSON, over the limit, of an
+    engine's own kind, unsigned, or for a case the sender cannot see is refused with its type, and
+    nothing enters the project's history."""
+    async with time_skipping_at(JANUARY_5) as env, run_worker(env.client) as task_queue:
+        project = await open_project(env, task_queue)
+        await until(project, lambda _: True, "registration")
+        before = len(await project.query(ProjectWorkflow.events))
+
+        def raw(data: bytes, encoding: bytes = b"json/plain") -> RawValue:
+            return RawValue(Payload(metadata={"encoding": encoding}, data=data))
+
+        officer = OFFICER.model_dump(mode="json")
+        attempts = {
+            "not-json": (raw(b"\x00\x01", b"binary/plain"), "InvalidCommand"),
+            "broken-json": (raw(b'{"kind": "accept_stage",'), "InvalidCommand"),
+            "too-large": (
+                raw(json.dumps({"kind": "accept_stage", "reason": "x" * 70_000}).encode()),
+                "InvalidCommand",
+            ),
+            "engine-kind": (
+                raw(json.dumps({"kind": "report_parts", "actor": officer, "readings": []}).encode()),
+                "InvalidCommand",
+            ),
+            "unsigned": (
+                raw(json.dumps({"kind": "accept_stage", "actor": officer}).encode()),
+                "Unauthenticated",
+            ),
+        }
+        for name, (payload, expected) in attempts.items():
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await env.client.get_workflow_handle(project.id).execute_update("act", payload)
+            assert isinstance(refused.value.cause, ApplicationError), name
+            assert refused.value.cause.type == expected, name
+        stranger = WithdrawProject(actor=applicant_actor("91210200MA0000099Z"))
+        with pytest.raises(WorkflowUpdateFailedError) as unknown:
+            await project.execute_update(ProjectWorkflow.act, stranger)
+        assert isinstance(unknown.value.cause, ApplicationError)
+        assert unknown.value.cause.type == "UnknownApplication"
+        assert len(await project.query(ProjectWorkflow.events)) == before
+        assert (await project.query(ProjectWorkflow.state)).status is ProjectStatus.STAGE_RECEIVED
