@@ -6,10 +6,10 @@ what these mean for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ from workflows.domain.calendar import end_of_day
 from workflows.domain.catalogue import Matter, Stage
 from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel, highest
 from workflows.domain.commands import Command, ReviseTrustedKeys
-from workflows.domain.errors import InvalidCommand, NotAuthorised, UnknownApplication
+from workflows.domain.errors import InvalidCommand, NotAllowed, NotAuthorised, UnknownApplication
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
 from workflows.domain.values import ApplicationNumber, Code, Instant, Text
 
@@ -438,3 +438,43 @@ def revise_trusted_keys(
         at=now, actor=command.actor, reason=command.reason, trusted_keys=command.trusted_keys
     )
     return (revised,)
+
+
+def record_budgets(state: CompositeState, command: RecordBudgets, now: datetime) -> tuple[BudgetsPlanned]:
+    """The engine records the deadlines it computed, when they changed."""
+    if command.plan == state.plan:
+        raise InvalidCommand("the process's deadlines are unchanged")
+    return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
+
+
+_St = TypeVar("_St", bound=CompositeState)
+_Ev = TypeVar("_Ev")
+
+
+def dispatch(
+    state: _St | None,
+    command: Command,
+    now: datetime,
+    *,
+    opens: type[Command],
+    submit: Callable[[Any, datetime], _Ev],
+    transitions: Mapping[Any, frozenset[str]],
+    authorised: Mapping[str, frozenset[Role]],
+    handlers: Mapping[type, Callable[[_St, Any, datetime], tuple[_Ev, ...]]],
+) -> tuple[_Ev, ...]:
+    """A process's ``decide``: the events ``command`` causes at ``now``, or a ``OneWindowError`` saying
+    why it is refused. Checks run in a fixed order, status (the transition table), role, then the
+    command's own rules (identity among them), so a caller always learns the most basic reason first."""
+    kind = str(command.model_dump(include={"kind"})["kind"])
+    if isinstance(command, opens):
+        if state is not None:
+            raise NotAllowed(kind, state.status.value)  # type: ignore[attr-defined]
+        require_role(authorised, command.actor, kind)
+        return (submit(command, now),)
+    if state is None:
+        raise NotAllowed(kind, "not submitted")
+    status = state.status  # type: ignore[attr-defined]
+    if kind not in transitions[status]:
+        raise NotAllowed(kind, status.value)
+    require_role(authorised, command.actor, kind)
+    return handlers[type(command)](state, command, now)

@@ -44,10 +44,11 @@ from workflows.domain.composite import (
     StageRun,
     budget_marks,
     changed_readings,
+    dispatch,
     matters_of,
     next_mark,
     parts_of,
-    require_role,
+    record_budgets,
     revise_trusted_keys,
     stage_outcome,
 )
@@ -56,7 +57,6 @@ from workflows.domain.errors import (
     CalendarNotPublished,
     InvalidCommand,
     MaterialsIncomplete,
-    NotAllowed,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
 from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Name
@@ -432,19 +432,16 @@ def decide(
 ) -> tuple[EstablishmentEvent, ...]:
     """The events ``command`` causes at ``now``, or a ``OneWindowError`` saying why it is refused
     (status first, then role, identity and the command's own rules)."""
-    if isinstance(command, SubmitEstablishment):
-        if state is not None:
-            raise NotAllowed(command.kind, state.status.value)
-        require_role(AUTHORISED_ROLES, command.actor, command.kind)
-        return (_submit(command, now),)
-    if state is None:
-        raise NotAllowed(command.kind, "not submitted")
-    if command.kind not in TRANSITIONS[state.status]:
-        raise NotAllowed(command.kind, state.status.value)
-    require_role(AUTHORISED_ROLES, command.actor, command.kind)
-    handler: Callable[[EstablishmentState, Any, datetime], tuple[EstablishmentEvent, ...]]
-    handler = _HANDLERS[type(command)]
-    return handler(state, command, now)
+    return dispatch(
+        state,
+        command,
+        now,
+        opens=SubmitEstablishment,
+        submit=_submit,
+        transitions=TRANSITIONS,
+        authorised=AUTHORISED_ROLES,
+        handlers=_HANDLERS,
+    )
 
 
 def _submit(command: SubmitEstablishment, now: datetime) -> EstablishmentSubmitted:
@@ -562,14 +559,6 @@ def _report(state: EstablishmentState, command: ReportParts, now: datetime) -> t
     return tuple(events)
 
 
-def _record_deadlines(
-    state: EstablishmentState, command: RecordBudgets, now: datetime
-) -> tuple[EstablishmentEvent, ...]:
-    if command.plan == state.plan:
-        raise InvalidCommand("the establishment's deadlines are unchanged")
-    return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
-
-
 def _raise_warning(
     state: EstablishmentState, command: RaiseBudgetWarning, now: datetime
 ) -> tuple[EstablishmentEvent, ...]:
@@ -600,7 +589,7 @@ _HANDLERS: Mapping[type, Callable[[EstablishmentState, Any, datetime], tuple[Est
     ReleaseResults: _release,
     WithdrawEstablishment: _withdraw,
     ReportParts: _report,
-    RecordBudgets: _record_deadlines,
+    RecordBudgets: record_budgets,
     RaiseBudgetWarning: _raise_warning,
     ReviseTrustedKeys: revise_trusted_keys,
 }

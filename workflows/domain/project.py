@@ -55,10 +55,11 @@ from workflows.domain.composite import (
     StageRun,
     budget_marks,
     changed_readings,
+    dispatch,
     matters_of,
     next_mark,
     parts_of,
-    require_role,
+    record_budgets,
     revise_trusted_keys,
     stage_outcome,
 )
@@ -67,7 +68,6 @@ from workflows.domain.errors import (
     DeadlineOutOfRange,
     InvalidCommand,
     MaterialsIncomplete,
-    NotAllowed,
     NotAuthorised,
 )
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
@@ -490,23 +490,18 @@ def replay(events: Iterable[ProjectEvent]) -> ProjectState:
 
 
 def decide(state: ProjectState | None, command: ProjectCommand, now: datetime) -> tuple[ProjectEvent, ...]:
-    """The events ``command`` causes at ``now``, or a ``OneWindowError`` saying why it is refused.
-
-    Checks run in a fixed order: status (the transition table), role, identity, then the command's own
-    rules, so a caller always learns the most basic reason first.
-    """
-    if isinstance(command, SubmitProject):
-        if state is not None:
-            raise NotAllowed(command.kind, state.status.value)
-        require_role(AUTHORISED_ROLES, command.actor, command.kind)
-        return (_submit(command, now),)
-    if state is None:
-        raise NotAllowed(command.kind, "not submitted")
-    if command.kind not in TRANSITIONS[state.status]:
-        raise NotAllowed(command.kind, state.status.value)
-    require_role(AUTHORISED_ROLES, command.actor, command.kind)
-    handler: Callable[[ProjectState, Any, datetime], tuple[ProjectEvent, ...]] = _HANDLERS[type(command)]
-    return handler(state, command, now)
+    """The events ``command`` causes at ``now``, or a ``OneWindowError`` saying why it is refused
+    (status first, then role, identity and the command's own rules)."""
+    return dispatch(
+        state,
+        command,
+        now,
+        opens=SubmitProject,
+        submit=_submit,
+        transitions=TRANSITIONS,
+        authorised=AUTHORISED_ROLES,
+        handlers=_HANDLERS,
+    )
 
 
 def _submit(command: SubmitProject, now: datetime) -> ProjectSubmitted:
@@ -656,12 +651,6 @@ def _report_parts(state: ProjectState, command: ReportParts, now: datetime) -> t
     return tuple(events)
 
 
-def _record_deadlines(state: ProjectState, command: RecordBudgets, now: datetime) -> tuple[ProjectEvent, ...]:
-    if command.plan == state.plan:
-        raise InvalidCommand("the project's deadlines are unchanged")
-    return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
-
-
 def _raise_warning(
     state: ProjectState, command: RaiseBudgetWarning, now: datetime
 ) -> tuple[ProjectEvent, ...]:
@@ -705,7 +694,7 @@ _HANDLERS: Mapping[type, Callable[[ProjectState, Any, datetime], tuple[ProjectEv
     MeetPrecondition: _meet_precondition,
     LapsePrecondition: _lapse,
     ReportParts: _report_parts,
-    RecordBudgets: _record_deadlines,
+    RecordBudgets: record_budgets,
     RaiseBudgetWarning: _raise_warning,
     ReviseTrustedKeys: revise_trusted_keys,
 }
