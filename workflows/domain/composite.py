@@ -14,14 +14,19 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.access import READS_EVERYTHING, pseudonym, reader_keys
-from workflows.domain.application import Status
+from workflows.domain.application import (
+    Status,
+    require_acts_for,
+    require_receipt_in_range,
+    require_steward_fits,
+)
 from workflows.domain.calendar import end_of_day
 from workflows.domain.catalogue import Matter, Stage
 from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel, highest
-from workflows.domain.commands import Command, ReviseTrustedKeys
+from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
 from workflows.domain.errors import InvalidCommand, NotAllowed, NotAuthorised, UnknownApplication
 from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
-from workflows.domain.values import ApplicationNumber, Code, Instant, Text
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Text
 
 
 class _Frozen(BaseModel):
@@ -281,6 +286,45 @@ class BudgetWarningRaised(Event):
     subject: Budget
     stage: Code
     deadline_at: Instant
+
+
+class ProcessSubmission(Submission):
+    """What opens any composite process: the submission with the entry and rules in force pinned."""
+
+    matter: Matter
+    catalogue_version: str = Field(min_length=1)
+    rules: DeadlineRules
+    applicant_key: str | None = None
+    trusted_keys: tuple[KeyId, ...] = ()
+
+
+class ProcessSubmitted(Event):
+    """What every composite process's first event records; the catalogue entry is copied in for good."""
+
+    applicant: Applicant
+    matter: Matter
+    catalogue_version: str
+    rules: DeadlineRules
+    applicant_key: str | None = None
+    trusted_keys: tuple[KeyId, ...] = ()
+    materials: Codes
+    channel: Channel
+    received_at: Instant
+    green_channel: bool = False
+    steward: Actor | None = None
+
+
+def check_submission(command: ProcessSubmission, now: datetime) -> None:
+    """The rules every process's submission obeys: a steward only for the green channel (designated by
+    the 营商局 or the intake, never by the applicant), a receipt the calendar knows, and an applicant or
+    steward acting only for themselves or their own case."""
+    require_steward_fits(command.green_channel, command.steward)
+    require_receipt_in_range(command.received_at, command.rules, now)
+    actor = command.actor
+    if actor.role in (Role.APPLICANT, Role.STEWARD):
+        require_acts_for(command.applicant, command.steward, actor)
+    if actor.role is Role.APPLICANT and (command.green_channel or command.steward):
+        raise NotAuthorised(actor.id, "绿色通道 is designated by the 营商局 or the intake")
 
 
 class CompositeState(_Frozen):

@@ -22,12 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from workflows.domain.application import (
     ENGINE,
     require_acts_for,
-    require_receipt_in_range,
-    require_steward_fits,
 )
 from workflows.domain.catalogue import Importance, Matter, Stage
-from workflows.domain.clock import DeadlineRules, StatutoryClock, WarningLevel
-from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
+from workflows.domain.clock import StatutoryClock, WarningLevel
+from workflows.domain.commands import Command, ReviseTrustedKeys
 from workflows.domain.composite import (
     Budget,
     BudgetsPlanned,
@@ -37,6 +35,8 @@ from workflows.domain.composite import (
     MatterProgress,
     Part,
     PartReported,
+    ProcessSubmission,
+    ProcessSubmitted,
     RaiseBudgetWarning,
     RecordBudgets,
     ReportParts,
@@ -44,6 +44,7 @@ from workflows.domain.composite import (
     StageRun,
     budget_marks,
     changed_readings,
+    check_submission,
     dispatch,
     matters_of,
     next_mark,
@@ -58,8 +59,8 @@ from workflows.domain.errors import (
     InvalidCommand,
     MaterialsIncomplete,
 )
-from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
-from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Name
+from workflows.domain.events import Event, Role, TrustedKeysRevised
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, Name
 
 
 class EstablishmentStatus(StrEnum):
@@ -79,16 +80,11 @@ class EstablishmentStatus(StrEnum):
 # --- commands -----------------------------------------------------------------------------------------
 
 
-class SubmitEstablishment(Submission):
+class SubmitEstablishment(ProcessSubmission):
     """Open an establishment with the one form (its materials) at the one window."""
 
     kind: Literal["submit_establishment"] = "submit_establishment"
     establishment_id: ApplicationNumber
-    matter: Matter
-    catalogue_version: str = Field(min_length=1)
-    rules: DeadlineRules
-    applicant_key: str | None = None
-    trusted_keys: tuple[KeyId, ...] = ()
 
 
 class SupplementForm(Command):
@@ -150,22 +146,11 @@ EstablishmentCommand = Annotated[
 # --- events ---------------------------------------------------------------------------------------------
 
 
-class EstablishmentSubmitted(Event):
-    """The one window received the one form; the catalogue entry is copied in for good."""
+class EstablishmentSubmitted(ProcessSubmitted):
+    """The one window received the one form."""
 
     kind: Literal["establishment_submitted"] = "establishment_submitted"
     establishment_id: ApplicationNumber
-    applicant: Applicant
-    matter: Matter
-    catalogue_version: str
-    rules: DeadlineRules
-    applicant_key: str | None = None
-    trusted_keys: tuple[KeyId, ...] = ()
-    materials: Codes
-    channel: Channel
-    received_at: Instant
-    green_channel: bool = False
-    steward: Actor | None = None
 
 
 class FormSupplemented(Event):
@@ -450,10 +435,7 @@ def _submit(command: SubmitEstablishment, now: datetime) -> EstablishmentSubmitt
         raise InvalidCommand(
             f"matter {matter.code} is no establishment (registration, then the rest, a code)"
         )
-    require_steward_fits(command.green_channel, command.steward)
-    require_receipt_in_range(command.received_at, command.rules, now)
-    if command.actor.role in (Role.APPLICANT, Role.STEWARD):
-        require_acts_for(command.applicant, command.steward, command.actor)
+    check_submission(command, now)
     _require_known(matter, command.materials)
     fields = command.model_dump(exclude={"kind", "actor", "reason", "assertion"})
     return EstablishmentSubmitted(at=now, actor=command.actor, reason=command.reason, **fields)

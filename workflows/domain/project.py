@@ -26,19 +26,16 @@ from workflows.domain.application import (
     ENGINE,
     Status,
     require_acts_for,
-    require_receipt_in_range,
-    require_steward_fits,
 )
 from workflows.domain.calendar import local_date
 from workflows.domain.catalogue import Importance, Matter, Stage
 from workflows.domain.clock import (
-    DeadlineRules,
     StatutoryClock,
     Suspension,
     WarningLevel,
     highest,
 )
-from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
+from workflows.domain.commands import Command, ReviseTrustedKeys
 from workflows.domain.composite import (
     Budget,
     BudgetsPlanned,
@@ -48,6 +45,8 @@ from workflows.domain.composite import (
     MatterProgress,
     Part,
     PartReported,
+    ProcessSubmission,
+    ProcessSubmitted,
     RaiseBudgetWarning,
     RecordBudgets,
     ReportParts,
@@ -55,6 +54,7 @@ from workflows.domain.composite import (
     StageRun,
     budget_marks,
     changed_readings,
+    check_submission,
     dispatch,
     matters_of,
     next_mark,
@@ -68,10 +68,9 @@ from workflows.domain.errors import (
     DeadlineOutOfRange,
     InvalidCommand,
     MaterialsIncomplete,
-    NotAuthorised,
 )
-from workflows.domain.events import Actor, Applicant, Channel, Event, Role, TrustedKeysRevised
-from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, KeyId, Name, WorkingDays
+from workflows.domain.events import Event, Role, TrustedKeysRevised
+from workflows.domain.values import ApplicationNumber, Code, Codes, Instant, Name, WorkingDays
 
 # How long the project stands between stages is the applicant's: a suspension of the project clock that
 # nobody expects to end on a given day (the ledger needs a length; it raises no warning).
@@ -114,17 +113,12 @@ class _Frozen(BaseModel):
 # --- commands -----------------------------------------------------------------------------------------
 
 
-class SubmitProject(Submission):
+class SubmitProject(ProcessSubmission):
     """Open a project at the one window; ``materials`` are the first stage's."""
 
     kind: Literal["submit_project"] = "submit_project"
     project_id: ApplicationNumber
-    matter: Matter
     project_type: Code | None = None
-    catalogue_version: str = Field(min_length=1)
-    rules: DeadlineRules
-    applicant_key: str | None = None
-    trusted_keys: tuple[KeyId, ...] = ()
     commitment: Name | None = Field(default=None, description="投资承诺制: the 承诺书 against the standards.")
     skipped: tuple[Code, ...] = Field(default=(), description="The pre-approvals the commitment replaces.")
 
@@ -184,23 +178,12 @@ ProjectCommand = Annotated[
 # --- events -------------------------------------------------------------------------------------------
 
 
-class ProjectSubmitted(Event):
-    """The one window received a project; the catalogue entry (of its type) is copied in for good."""
+class ProjectSubmitted(ProcessSubmitted):
+    """The one window received a project (of its type)."""
 
     kind: Literal["project_submitted"] = "project_submitted"
     project_id: ApplicationNumber
-    applicant: Applicant
-    matter: Matter
     project_type: Code | None = None
-    catalogue_version: str
-    rules: DeadlineRules
-    applicant_key: str | None = None
-    trusted_keys: tuple[KeyId, ...] = ()
-    materials: Codes
-    channel: Channel
-    received_at: Instant
-    green_channel: bool = False
-    steward: Actor | None = None
     commitment: Name | None = None
     skipped: tuple[Code, ...] = ()
 
@@ -507,12 +490,7 @@ def decide(state: ProjectState | None, command: ProjectCommand, now: datetime) -
 def _submit(command: SubmitProject, now: datetime) -> ProjectSubmitted:
     if not command.matter.stages:
         raise InvalidCommand(f"matter {command.matter.code} has no stages: submit it as an application")
-    require_steward_fits(command.green_channel, command.steward)
-    require_receipt_in_range(command.received_at, command.rules, now)
-    if command.actor.role in (Role.APPLICANT, Role.STEWARD):
-        require_acts_for(command.applicant, command.steward, command.actor)
-        if command.actor.role is Role.APPLICANT and (command.green_channel or command.steward):
-            raise NotAuthorised(command.actor.id, "绿色通道 is designated by the 营商局 or the intake")
+    check_submission(command, now)
     _require_stage_materials(command.matter, command.matter.stages[0], command.materials)
     if command.skipped and not command.commitment:
         raise InvalidCommand("commitment: a project of this type builds on its written commitment (承诺书)")
