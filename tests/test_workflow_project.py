@@ -27,13 +27,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.outbox import Outbox
-from tests.builders import applicant, applicant_actor, approver, steward, window_officer
+from tests.builders import applicant, applicant_actor, approver, shipped_rules, steward, window_officer
 from tests.conftest import RunWorker, StartAt
 from tests.test_project import project_matter
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.domain.application import Status
 from workflows.domain.calendar import SHANGHAI
+from workflows.domain.chain import ChainHash
 from workflows.domain.clock import WarningLevel, day_under_way
 from workflows.domain.commands import (
     AcceptApplication,
@@ -54,8 +55,9 @@ from workflows.domain.project import (
     SubmitStage,
     WithdrawProject,
 )
-from workflows.messages import ApplicationView, Intake, PartOf, ProjectIntake
+from workflows.messages import ApplicationView, Intake, PartOf, ProjectIntake, SecurityContext
 from workflows.project_workflow import ProjectWorkflow
+from workflows.testkit import kit_security
 
 ProjectHandle = WorkflowHandle[ProjectWorkflow, ProjectProgress]
 
@@ -383,7 +385,14 @@ async def test_a_stranger_cannot_start_a_projects_matter_nor_forge_its_news(
             received_at=await env.get_current_time(),
             matter_code=matter.code,
             part_of=PartOf(
-                project_id=project.id, item="project_approval", matter=matter, catalogue_version="x"
+                project_id=project.id,
+                item="project_approval",
+                matter=matter,
+                catalogue_version="x",
+                rules=shipped_rules(),
+                security=SecurityContext(
+                    trusted=kit_security().trusted_keys(), applicant_key="forged", chain_hash=ChainHash.SHA256
+                ),
             ),
         )
         stranger = await env.client.start_workflow(

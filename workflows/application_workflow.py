@@ -135,8 +135,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
-            await self._perform_effects(audited=workflow.patched(_SECURED))
-            await self._tell_project()
+            # A matter of a project tells it while its effects are performed (one round trip, not two).
+            await gather_all(self._perform_effects(audited=workflow.patched(_SECURED)), self._tell_project())
             if self._project_check_requested and not self._current.closed:
                 await self._follow_project()
                 continue
@@ -165,11 +165,11 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         context: SecurityContext | None = None
         self._part_of = self._vouched_part(intake)
         if self._part_of is not None:
-            # A matter of a project: the project verified the applicant and pinned the entry.
+            # A matter of a project: the project verified the applicant and pinned the entry, the rules
+            # and the keys; the matter counts and trusts as its project does.
             part = self._part_of
-            context, rules = await gather_all(
-                self._security_context(intake.applicant.id_number), self._deadline_rules(year, reload=False)
-            )
+            context, rules = part.security, part.rules
+            self._trusted, self._chain_hash = context.trusted, context.chain_hash
             entry = CatalogueEntry(catalogue_version=part.catalogue_version, matter=part.matter)
         elif secured:
             # The keys, the catalogue and the calendar are the worker's own data: read side by side,

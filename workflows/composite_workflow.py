@@ -152,11 +152,13 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             self._upsert_search_attributes()
         while True:
             seen = self._current.version
-            await self._perform_effects()
+            # Side by side, one round trip: the new events' effects, the matters to start, what the
+            # matters that said they changed now are.
+            await gather_all(self._perform_effects(), self._start_parts(), self._read_parts())
+            if self._current.version != seen or self._parts_changed:
+                continue  # what was recorded meanwhile is acted on first
             await self._engine_step()
-            await self._start_parts()
-            if self._parts_changed:
-                await self._read_parts()
+            if self._current.version != seen:
                 continue
             await self._tell_parts_the_news()
             if self._current.closed:
@@ -262,6 +264,8 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
                 matter=matter,
                 catalogue_version=state.catalogue_version,
                 simulated=part.simulated,
+                rules=state.rules,
+                security=self._security_of(state),
             ),
         )
         await workflow.start_child_workflow(
@@ -277,8 +281,18 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             priority=self._priority(),
         )
 
+    def _security_of(self, state: _S) -> SecurityContext:
+        """What a matter's application trusts and names its applicant by: the process's own."""
+        if self._trusted is None or state.applicant_key is None:  # a process registers with both
+            raise RuntimeError("a process without its keys cannot start its matters")
+        return SecurityContext(
+            trusted=self._trusted, applicant_key=state.applicant_key, chain_hash=self._chain_hash
+        )
+
     async def _read_parts(self) -> None:
-        """Read the open matters' applications from Temporal and record what changed."""
+        """Read the open matters' applications from Temporal, if any said it changed, and record what did."""
+        if not self._parts_changed:
+            return
         self._parts_changed = False
         open_ids = tuple(part.application_id for part in self._current.open_parts)
         ids = tuple(number for number in open_ids if number in self._started)

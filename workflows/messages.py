@@ -21,7 +21,7 @@ from workflows.domain.application import (
 )
 from workflows.domain.catalogue import Matter
 from workflows.domain.chain import AuditRecord, ChainHash
-from workflows.domain.clock import WarningLevel, WarningSubject, highest
+from workflows.domain.clock import DeadlineRules, WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Command, Submission
 from workflows.domain.composite import Budget
 from workflows.domain.digests import sha256_hex
@@ -56,6 +56,8 @@ class PartOf(BaseModel):
     matter: Matter
     catalogue_version: str = Field(min_length=1)
     simulated: bool = Field(default=False, description="模拟审批: opinions without legal effect for now.")
+    rules: DeadlineRules = Field(description="The calendar and thresholds the project counts with.")
+    security: SecurityContext = Field(description="The keys the project trusts, its applicant's pseudonym.")
 
 
 class Intake(Submission):
