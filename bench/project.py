@@ -43,7 +43,7 @@ async def _until(projects: Projects, number: str, done: Callable[[ProjectProgres
         progress = await projects.state(number, reader=None)
         if done(progress):
             return progress
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)
 
 
 async def _stage(env: WorkflowEnvironment, cases: Cases, projects: Projects, number: str, index: int) -> None:
