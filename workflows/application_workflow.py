@@ -18,6 +18,9 @@ from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
 
+from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
+
+# The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.boundary import decode, invalid, refusal, still_registering
@@ -78,8 +81,6 @@ with workflow.unsafe.imports_passed_through():
         SupervisionPush,
         priority_of,
     )
-    from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
-
 # While the deadlines reach a year without calendar data, the case looks for it again this often, besides
 # an announced revision (R-CAL-4).
 _CALENDAR_RECHECK = timedelta(days=1)

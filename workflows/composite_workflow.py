@@ -27,9 +27,12 @@ from temporalio.common import (
 )
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.application_workflow import ApplicationWorkflow
+from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
+
+# The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.application_workflow import ApplicationWorkflow
     from workflows.boundary import decode, invalid, refusal, still_registering
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
@@ -62,8 +65,6 @@ with workflow.unsafe.imports_passed_through():
         SupervisionPush,
         priority_of,
     )
-    from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
-
 # A snapshot carries the whole domain log of a long process forward: larger than one command may be.
 _SNAPSHOT_BYTES = 1024 * 1024
 _INTAKE: TypeAdapter[ProjectIntake] = TypeAdapter(ProjectIntake)

@@ -13,15 +13,17 @@ from datetime import datetime
 from pydantic import Field, TypeAdapter
 from temporalio import workflow
 
+from workflows.composite_workflow import (
+    CommandPayload,
+    CompositeRules,
+    CompositeWorkflow,
+    OpeningPayload,
+    Snapshot,
+)
+
+# The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows.boundary import refusal
-    from workflows.composite_workflow import (
-        CommandPayload,
-        CompositeRules,
-        CompositeWorkflow,
-        OpeningPayload,
-        Snapshot,
-    )
     from workflows.domain.application import ENGINE
     from workflows.domain.clock import DeadlineRules
     from workflows.domain.composite import (

@@ -12,14 +12,15 @@ from datetime import datetime
 from pydantic import Field, TypeAdapter
 from temporalio import workflow
 
+from workflows.composite_workflow import (
+    CommandPayload,
+    CompositeRules,
+    CompositeWorkflow,
+    OpeningPayload,
+    Snapshot,
+)
+
 with workflow.unsafe.imports_passed_through():
-    from workflows.composite_workflow import (
-        CommandPayload,
-        CompositeRules,
-        CompositeWorkflow,
-        OpeningPayload,
-        Snapshot,
-    )
     from workflows.domain.application import ENGINE
     from workflows.domain.clock import DeadlineRules
     from workflows.domain.composite import (
