@@ -7,7 +7,10 @@ client. So a signal from a stranger can make a case look, never make it believe.
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import activity
+from temporalio.client import Client
 
 from workflows.domain.application import Status
 from workflows.domain.composite import PartReading
@@ -17,39 +20,32 @@ from workflows.messages import ApplicationView, PartsRequest, ProcessOutcome
 
 @activity.defn(name="read_parts")
 async def read_parts(request: PartsRequest) -> tuple[PartReading, ...]:
-    """How each of a project's applications stands now (a case still registering fails the call, which
-    is retried until it answers)."""
+    """How each of a process's applications stands now, read side by side (a case still registering
+    fails the call, which is retried until it answers)."""
     client = activity.client()
-    readings = []
-    for application_id in request.application_ids:
-        handle = client.get_workflow_handle(application_id)
-        view = await handle.query("state", result_type=ApplicationView)
-        reason = ""
-        if view.status is Status.DENIED:
-            events = await handle.query("events", result_type=list[ApplicationEvent])
-            reason = next(
-                (
-                    e.reason
-                    for e in reversed(events)
-                    if isinstance(e, ApplicationDenied | ApprovalRecorded) and e.reason
-                ),
-                "",
-            )
-        readings.append(
-            PartReading(
-                application_id=application_id,
-                status=view.status,
-                closed=view.closed,
-                due_at=view.due_at,
-                decided_at=view.decided_at,
-                warning_level=view.warning_level,
-                working_days_used=view.working_days_used,
-                licence_number=view.licence_number,
-                simulated=view.simulated,
-                reason=reason[:2000],
-            )
-        )
-    return tuple(readings)
+    return tuple(await asyncio.gather(*(_reading(client, number) for number in request.application_ids)))
+
+
+async def _reading(client: Client, application_id: str) -> PartReading:
+    handle = client.get_workflow_handle(application_id)
+    view = await handle.query("state", result_type=ApplicationView)
+    reason = ""
+    if view.status is Status.DENIED:  # why, from the decision itself
+        events = await handle.query("events", result_type=list[ApplicationEvent])
+        denials = (e.reason for e in reversed(events) if isinstance(e, ApplicationDenied | ApprovalRecorded))
+        reason = next((why for why in denials if why), "")
+    return PartReading(
+        application_id=application_id,
+        status=view.status,
+        closed=view.closed,
+        due_at=view.due_at,
+        decided_at=view.decided_at,
+        warning_level=view.warning_level,
+        working_days_used=view.working_days_used,
+        licence_number=view.licence_number,
+        simulated=view.simulated,
+        reason=reason[:2000],
+    )
 
 
 @activity.defn(name="read_project")
