@@ -136,8 +136,13 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
+            effects = self._perform_effects(audited=workflow.patched(_SECURED))
+            if self._part_of is not None and ready_to_issue(self._current):
+                # A matter of a project: its licence, its effects and its news to the project, at once.
+                await gather_all(effects, self._tell_project(), self._issue())
+                continue
             # A matter of a project tells it while its effects are performed (one round trip, not two).
-            await gather_all(self._perform_effects(audited=workflow.patched(_SECURED)), self._tell_project())
+            await gather_all(effects, self._tell_project())
             if self._project_check_requested and not self._current.closed:
                 await self._follow_project()
                 continue
