@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.client import Cases, Projects
+from workflows.client import Cases, Projects, UnknownApplication
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Applicant, Channel, Role
@@ -46,18 +46,22 @@ async def _until(projects: Projects, number: str, done: Callable[[ProjectProgres
         await asyncio.sleep(0.02)
 
 
+async def _accept(cases: Cases, application_id: str) -> None:
+    """Accept a matter's application at the window once the project has started it."""
+    while True:
+        try:
+            await cases.act(application_id, AcceptApplication(actor=OFFICER))
+            return
+        except UnknownApplication:  # not started yet: the project starts it in a moment
+            await asyncio.sleep(0.01)
+
+
 async def _stage(env: WorkflowEnvironment, cases: Cases, projects: Projects, number: str, index: int) -> None:
     """Accept stage ``index``, decide every matter, and wait for the project to complete the stage."""
-    await projects.act(number, AcceptStage(actor=OFFICER))
-    # The project reads each matter's application once it has registered it.
-    progress = await _until(
-        projects, number, lambda p: all(m.status != "started" for m in p.stages[index].matters)
-    )
+    progress = await projects.act(number, AcceptStage(actor=OFFICER))
     matters = progress.stages[index].matters
-    # 并联审批: the window accepts every matter, and the departments decide, side by side.
-    await asyncio.gather(
-        *(cases.act(f"{number}.{m.code}", AcceptApplication(actor=OFFICER)) for m in matters)
-    )
+    # 并联审批: the window accepts every matter as soon as its application exists, side by side.
+    await asyncio.gather(*(_accept(cases, f"{number}.{m.code}") for m in matters))
     await env.sleep(REVIEW[index])
     await asyncio.gather(
         *(

@@ -6,14 +6,24 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from tests.builders import all_materials, applicant, approver, supervisor, window_officer
+from tests.builders import (
+    all_materials,
+    applicant,
+    approver,
+    drive_to,
+    shipped_matter,
+    supervisor,
+    window_officer,
+)
 from tests.conftest import RunWorker
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
@@ -35,7 +45,7 @@ from workflows.domain.commands import (
 )
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.values import MAX_IDEMPOTENCY_KEY
-from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, Intake
+from workflows.messages import GREEN_CHANNEL_PRIORITY, ORDINARY_PRIORITY, ApplicationView, Intake
 from workflows.reference_data import load_calendar
 from workflows.server_limits import MAX_SIGNALS_PER_CASE
 from workflows.testkit import kit_cases
@@ -232,3 +242,37 @@ async def test_why_a_case_never_registered_is_told_to_its_submitter_and_to_no_st
     with pytest.raises(UnknownApplication):
         await cases.registered(number, reader=stranger)
     assert await cases.registration_refusal(number, reader=supervisor()) is not None
+
+
+class _JustStarted:
+    """A Temporal client over a case that was started a moment ago: the first update finds no execution
+    (the server has not made it yet), the next one is taken."""
+
+    def __init__(self, view: ApplicationView) -> None:
+        self.view = view
+        self.updates = 0
+
+    def get_workflow_handle(self, *_: object, **__: object) -> _JustStarted:
+        return self
+
+    async def execute_update(self, *_: object, **__: object) -> ApplicationView:
+        self.updates += 1
+        if self.updates == 1:
+            raise RPCError("Execution not found in mutable state", RPCStatusCode.NOT_FOUND, b"")
+        return self.view
+
+    async def describe(self) -> Any:
+        return SimpleNamespace(status=WorkflowExecutionStatus.RUNNING)
+
+    async def query(self, *_: object, **__: object) -> ApplicationView:
+        return self.view
+
+
+async def test_an_update_the_server_did_not_find_on_an_open_case_just_started_is_sent_again() -> None:
+    """Not ``NotAllowed`` for a case that is open: a NOT_FOUND on one just started is transient."""
+    case = drive_to(Status.RECEIVED, shipped_matter("PUBLIC-PLACE-HYGIENE"))
+    fake = _JustStarted(ApplicationView.of(case.state, case.now))
+    cases = Cases(cast(Client, fake))
+    view = await cases.act("APP-0001", AcceptApplication(actor=window_officer()))
+    assert view.status is Status.RECEIVED
+    assert fake.updates == 2

@@ -371,7 +371,10 @@ class CaseClient(Generic[_I, _C, _V, _E]):
             except RPCError as error:
                 if error.status is not RPCStatusCode.NOT_FOUND:
                     raise
-                raise await self._why_no_update(application_id, command) from error
+                why = await self._why_no_update(application_id, command)
+                # An open case the server did not find a moment ago is one just started: try again.
+                if why is not None or asyncio.get_running_loop().time() > give_up_at:
+                    raise (why or NotYetRegistered(f"{application_id} took no update")) from error
             await asyncio.sleep(next(pauses))
 
     async def registered(
@@ -546,12 +549,15 @@ class CaseClient(Generic[_I, _C, _V, _E]):
             return NotYetRegistered(f"application {application_id} is still being registered; retry shortly")
         return error
 
-    async def _why_no_update(self, application_id: str, command: _C) -> OneWindowError:
-        """The server takes no update for a closed case: say it is closed (or was never a case)."""
+    async def _why_no_update(self, application_id: str, command: _C) -> OneWindowError | None:
+        """The server takes no update for a closed case: say it is closed (or was never a case); None
+        for a case that is open (one just started, which the server found a moment later)."""
         refusal = await self.registration_refusal(application_id, reader=command.actor)
         if refusal is not None:
             return refusal
         view = await self.state(application_id, reader=command.actor)
+        if not view.closed:  # type: ignore[attr-defined]
+            return None
         return NotAllowed(command.kind, view.status.value)  # type: ignore[attr-defined]
 
 
