@@ -166,12 +166,12 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
 
     def _upsert_search_attributes(self) -> None:
         """Keep the typed search attributes current, writing only those that changed."""
-        wanted = {key.name: value for key, value in self._wanted_search_attributes(self._current).items()}
-        keys = self._wanted_search_attributes(self._current).keys()
+        attributes = self._wanted_search_attributes(self._current)
+        wanted = {key.name: value for key, value in attributes.items()}
         updates = [
-            key.value_set(wanted[key.name]) if wanted[key.name] is not None else key.value_unset()
-            for key in keys
-            if self._search_attributes.get(key.name) != wanted[key.name]
+            key.value_set(value) if value is not None else key.value_unset()
+            for key, value in attributes.items()
+            if self._search_attributes.get(key.name) != value
         ]
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -89,16 +89,6 @@ def parts_of(process_id: str, stage: Stage, *, simulated: bool = False) -> tuple
     )
 
 
-def open_parts(runs: Iterable[StageRun], readings: Mapping[str, PartReading]) -> tuple[Part, ...]:
-    """The matters whose applications have not ended yet, by what the engine last read."""
-    return tuple(
-        part
-        for run in runs
-        for part in run.parts
-        if part.code not in readings or not readings[part.code].closed
-    )
-
-
 def changed_readings(
     runs: Iterable[StageRun], readings: Mapping[str, PartReading], read: Iterable[PartReading]
 ) -> dict[str, PartReading]:
@@ -358,7 +348,12 @@ class CompositeState(_Frozen):
     @property
     def open_parts(self) -> tuple[Part, ...]:
         """The matters whose applications have not ended yet, by what the engine last read."""
-        return open_parts(self.runs, self.readings)
+        return tuple(
+            part
+            for run in self.runs
+            for part in run.parts
+            if part.code not in self.readings or not self.readings[part.code].closed
+        )
 
     @property
     def readers(self) -> tuple[str, ...]:
