@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 
 from activities import all_activities
 from activities.audit import SqliteAuditLog, audit_log_path
+from activities.credit import CityCreditPlatform
 from activities.outbox import Outbox
 from gateway import TOKENS_VARIABLE, TokenBook, http_server
 from workflows import search_attributes
@@ -35,6 +36,7 @@ from workflows.binaries import installed_binary
 from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases, exit_process
 from workflows.codec import EncryptionCodec
+from workflows.domain.credit import DEFAULT_BAR_MONTHS, MAX_BAR_MONTHS
 from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
@@ -49,6 +51,9 @@ DEV_SERVER_PORT = 7233
 UI_PORT = 8233
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 CODEC_ENDPOINT = "http://localhost:8000/codec"  # the UI's host: its session cookie is same-site
+CREDIT_BAR_MONTHS_VARIABLE = "ONEWINDOW_CREDIT_BAR_MONTHS"
+CREDIT_PLATFORM_URL_VARIABLE = "ONEWINDOW_CREDIT_PLATFORM_URL"
+CREDIT_PLATFORM_TOKEN_VARIABLE = "ONEWINDOW_CREDIT_PLATFORM_TOKEN"  # noqa: S105 - the variable's name
 
 log = structlog.get_logger()
 
@@ -95,6 +100,38 @@ class Settings:
     metrics_port: int
     gateway_tokens: Path | None
     gateway_port: int
+
+
+@dataclass(frozen=True)
+class CreditSettings:
+    """How long a credit record bars 容缺 and 告知承诺, and where records are kept (None: the register
+    embedded in Temporal)."""
+
+    bar_months: int
+    platform: CityCreditPlatform | None
+
+
+def credit_settings(environ: Mapping[str, str]) -> CreditSettings:
+    """The credit settings from the environment; ``ValueError`` in one line naming what is wrong (the
+    token and the URL are never repeated: either may hold a secret)."""
+    months = (environ.get(CREDIT_BAR_MONTHS_VARIABLE) or str(DEFAULT_BAR_MONTHS)).strip()
+    if not (months.isascii() and months.isdigit() and 1 <= int(months) <= MAX_BAR_MONTHS):
+        raise ValueError(
+            f"{CREDIT_BAR_MONTHS_VARIABLE} must be a whole number of months, 1 to {MAX_BAR_MONTHS}"
+        )
+    url = environ.get(CREDIT_PLATFORM_URL_VARIABLE)
+    token = environ.get(CREDIT_PLATFORM_TOKEN_VARIABLE) or None
+    if not url:
+        if token:
+            raise ValueError(
+                f"{CREDIT_PLATFORM_TOKEN_VARIABLE} is set without {CREDIT_PLATFORM_URL_VARIABLE}"
+            )
+        return CreditSettings(bar_months=int(months), platform=None)
+    try:
+        platform = CityCreditPlatform(url, token)
+    except ValueError as error:
+        raise ValueError(f"{CREDIT_PLATFORM_URL_VARIABLE}: {error}") from None
+    return CreditSettings(bar_months=int(months), platform=platform)
 
 
 def _runtime(settings: Settings) -> Runtime:
@@ -156,9 +193,10 @@ def _cluster_configured(settings: Settings) -> bool:
 async def serve(settings: Settings) -> None:
     """Load and validate reference data, register search attributes, and run the worker until stopped.
 
-    A mistake in the reference data is reported first, then a port already taken: both before anything
-    starts listening.
+    A mistake in the credit settings or the reference data is reported first, then a port already taken:
+    all before anything starts listening.
     """
+    credit = credit_settings(os.environ)
     catalogue = load_catalogue()
     calendar = CalendarSource()
     policy = load_warning_policy()
@@ -167,6 +205,11 @@ async def serve(settings: Settings) -> None:
         catalogue=catalogue.version,
         matters=len(catalogue.matters),
         calendar=calendar.current().version,
+    )
+    log.info(
+        "credit_configured",
+        bar_months=credit.bar_months,
+        platform="city" if credit.platform else "embedded register",
     )
     _require_free_ports(_listening_ports(settings))
     # make run creates development keys once; a deployment supplies its own (README, "Security").
@@ -191,6 +234,8 @@ async def serve(settings: Settings) -> None:
                 policy,
                 security=security,
                 audit=SqliteAuditLog(audit_log_path()),
+                credit_bar_months=credit.bar_months,
+                credit_platform=credit.platform,
             ),
             interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,

@@ -8,7 +8,7 @@ from typing import Any
 from activities.audit import AuditActivities, AuditLog
 from activities.catalogue import CatalogueActivities
 from activities.claims import claim_number
-from activities.credit import CreditActivities
+from activities.credit import CreditActivities, CreditPlatform
 from activities.deadlines import DeadlineActivities
 from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
@@ -20,6 +20,7 @@ from activities.supervision import SupervisionActivities
 from workflows.domain.calendar import RestDayReceipt
 from workflows.domain.catalogue import Catalogue
 from workflows.domain.clock import WarningPolicy
+from workflows.domain.credit import DEFAULT_BAR_MONTHS
 from workflows.reference_data import CalendarSource
 from workflows.security import Security
 
@@ -33,12 +34,20 @@ def all_activities(
     security: Security,
     audit: AuditLog,
     receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
+    credit_bar_months: int = DEFAULT_BAR_MONTHS,
+    credit_platform: CreditPlatform | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity a onewindow worker registers, wired to its outside systems and its keys."""
+    """Every activity a onewindow worker registers, wired to its outside systems and its keys.
+
+    Credit records go to ``credit_platform`` (the city's), else to the register embedded in Temporal.
+    """
     keys = KeyActivities(security)
+    notification = NotificationActivities(outbox)
     licensing = LicensingActivities(outbox)
     supervision = SupervisionActivities(outbox)
-    credit = CreditActivities(outbox)
+    credit = CreditActivities(
+        outbox, security.pseudonyms.of, platform=credit_platform, bar_months=credit_bar_months
+    )
     return [
         CatalogueActivities(catalogue).lookup_matter,
         DeadlineActivities(calendar, policy, receipt_policy).deadline_rules,
@@ -46,7 +55,8 @@ def all_activities(
         licensing.revoke_licence,
         supervision.push_to_supervision,
         supervision.escalate,
-        NotificationActivities(outbox).notify_applicant,
+        notification.notify_applicant,
+        notification.notify_department,
         credit.write_credit_record,
         credit.check_credit,
         set_case_priority,

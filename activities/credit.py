@@ -1,54 +1,221 @@
-"""The social-credit system: records of broken commitments, and the 容缺 eligibility check they feed."""
+"""The social-credit system: records of broken commitments, and the eligibility check they feed.
+
+Eligibility for what trusts an applicant's word (容缺, 告知承诺) must not depend on which worker ran their
+earlier cases, so records live in one ``CreditPlatform`` every worker shares: by default the embedded
+register in Temporal itself (``workflows.credit_register``), or the city's credit platform over HTTP.
+Each record is also written to the worker's outbox, the trail of what outside systems were told.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from calendar import monthrange
-from datetime import datetime
+import http.client
+import json
+import string
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
 
+import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio import activity
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.outbox import Outbox
+from workflows.credit_register import (
+    Carried,
+    CreditRegister,
+    CreditRegisterFull,
+    register_form,
+    register_id,
+)
 from workflows.domain.commands import CreditStanding
+from workflows.domain.credit import DEFAULT_BAR_MONTHS, standing
 from workflows.messages import CreditEntry, CreditQuery
 
 SYSTEM = "credit"
+REGISTER_FULL = CreditRegisterFull.__name__
+PLATFORM_UNAVAILABLE = "CreditPlatformUnavailable"
+PLATFORM_TIMEOUT = 10.0  # seconds per request; the activity's own timeout is longer, and it retries
+MAX_ANSWER_BYTES = 1024 * 1024
+# Printable ASCII passes into the Idempotency-Key header as it is; anything else (a CJK application
+# number) is percent-encoded, "%" included, so two keys never share a header.
+_HEADER_SAFE = "".join(c for c in string.punctuation if c != "%")
+
+log = structlog.get_logger()
 
 
-def months_before(instant: datetime, months: int) -> datetime:
-    """The same day-of-month ``months`` earlier, clamped to that month's last day."""
-    year, month_index = divmod(instant.year * 12 + instant.month - 1 - months, 12)
-    day = min(instant.day, monthrange(year, month_index + 1)[1])
-    return instant.replace(year=year, month=month_index + 1, day=day)
+class CreditPlatform(Protocol):
+    """Where credit records are kept; every entry and query it gets names the applicant's key."""
+
+    async def record(self, entry: CreditEntry) -> None:
+        """Keep ``entry`` once per ``entry.key``; raise while it cannot (the activity is retried)."""
+        ...
+
+    async def records(self, query: CreditQuery) -> Sequence[CreditEntry]:
+        """Every record kept about the applicant of ``query``."""
+        ...
+
+
+class TemporalCreditRegister:
+    """The embedded default: one ``CreditRegister`` workflow per applicant, reached through the client of
+    the worker running the activity (its registers run on that worker's task queue)."""
+
+    async def record(self, entry: CreditEntry) -> None:
+        """Update-with-start: the register is started if need be, and answers once the record is durable."""
+        start = WithStartWorkflowOperation(
+            CreditRegister.run,
+            Carried(),
+            id=register_id(_key_of(entry)),
+            task_queue=activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            added = await activity.client().execute_update_with_start_workflow(
+                CreditRegister.record,
+                register_form(entry),
+                start_workflow_operation=start,
+                id=f"record:{entry.key}",
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _refused(error) from None
+        log.info("credit_recorded", application_id=entry.application_id, key=entry.key, repeated=not added)
+
+    async def records(self, query: CreditQuery) -> Sequence[CreditEntry]:
+        """The register's records; an applicant who never had one has no register."""
+        handle = activity.client().get_workflow_handle(register_id(_key_of(query)))
+        try:
+            return await handle.query(CreditRegister.records)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return ()
+            raise
+
+
+def _refused(error: WorkflowUpdateFailedError) -> ApplicationError:
+    """A full register waits for an operator (retried, never lost); any other refusal is final."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError):  # not the register's own refusal: try again
+        return ApplicationError(f"the credit register did not take the record: {cause}")
+    if cause.type == REGISTER_FULL:
+        log.error("credit_register_full", error=cause.message)
+        return ApplicationError(cause.message, type=REGISTER_FULL)
+    return ApplicationError(cause.message, type=cause.type, non_retryable=True)
+
+
+def _key_of(message: CreditEntry | CreditQuery) -> str:
+    if message.applicant_key is None:  # CreditActivities fills it in before any platform sees it
+        raise ValueError("a credit register is found by the applicant's key")
+    return message.applicant_key
+
+
+class _PlatformRecords(BaseModel):
+    """The city platform's answer to a records search."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    records: tuple[CreditEntry, ...]
+
+
+class CityCreditPlatform:
+    """The city's credit platform over HTTP: ``POST {base}/records`` keeps a record (its key in the
+    ``Idempotency-Key`` header), ``POST {base}/records/search`` lists an applicant's records. The identity
+    number travels in the body, never the URL, so it stays out of access logs.
+
+    Any failure raises, and Temporal retries the activity until the platform answers.
+    """
+
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = PLATFORM_TIMEOUT) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("the credit platform's URL must be an http:// or https:// URL with a host")
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    async def record(self, entry: CreditEntry) -> None:
+        """Send the record; the platform answers a repeated Idempotency-Key as it answered the first."""
+        headers = {"Idempotency-Key": quote(entry.key, safe=_HEADER_SAFE)}
+        await asyncio.to_thread(self._exchange, "/records", entry.model_dump(mode="json"), headers)
+
+    async def records(self, query: CreditQuery) -> Sequence[CreditEntry]:
+        """The platform's records of the applicant."""
+        body = {"applicant_id": query.applicant_id}  # the platform knows people by number, not our key
+        answer = await asyncio.to_thread(self._exchange, "/records/search", body, {})
+        try:
+            return _PlatformRecords.model_validate_json(answer).records
+        except ValidationError:
+            raise ApplicationError(
+                "the credit platform's answer to /records/search is not a list of records",
+                type=PLATFORM_UNAVAILABLE,
+            ) from None
+
+    def _exchange(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> bytes:
+        """One POST (in a thread: the worker's event loop never blocks); the answer's body."""
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) in __init__
+            self._base + path,
+            data=json.dumps(body, ensure_ascii=False).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                **({"Authorization": f"Bearer {self._token}"} if self._token else {}),
+                **headers,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - as above
+                answer: bytes = response.read(MAX_ANSWER_BYTES + 1)
+        except urllib.error.HTTPError as error:  # its body is the platform's, unread: it may echo the record
+            raise _unavailable(path, f"answered {error.code}") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise _unavailable(path, f"could not be reached ({type(error).__name__})") from None
+        if len(answer) > MAX_ANSWER_BYTES:
+            raise _unavailable(path, f"answered more than {MAX_ANSWER_BYTES} bytes")
+        return answer
+
+
+def _unavailable(path: str, what: str) -> ApplicationError:
+    return ApplicationError(f"the credit platform's {path} {what}", type=PLATFORM_UNAVAILABLE)
 
 
 class CreditActivities:
-    """Writes credit records and bars applicants with a recent one from 容缺 (Dalian: 6 months)."""
+    """Writes credit records and bars applicants with a recent one from 容缺 and 告知承诺."""
 
-    def __init__(self, outbox: Outbox, bar_months: int = 6) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        pseudonym: Callable[[str], str],
+        *,
+        platform: CreditPlatform | None = None,
+        bar_months: int = DEFAULT_BAR_MONTHS,
+    ) -> None:
         self._outbox = outbox
+        self._pseudonym = pseudonym  # a case registered before keys names no applicant_key: derive it
+        self._platform = platform or TemporalCreditRegister()
         self._bar_months = bar_months
 
     @activity.defn(name="write_credit_record")
     async def write_credit_record(self, entry: CreditEntry) -> None:
-        """Record a broken commitment against the applicant (once per key)."""
-        await self._outbox.record(
-            SYSTEM, entry.key, entry.applicant_id, entry.at, entry.model_dump(mode="json")
+        """Record a broken commitment against the applicant (once per key), in the platform every worker
+        reads and in this worker's trail."""
+        keyed = entry.model_copy(
+            update={"applicant_key": entry.applicant_key or self._pseudonym(entry.applicant_id)}
         )
+        await self._outbox.record(
+            SYSTEM, keyed.key, keyed.applicant_id, keyed.at, keyed.model_dump(mode="json")
+        )
+        await self._platform.record(keyed)
 
     @activity.defn(name="check_credit")
     async def check_credit(self, query: CreditQuery) -> CreditStanding:
-        """Eligible unless a broken commitment was recorded within the bar period before ``query.at``."""
-        since = months_before(query.at, self._bar_months)
-        recent = [
-            payload
-            for at, payload in await asyncio.to_thread(self._outbox.records, SYSTEM, query.applicant_id)
-            if since <= at <= query.at
-        ]
-        if recent:
-            return CreditStanding(
-                eligible=False,
-                detail=f"broken commitment recorded on case {recent[-1]['application_id']} "
-                f"within {self._bar_months} months",
-            )
-        return CreditStanding(eligible=True, detail=f"no broken commitment within {self._bar_months} months")
+        """Eligible unless a record of any kind was made within the bar period before ``query.at``."""
+        keyed = query.model_copy(
+            update={"applicant_key": query.applicant_key or self._pseudonym(query.applicant_id)}
+        )
+        return standing(await self._platform.records(keyed), keyed.at, self._bar_months)

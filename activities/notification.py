@@ -1,4 +1,5 @@
-"""The applicant notification channel (SMS / portal message / written notice)."""
+"""The notification channels: the applicant's (SMS / portal message / written notice) and the
+departments' (a step given to them, or urged)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.outbox import Outbox
-from workflows.messages import ApplicantNotice
+from workflows.messages import ApplicantNotice, DepartmentNotice
 
 SYSTEM = "notification"
+DEPARTMENTS = "department"
 
 
 class NotificationActivities:
@@ -23,4 +25,11 @@ class NotificationActivities:
         """Tell the applicant (the notice kind and text name the decision and any deadline)."""
         await self._outbox.record(
             SYSTEM, notice.key, notice.application_id, datetime.now(UTC), notice.model_dump(mode="json")
+        )
+
+    @activity.defn(name="notify_department")
+    async def notify_department(self, notice: DepartmentNotice) -> None:
+        """Tell a department of a step it was given or urged on (its work queue, in a deployment)."""
+        await self._outbox.record(
+            DEPARTMENTS, notice.key, notice.application_id, datetime.now(UTC), notice.model_dump(mode="json")
         )

@@ -2,8 +2,9 @@
 
 Each record is keyed by (system, idempotency key), the key being the application id and the event
 sequence number that caused it, so an activity retried after a crash never issues, notifies or records
-twice. Until the city's own licensing, credit and supervision systems are connected, this ledger *is* the
-hand-over point: their connectors read it (see README, "Outside systems").
+twice. Until the city's own licensing, notification and supervision systems are connected, this ledger
+*is* the hand-over point: their connectors read it (see README, "Outside systems"). Credit records are
+kept here as the worker's trail only: eligibility is read from the shared credit register.
 """
 
 from __future__ import annotations

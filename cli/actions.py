@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from cli.arguments import (
     Commands,
     Parser,
+    actor,
     add_as,
     fields,
     flag_names,
@@ -33,17 +34,24 @@ from workflows.domain.application import PendingAction
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
+    AddSigner,
     ChangeGreenChannel,
     Command,
     ExtendDeadline,
+    OrSignStep,
     RecordApproval,
+    RecordRectification,
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReturnToWindow,
     ReviseTrustedKeys,
     SupplementMaterials,
     SuspendClock,
+    TransferStep,
+    UrgeStep,
+    VerifyCommitment,
     WithdrawApplication,
 )
 from workflows.domain.events import Actor, Role
@@ -64,6 +72,13 @@ PersonCommand = (
     | WithdrawApplication
     | ChangeGreenChannel
     | ReviseTrustedKeys
+    | VerifyCommitment
+    | RecordRectification
+    | TransferStep
+    | OrSignStep
+    | ReturnToWindow
+    | AddSigner
+    | UrgeStep
 )
 
 _DEPARTMENT_ROLES = frozenset({Role.APPROVER, Role.DEPARTMENT_HEAD})
@@ -81,11 +96,13 @@ class Flag:
     repeat: bool = False
     required: bool = True
     switch_off: bool = False  # a flag without a value that sets the field to False (``--off``)
+    switch_on: bool = False  # a flag without a value that sets the field to True (``--after``)
 
     def add_to(self, parser: Parser) -> None:
         """Declare the option on ``parser``."""
-        if self.switch_off:
-            parser.add_argument(self.option, dest=self.field, action="store_false", help=self.help)
+        if self.switch_off or self.switch_on:
+            action = "store_false" if self.switch_off else "store_true"
+            parser.add_argument(self.option, dest=self.field, action=action, help=self.help)
             return
         parser.add_argument(
             self.option,
@@ -199,11 +216,87 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("resume", ResumeClock, "restart the clock"),
     Action(
+        "transfer",
+        TransferStep,
+        "转办: hand a pending step to another approver of its department",
+        (_STEP, Flag("--to", "to", "ID:approver:DEPT", "the approver who decides it now", type=actor)),
+    ),
+    Action(
+        "or-sign",
+        OrSignStep,
+        "或签: give a pending step to several approvers of its department; any one decides",
+        (
+            _STEP,
+            Flag("--decider", "deciders", "ID:approver:DEPT", "an approver; repeat", type=actor, repeat=True),
+        ),
+    ),
+    Action(
+        "return",
+        ReturnToWindow,
+        "退回: send the case back to the window for materials (the reason is told to the applicant)",
+        (
+            Flag("--material", "materials", "CODE", "a material to bring again; repeat", repeat=True),
+            Flag("--within", "supplement_within", "DAYS", "working days to bring them", type=positive),
+        ),
+        reason_required=True,
+    ),
+    Action(
+        "add-signer",
+        AddSigner,
+        "加签 (lead department): add a department's step before the one under review, or --after it",
+        (
+            Flag("--department", "department", "DEPT", "the department whose step is added"),
+            Flag("--after", "after", "", "after the step under review", required=False, switch_on=True),
+        ),
+        reason_required=True,
+    ),
+    Action(
+        "urge", UrgeStep, "催办 (supervisor, window): urge a pending step; its department is told", (_STEP,)
+    ),
+    Action(
         "extend",
         ExtendDeadline,
         "the one extension: department head (R-XK-42a), government leader for joint handling (R-XK-42b)",
         (Flag("--days", "working_days", "DAYS", "working days added", type=positive),),
         reason_required=True,
+    ),
+    Action(
+        "commitment-verified",
+        VerifyCommitment,
+        "告知承诺 核查 (approver): the commitment found true",
+        reason_required=True,
+        fixed={"kept": True},
+    ),
+    Action(
+        "commitment-untrue",
+        VerifyCommitment,
+        "告知承诺 核查 (approver): found untrue; the applicant must rectify",
+        (
+            Flag(
+                "--within",
+                "rectify_within",
+                "DAYS",
+                "working days to rectify (default and most: the matter's own)",
+                type=positive,
+                required=False,
+            ),
+        ),
+        reason_required=True,
+        fixed={"kept": False},
+    ),
+    Action(
+        "rectified",
+        RecordRectification,
+        "告知承诺 (approver): the rectification was made; the licence stands",
+        reason_required=True,
+        fixed={"rectified": True},
+    ),
+    Action(
+        "not-rectified",
+        RecordRectification,
+        "告知承诺 (approver): not rectified; the licence is revoked and the credit record written",
+        reason_required=True,
+        fixed={"rectified": False},
     ),
     Action("withdraw", WithdrawApplication, "撤回 by the applicant or the green-channel steward"),
     Action(
@@ -289,7 +382,7 @@ def may_now(view: ApplicationView, reader: Actor) -> tuple[str, ...]:
                 verbs += [
                     action.verb(step=step.code)
                     for step in pending.steps
-                    if step.department == reader.department
+                    if step.department == reader.department or reader.role not in _DEPARTMENT_ROLES
                 ]
             else:
                 verbs.append(action.verb())

@@ -28,9 +28,11 @@ from workflows.domain.commands import (
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
+    ReturnToWindow,
     RevokeLicence,
     SubmitApplication,
     SuspendClock,
+    VerifyCommitment,
     WithdrawApplication,
 )
 from workflows.domain.events import (
@@ -48,6 +50,7 @@ RECEIVED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 APPLICANT_ID = "91210200MA0000001X"
 WINDOW_OFFICER_ID = "window-1"
 STEWARD_ID = "steward-1"
+COMMITMENT = "告知承诺书-0001"  # the applicant's signed written commitment (告知承诺制)
 APPLICANT_KEY = "0123456789abcdef"  # the applicant's keyed pseudonym, as a worker would make it
 
 
@@ -151,9 +154,13 @@ def submit(
     green_channel: bool = False,
     assigned_steward: Actor | None = None,
     simulated: bool = False,
+    committed: bool = False,
 ) -> SubmitApplication:
     """A submission of ``matter`` by the applicant (by the intake system for a green-channel case: an
-    applicant does not designate their own), with every material unless ``materials`` says."""
+    applicant does not designate their own), with every material unless ``materials`` says; ``committed``
+    on a written 告知承诺 commitment (its proofs left out) of an applicant in good credit."""
+    if materials is None:
+        materials = tuple(m.code for m in matter.materials if not (committed and m.replaced_by_commitment))
     return SubmitApplication(
         actor=actor or (intake_system() if green_channel else applicant_actor()),
         application_id="APP-0001",
@@ -161,13 +168,15 @@ def submit(
         matter=matter,
         catalogue_version=shipped_catalogue().version,
         rules=shipped_rules(),
-        materials=tuple(m.code for m in matter.materials) if materials is None else materials,
+        materials=materials,
         channel=Channel.WINDOW,
         received_at=received_at,
         green_channel=green_channel,
         steward=assigned_steward,
         applicant_key=APPLICANT_KEY,
         simulated=simulated,
+        commitment=COMMITMENT if committed else None,
+        credit=CreditStanding(eligible=True) if committed else None,
     )
 
 
@@ -201,21 +210,28 @@ def then(case: Case, command: ApplicationCommand) -> Case:
 
 
 def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to bottom
-    status: Status, matter: Matter, *, deficient: bool = False, simulated: bool = False
+    status: Status,
+    matter: Matter,
+    *,
+    deficient: bool = False,
+    simulated: bool = False,
+    committed: bool = False,
 ) -> Case:
     """A case of ``matter`` brought to ``status`` by the usual people through ``decide``/``evolve``.
 
     ``deficient`` leaves the matter's secondary materials (lacking any, its last material) out of the
     submission; from acceptance on, the case is accepted with deficiencies (容缺) and they stay
-    outstanding. ABANDONED and REVOKED are reached only through a broken 容缺 promise, so they are always
-    deficient; so is CORRECTION_REQUESTED, which the complete supplement leaves for RECEIVED (R-XK-32).
+    outstanding. ABANDONED is reached only through a broken 容缺 promise, so it is always deficient; so is
+    REVOKED, unless ``committed`` (a 告知承诺 commitment found untrue), and CORRECTION_REQUESTED, which the
+    complete supplement leaves for RECEIVED (R-XK-32).
     """
-    deficient = deficient or status in (Status.ABANDONED, Status.REVOKED)
+    deficient = deficient or status is Status.ABANDONED or (status is Status.REVOKED and not committed)
     left_out = secondary_materials(matter) or (matter.materials[-1].code,)
     if not (deficient or status is Status.CORRECTION_REQUESTED):
         left_out = ()
-    materials = tuple(m.code for m in matter.materials if m.code not in left_out)
-    case = opened(submit(matter, materials=materials, simulated=simulated))
+    replaced = matter.commitment_proofs if committed else ()
+    materials = tuple(m.code for m in matter.materials if m.code not in (*left_out, *replaced))
+    case = opened(submit(matter, materials=materials, simulated=simulated, committed=committed))
     officer = window_officer()
     match status:
         case Status.RECEIVED:
@@ -249,6 +265,15 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
             return then(
                 case, SuspendClock(actor=approver(reviewing), pause="expert_review", expected_working_days=5)
             )
+        case Status.RETURNED:
+            reviewing = case.state.pending_steps[0].department
+            back = ReturnToWindow(
+                actor=approver(reviewing),
+                materials=(materials[0],),
+                supplement_within=1,
+                reason="申请书未签字，请重新提交",
+            )
+            return then(case, back)
         case Status.ABANDONED:
             return then(case, AbandonApplication(actor=system()))
         case Status.DENIED:
@@ -265,4 +290,13 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
     case = then(case, IssueLicence(actor=system(), licence_number="LIC-0001"))
     if status is Status.ISSUED:
         return case
+    if committed:
+        case = then(case, found_untrue(matter))
     return then(case, RevokeLicence(actor=system()))
+
+
+def found_untrue(matter: Matter) -> VerifyCommitment:
+    """The department's verification finding a 告知承诺 commitment untrue."""
+    return VerifyCommitment(
+        actor=approver(matter.departments[0]), kept=False, reason="现场核查：经营布局与承诺不符"
+    )

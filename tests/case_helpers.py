@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from temporalio.client import (
@@ -72,6 +73,15 @@ async def notices_told(outbox: Outbox, application_id: str, at_least: int) -> li
             return notices
         await asyncio.sleep(0.025)
     return notices
+
+
+async def registration_failure(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
+    """The typed error a case failed with at registration (its number then free again)."""
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause
 
 
 async def final_view(handle: Handle) -> ApplicationView:

@@ -22,6 +22,7 @@ from tests.builders import (
     approver,
     department_head,
     drive_to,
+    found_untrue,
     government_leader,
     opened,
     secondary_materials,
@@ -41,6 +42,7 @@ from workflows.domain.application import (
     REPEAT_LIMITS,
     TRANSITIONS,
     ApplicationState,
+    ApprovalStep,
     Effect,
     Status,
     approval_rounds,
@@ -62,6 +64,7 @@ from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
     AcceptWithDeficiencies,
+    AddSigner,
     ApplicationCommand,
     ChangeGreenChannel,
     Command,
@@ -71,19 +74,25 @@ from workflows.domain.commands import (
     EndWithProject,
     ExtendDeadline,
     IssueLicence,
+    OrSignStep,
     RaiseWarning,
     RecordApproval,
     RecordDeadlines,
+    RecordRectification,
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReturnToWindow,
     ReviseDeadlineRules,
     ReviseTrustedKeys,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
     SuspendClock,
+    TransferStep,
+    UrgeStep,
+    VerifyCommitment,
     WithdrawApplication,
 )
 from workflows.domain.errors import (
@@ -216,9 +225,65 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
         case "end_with_project":
             return EndWithProject(actor=system(), reason="项目已撤回", project_status="withdrawn")
         case "raise_warning":
-            subject = WarningSubject.DELIVERY if state.status is Status.APPROVED else WarningSubject.DECISION
+            subject = _WARNED_SUBJECT.get(state.status, WarningSubject.DECISION)
             return RaiseWarning(actor=system(), level=WarningLevel.RED, subject=subject)
+        case "transfer_step" | "or_sign_step" | "urge_step":
+            return _step_action(kind, (state.pending_steps or approval_rounds(matter)[0])[0])
+        case "return_to_window":
+            department = (state.reviewing_departments or matter.departments)[0]
+            return ReturnToWindow(
+                actor=approver(department),
+                materials=_first_or(tuple(sorted(state.provided)), matter)[:1],
+                supplement_within=1,
+                reason="材料需加盖公章后重新提交",
+            )
+        case "add_signer":
+            return AddSigner(actor=approver(matter.departments[0]), department="fire", reason="涉及消防安全")
+        case "verify_commitment":
+            return VerifyCommitment(
+                actor=approver(matter.departments[0]), kept=True, reason="现场核查：与承诺相符"
+            )
+        case "record_rectification":
+            return RecordRectification(
+                actor=approver(matter.departments[0]), rectified=True, reason="复查：已按期整改"
+            )
     raise AssertionError(f"no builder for command kind {kind}")
+
+
+def _step_action(kind: str, step: ApprovalStep) -> ApplicationCommand:
+    """转办, 或签 or 催办 of ``step``, by the person each is for."""
+    holder = approver(step.department)
+    match kind:
+        case "transfer_step":
+            return TransferStep(actor=holder, step=step.code, to=approver(step.department, "approver-2"))
+        case "or_sign_step":
+            deciders = (approver(step.department, "approver-2"), approver(step.department, "approver-3"))
+            return OrSignStep(actor=holder, step=step.code, deciders=deciders)
+    return UrgeStep(actor=supervisor(), step=step.code, reason="申请人反映办理缓慢")
+
+
+# The deadline a warning is about in each status after the decision: the licence's delivery, then (on a
+# 告知承诺 case) the department's verification.
+_WARNED_SUBJECT = {Status.APPROVED: WarningSubject.DELIVERY, Status.ISSUED: WarningSubject.VERIFICATION}
+# 告知承诺制: commands (and, once issued, warnings) only a case on a written commitment admits.
+COMMITTED = "FOOD-BUSINESS"
+
+
+# 加签 is offered on a single matter (a staged one's steps are its catalogue entry's).
+SINGLE = "FOOD-BUSINESS"
+
+
+def _matter_of(status: Status, kind: str) -> str:
+    """The shipped matter a case of ``kind`` in ``status`` is driven on."""
+    if _committed(status, kind):
+        return COMMITTED
+    return SINGLE if kind == "add_signer" and kind in TRANSITIONS[status] else ENTERPRISE
+
+
+def _committed(status: Status, kind: str) -> bool:
+    return kind in {"verify_commitment", "record_rectification"} or (
+        kind == "raise_warning" and status is Status.ISSUED
+    )
 
 
 def revised_rules() -> DeadlineRules:
@@ -239,6 +304,8 @@ def _prepared(case: Case, kind: str) -> Case:
     if kind == "request_correction" and case.state.status is Status.CORRECTION_REQUESTED:
         redo = case.state.correction_items[:1]
         return then(case, SupplementMaterials(actor=applicant_actor(), materials=redo))
+    if kind == "record_rectification" and case.state.status is Status.ISSUED:
+        return then(case, found_untrue(case.state.matter))
     if kind != "raise_warning" or "record_deadlines" not in TRANSITIONS[case.state.status]:
         return case
     return then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))
@@ -264,7 +331,13 @@ def _first_status_allowing(kind: str) -> Status:
 def _case_for(kind: str, matter_code: str = ENTERPRISE) -> Case:
     """A case in the first status whose row admits ``kind``, prepared so a valid command succeeds."""
     status = Status.RECEIVED if kind == "submit_application" else _first_status_allowing(kind)
-    case = drive_to(status, shipped_matter(matter_code), deficient=_needs_promise_outstanding(status, kind))
+    matter = _matter_of(status, kind)
+    case = drive_to(
+        status,
+        shipped_matter(matter if matter != ENTERPRISE else matter_code),
+        deficient=_needs_promise_outstanding(status, kind),
+        committed=_committed(status, kind),
+    )
     return _prepared(case, kind)
 
 
@@ -291,9 +364,10 @@ def test_a_command_is_admitted_exactly_where_the_transition_table_allows_it(
     """Outside its row a command is NotAllowed before any other check; inside, a valid one yields events."""
     case = drive_to(
         status,
-        shipped_matter(ENTERPRISE),
+        shipped_matter(_matter_of(status, kind)),
         deficient=_needs_promise_outstanding(status, kind),
         simulated=kind == "confirm_simulation",
+        committed=_committed(status, kind),
     )
     case = _prepared(case, kind)
     assert case.state.status is status

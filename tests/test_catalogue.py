@@ -300,3 +300,42 @@ def test_the_catalogue_file_named_by_the_environment_is_loaded(
     catalogue = load_catalogue()
     assert catalogue.version == "env-1"
     assert catalogue.matter("ENV-MATTER").deficiency_mode is DeficiencyMode.NOT_ALLOWED
+
+
+_COMMITTED_PROOF = [
+    {"code": "application_form", "name": "申请表", "importance": "core"},
+    {"code": "site_proof", "name": "场所证明", "importance": "core", "replaced_by_commitment": True},
+]
+
+
+@pytest.mark.parametrize(
+    ("break_entry", "words"),
+    [
+        pytest.param(_with(commitment_allowed=True), "replaced_by_commitment", id="allowed-without-proofs"),
+        pytest.param(_with(materials=_COMMITTED_PROOF), "replaced_by_commitment", id="proofs-not-allowed"),
+        pytest.param(
+            _with(materials=_COMMITTED_PROOF, commitment_allowed=True, commitment_excluded="health"),
+            "excluded for health",
+            id="allowed-yet-excluded",
+        ),
+    ],
+)
+def test_a_commitment_the_catalogue_cannot_offer_is_refused_naming_the_entry(
+    break_entry: Callable[[Raw], Raw], words: str
+) -> None:
+    """告知承诺制: offered with the proofs it replaces, and never on a safety, health or ecology matter."""
+    data = _catalogue_with(break_entry(copy.deepcopy(_valid_entry("BROKEN-MATTER"))))
+    with pytest.raises(CatalogueInvalid, match=words) as refused:
+        parse_catalogue(data)
+    assert "BROKEN-MATTER" in str(refused.value)
+
+
+def test_an_entry_copied_into_a_case_before_the_commitment_fields_still_reads_back() -> None:
+    """A case registered on the earlier catalogue holds FOOD-BUSINESS allowing 告知承诺 with no proofs
+    named: its recorded entry must still decode on replay (the check is the catalogue's, at load)."""
+    recorded = shipped_catalogue().matter("FOOD-BUSINESS").model_dump(mode="json")
+    for material in recorded["materials"]:
+        del material["replaced_by_commitment"]
+    matter = Matter.model_validate(recorded)
+    assert matter.commitment_allowed
+    assert matter.commitment_proofs == ()

@@ -368,15 +368,24 @@ async def test_status_prints_a_table_with_the_readers_verbs_and_the_same_view_as
     rows = {line.split("  ")[0]: line for line in table.out.splitlines()}
     assert f"{view.last_day.isoformat()} 24:00" in rows["due"]
     assert _may_now_rows(table.out) == [
+        "add-signer --department DEPT --reason WHY",
+        "or-sign --step health --decider ID:approver:DEPT ...",
         "approve --step health",
         "refuse --step health --reason WHY",
+        "return --material CODE ... --within DAYS --reason WHY",
         "suspend --pause PAUSE --days DAYS",
+        "transfer --step health --to ID:approver:DEPT",
     ]
     assert [action.command for action in view.pending_actions] == [
+        "add_signer",
         "change_green_channel",
         "extend_deadline",
+        "or_sign_step",
         "record_approval",
+        "return_to_window",
         "suspend_clock",
+        "transfer_step",
+        "urge_step",
         "withdraw_application",
     ]
 
@@ -836,9 +845,13 @@ def _view(status: Status, matter: Matter, *, deficient: bool = False) -> Applica
             _view(Status.UNDER_REVIEW, HYGIENE),
             approver("health"),
             (
+                "add-signer --department DEPT --reason WHY",
+                "or-sign --step health --decider ID:approver:DEPT ...",
                 "approve --step health",
                 "refuse --step health --reason WHY",
+                "return --material CODE ... --within DAYS --reason WHY",
                 "suspend --pause PAUSE --days DAYS",
+                "transfer --step health --to ID:approver:DEPT",
             ),
         ),
         (_view(Status.UNDER_REVIEW, HYGIENE), approver("fire"), ()),
@@ -848,16 +861,31 @@ def _view(status: Status, matter: Matter, *, deficient: bool = False) -> Applica
             ("extend --days DAYS --reason WHY",),
         ),
         (_view(Status.UNDER_REVIEW, HYGIENE), department_head("fire"), ()),
-        (_view(Status.UNDER_REVIEW, HYGIENE), supervisor(), ("green-channel --reason WHY",)),
+        (
+            _view(Status.UNDER_REVIEW, HYGIENE),
+            supervisor(),
+            ("green-channel --reason WHY", "urge --step health"),
+        ),
         (_view(Status.UNDER_REVIEW, HYGIENE), Actor(id="hotline-1", role=Role.HOTLINE_OPERATOR), ()),
-        (_view(Status.SUSPENDED, HYGIENE), approver("health"), ("resume",)),
+        (
+            _view(Status.SUSPENDED, HYGIENE),
+            approver("health"),
+            (
+                "or-sign --step health --decider ID:approver:DEPT ...",
+                "resume",
+                "transfer --step health --to ID:approver:DEPT",
+            ),
+        ),
         (
             _second_round_of_establishment(),
             approver("tax"),
             (
+                "or-sign --step tax_invoice --decider ID:approver:DEPT ...",
                 "approve --step tax_invoice",
                 "refuse --step tax_invoice --reason WHY",
+                "return --material CODE ... --within DAYS --reason WHY",
                 "suspend --pause PAUSE --days DAYS",
+                "transfer --step tax_invoice --to ID:approver:DEPT",
             ),
         ),
         (_view(Status.WITHDRAWN, HYGIENE), applicant_actor(), ()),

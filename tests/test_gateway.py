@@ -9,6 +9,7 @@ the app over an engine that fails the test if it is called at all. Tokens are th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
@@ -119,13 +120,22 @@ def client_of(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
+@contextlib.asynccontextmanager
+async def gateway_over(
+    dev_server: WorkflowEnvironment, run_worker: RunWorker, tokens: TokenBook
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client into the gateway with ``tokens``, whose cases run on a worker of their own queue."""
+    async with (
+        run_worker(dev_server.client) as task_queue,
+        client_of(create_app(kit_cases(dev_server.client, task_queue), tokens)) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
 async def http(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client into the gateway, whose cases run on a worker of their own task queue."""
-    async with (
-        run_worker(dev_server.client) as task_queue,
-        client_of(create_app(kit_cases(dev_server.client, task_queue), TOKENS)) as client,
-    ):
+    async with gateway_over(dev_server, run_worker, TOKENS) as client:
         yield client
 
 

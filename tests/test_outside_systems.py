@@ -1,22 +1,43 @@
-"""The outside-system adapters: idempotent per key, and the credit bar that feeds 容缺 eligibility."""
+"""The outside-system adapters: idempotent per key, and the credit bar that feeds 容缺 and 告知承诺."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from activities.credit import CreditActivities, months_before
+from activities.credit import CreditActivities
 from activities.licensing import LicensingActivities
 from activities.outbox import Outbox
 from workflows.domain.calendar import SHANGHAI
+from workflows.domain.credit import CreditRecordKind, months_before
 from workflows.domain.events import Applicant
 from workflows.messages import CreditEntry, CreditQuery, LicenceRequest
 
 APPLICANT = Applicant(id_number="91210200MA0000003C", name="示例公司", contact="0411-0000000")
+
+
+class FakePlatform:
+    """A credit platform in memory: records by applicant key, once per entry key."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, dict[str, CreditEntry]] = {}
+
+    async def record(self, entry: CreditEntry) -> None:
+        assert entry.applicant_key is not None
+        self.kept.setdefault(entry.applicant_key, {}).setdefault(entry.key, entry)
+
+    async def records(self, query: CreditQuery) -> Sequence[CreditEntry]:
+        assert query.applicant_key is not None
+        return tuple(self.kept.get(query.applicant_key, {}).values())
+
+
+def _pseudonym(id_number: str) -> str:
+    return f"key-{id_number}"
 
 
 def _licence_request(key: str) -> LicenceRequest:
@@ -40,7 +61,8 @@ async def test_a_retried_issuance_returns_the_first_licence_and_records_it_once(
 
 async def test_a_broken_commitment_bars_deficiency_tolerance_for_six_months_then_not(outbox: Outbox) -> None:
     """Dalian's rule (configurable): a credit record within 6 months makes the applicant ineligible."""
-    credit = CreditActivities(outbox, bar_months=6)
+    platform = FakePlatform()
+    credit = CreditActivities(outbox, _pseudonym, platform=platform, bar_months=6)
     broken_at = datetime(2026, 3, 31, 10, tzinfo=SHANGHAI)
     entry = CreditEntry(
         key="APP-9:12",
@@ -52,6 +74,7 @@ async def test_a_broken_commitment_bars_deficiency_tolerance_for_six_months_then
     await credit.write_credit_record(entry)
     await credit.write_credit_record(entry)
     assert len(outbox.records("credit")) == 1
+    assert list(platform.kept) == [_pseudonym(APPLICANT.id_number)]  # a case without keys: derived
     within = await credit.check_credit(
         CreditQuery(applicant_id=APPLICANT.id_number, at=datetime(2026, 9, 30, 9, tzinfo=SHANGHAI))
     )
@@ -61,6 +84,35 @@ async def test_a_broken_commitment_bars_deficiency_tolerance_for_six_months_then
     other = await credit.check_credit(CreditQuery(applicant_id="110101199001011234", at=broken_at))
     assert (within.eligible, after.eligible, other.eligible) == (False, True, True)
     assert "APP-9" in within.detail
+
+
+async def test_eligibility_comes_from_the_platform_and_names_the_latest_record_of_any_kind(
+    outbox: Outbox,
+) -> None:
+    """A record another worker kept bars the applicant here, whatever this worker's own outbox holds."""
+    platform = FakePlatform()
+    at = datetime(2026, 5, 6, 10, tzinfo=SHANGHAI)
+    for key, case, kind, day in [
+        ("APP-1:9", "APP-1", CreditRecordKind.DEFICIENCY_COMMITMENT_BROKEN, 1),
+        ("APP-2:14", "APP-2", CreditRecordKind.FALSE_COMMITMENT, 3),
+    ]:
+        await platform.record(
+            CreditEntry(
+                key=key,
+                application_id=case,
+                applicant_id=APPLICANT.id_number,
+                applicant_key="the-worker-s-key",
+                kind=kind,
+                reason="承诺不实",
+                at=at.replace(day=day),
+            )
+        )
+    credit = CreditActivities(outbox, _pseudonym, platform=platform)
+    query = CreditQuery(applicant_id=APPLICANT.id_number, applicant_key="the-worker-s-key", at=at)
+    standing = await credit.check_credit(query)
+    assert not standing.eligible
+    assert standing.detail == "false_commitment recorded on case APP-2 within 6 months"
+    assert outbox.records("credit") == []
 
 
 @pytest.mark.parametrize(

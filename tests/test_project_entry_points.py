@@ -13,12 +13,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from gateway.app import create_app
 from gateway.tokens import TokenBook
 from tests.conftest import Cli, RunWorker
-from tests.test_gateway import client_of
+from tests.test_gateway import bearer, gateway_over
 from workflows.domain.events import Actor, Role
-from workflows.testkit import kit_cases
 
 APPLICANT_ID = "91210200MA0000012K"
 APPLICANT = f"{APPLICANT_ID}:applicant"
@@ -124,22 +122,15 @@ PROJECT_TOKENS = TokenBook.of(
 )
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.fixture
 async def http(dev_server: WorkflowEnvironment, run_worker: RunWorker) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        run_worker(dev_server.client) as task_queue,
-        client_of(create_app(kit_cases(dev_server.client, task_queue), PROJECT_TOKENS)) as client,
-    ):
+    async with gateway_over(dev_server, run_worker, PROJECT_TOKENS) as client:
         yield client
 
 
 async def _until_http(http: httpx.AsyncClient, number: str, status: str) -> dict[str, Any]:
     for _ in range(200):
-        response = await http.get(f"/projects/{number}", headers=_bearer("window"))
+        response = await http.get(f"/projects/{number}", headers=bearer("window"))
         progress: dict[str, Any] = response.json()
         first = progress["stages"][0]
         if first["status"] == status and all(m["status"] != "started" for m in first["matters"]):
@@ -159,24 +150,24 @@ async def test_a_project_over_http_with_its_refusals(http: httpx.AsyncClient) ->
         "received_at": datetime.now(UTC).isoformat(),
     }
     wrong_stage = await http.post(
-        "/projects", json={**body, "materials": ["completion_report"]}, headers=_bearer("portal")
+        "/projects", json={**body, "materials": ["completion_report"]}, headers=bearer("portal")
     )
     assert (wrong_stage.status_code, wrong_stage.json()["type"]) == (409, "InvalidCommand")
-    opened = await http.post("/projects", json=body, headers=_bearer("portal"))
+    opened = await http.post("/projects", json=body, headers=bearer("portal"))
     assert opened.status_code == 201, opened.text
     assert opened.headers["Location"] == f"/projects/{number}"
     refused = await http.post(
-        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=_bearer("applicant")
+        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=bearer("applicant")
     )
     assert (refused.status_code, refused.json()["type"]) == (403, "NotAuthorised")
     forged = await http.post(
         f"/projects/{number}/actions",
         json={"kind": "report_parts", "readings": []},
-        headers=_bearer("window"),
+        headers=bearer("window"),
     )
     assert forged.status_code == 422  # the engine's own commands are no part of the contract
     accepted = await http.post(
-        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=_bearer("window")
+        f"/projects/{number}/actions", json={"kind": "accept_stage"}, headers=bearer("window")
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "in_stage"
@@ -184,16 +175,16 @@ async def test_a_project_over_http_with_its_refusals(http: httpx.AsyncClient) ->
     for item, department in APPROVALS.items():
         child = f"/applications/{number}.{item}/actions"
         assert (
-            await http.post(child, json={"kind": "accept_application"}, headers=_bearer("window"))
+            await http.post(child, json={"kind": "accept_application"}, headers=bearer("window"))
         ).status_code == 200
         approval = {"kind": "record_approval", "step": department, "approved": True}
         assert (
-            await http.post(child, json=approval, headers=_bearer(f"approver-{department}"))
+            await http.post(child, json=approval, headers=bearer(f"approver-{department}"))
         ).status_code == 200
     progress = await _until_http(http, number, "completed")
     assert progress["status"] == "awaiting_applicant"
-    assert (await http.get(f"/projects/{number}", headers=_bearer("stranger"))).status_code == 404
-    history = await http.get(f"/projects/{number}/events", headers=_bearer("applicant"))
+    assert (await http.get(f"/projects/{number}", headers=bearer("stranger"))).status_code == 404
+    history = await http.get(f"/projects/{number}/events", headers=bearer("applicant"))
     assert [e["kind"] for e in history.json()][:2] == ["project_submitted", "budgets_planned"]
     document = (await http.get("/openapi.json")).json()
     assert {"/projects", "/projects/{application_id}", "/projects/{application_id}/actions"} <= set(
@@ -288,23 +279,23 @@ async def test_an_establishment_over_http_is_opened_read_and_refused_as_the_cont
         "received_at": datetime.now(UTC).isoformat(),
     }
     typed = await http.post(
-        "/establishments", json={**body, "project_type": "ordinary"}, headers=_bearer("portal")
+        "/establishments", json={**body, "project_type": "ordinary"}, headers=bearer("portal")
     )
     assert (typed.status_code, typed.json()["type"]) == (409, "InvalidCommand")
-    opened = await http.post("/establishments", json=body, headers=_bearer("portal"))
+    opened = await http.post("/establishments", json=body, headers=bearer("portal"))
     assert opened.status_code == 201, opened.text
     early = await http.post(
-        f"/establishments/{number}/actions", json={"kind": "release_results"}, headers=_bearer("window")
+        f"/establishments/{number}/actions", json={"kind": "release_results"}, headers=bearer("window")
     )
     assert (early.status_code, early.json()["type"]) == (409, "NotAllowed")
     code = {"kind": "assign_credit_code", "credit_code": "91350100M000100Y43"}
-    forged = await http.post(f"/establishments/{number}/actions", json=code, headers=_bearer("window"))
+    forged = await http.post(f"/establishments/{number}/actions", json=code, headers=bearer("window"))
     assert forged.status_code == 422  # the engine assigns the code; no person may
     accepted = await http.post(
-        f"/establishments/{number}/actions", json={"kind": "accept_establishment"}, headers=_bearer("window")
+        f"/establishments/{number}/actions", json={"kind": "accept_establishment"}, headers=bearer("window")
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "registering"
-    assert (await http.get(f"/establishments/{number}", headers=_bearer("stranger"))).status_code == 404
+    assert (await http.get(f"/establishments/{number}", headers=bearer("stranger"))).status_code == 404
     document = (await http.get("/openapi.json")).json()
     assert {"/establishments", "/establishments/{application_id}/actions"} <= set(document["paths"])

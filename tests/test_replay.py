@@ -6,10 +6,12 @@ change that would break the cases running when it is deployed fails here.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from tests.conftest import RunWorker, StartAt
@@ -18,7 +20,9 @@ from tests.histories.record import (
     RECEIVED,
     RECORDING_KEYS,
     drive_reference_cases,
+    drive_reference_commitment,
     drive_reference_establishment,
+    drive_reference_office,
     drive_reference_project,
     recording_keys,
 )
@@ -56,48 +60,52 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
 
 def test_there_are_recordings_to_replay() -> None:
     """The parametrised test above must not pass by having nothing to replay."""
-    assert len(RECORDINGS) >= 7
+    assert len(RECORDINGS) >= 11
 
 
+Drive = Callable[[WorkflowEnvironment, str], Awaitable[dict[str, WorkflowHistory]]]
+
+
+async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorker) -> list[WorkflowHistory]:
+    """The reference cases ``drive`` makes, run on this code from the recordings' instant; each replayed."""
+    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
+        histories = list((await drive(env, task_queue)).values())
+    for history in histories:
+        assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+    return histories
+
+
+@pytest.mark.parametrize(
+    ("drive", "activities"),
+    [
+        # Deadline plans, warnings, a suspension, an extension, 容缺, green channel and issuance.
+        (drive_reference_cases, {"issue_licence", "escalate", "set_case_priority", "notify_applicant"}),
+        # A project whose matters are started, read, paused and ended with it, and one matter.
+        (drive_reference_project, {"read_parts", "read_project", "record_audit", "notify_applicant"}),
+        # 告知承诺制: the credit check at registration, a verification warning, a finding, the revocation.
+        (drive_reference_commitment, {"check_credit", "revoke_licence", "write_credit_record"}),
+        # 催办, 转办, 退回 and the supplement, 加签, 或签 and the decisions.
+        (drive_reference_office, {"notify_department", "push_to_supervision", "issue_licence"}),
+    ],
+    ids=["cases", "project", "commitment", "office"],
+)
 async def test_the_reference_cases_as_run_now_replay_deterministically(
-    time_skipping_at: StartAt, run_worker: RunWorker
+    time_skipping_at: StartAt, run_worker: RunWorker, drive: Drive, activities: set[str]
 ) -> None:
-    """Deadline plans, warnings, a suspension, an extension, 容缺, green channel and issuance, replayed."""
-    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
-        histories = await drive_reference_cases(env, task_queue)
+    """What each reference drive exercises, run now and replayed without divergence."""
+    histories = await _run_now(drive, time_skipping_at, run_worker)
     kinds = {
         event.activity_task_scheduled_event_attributes.activity_type.name
-        for history in histories.values()
+        for history in histories
         for event in history.events
     }
-    assert {"issue_licence", "escalate", "set_case_priority", "notify_applicant"} <= kinds
-    for history in histories.values():
-        assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
-
-
-async def test_a_reference_project_and_its_matter_as_run_now_replay_deterministically(
-    time_skipping_at: StartAt, run_worker: RunWorker
-) -> None:
-    """A project whose matters are started, read, paused and ended with it, and one matter, replayed."""
-    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
-        histories = await drive_reference_project(env, task_queue)
-    kinds = {
-        event.activity_task_scheduled_event_attributes.activity_type.name
-        for history in histories.values()
-        for event in history.events
-    }
-    assert {"read_parts", "read_project", "record_audit", "notify_applicant"} <= kinds
-    for history in histories.values():
-        assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+    assert activities <= kinds
 
 
 async def test_a_reference_establishment_as_run_now_replays_deterministically(
     time_skipping_at: StartAt, run_worker: RunWorker
 ) -> None:
     """An establishment through its credit code (claimed), its parallel matters, the bank and the release."""
-    async with time_skipping_at(RECEIVED) as env, run_worker(env.client) as task_queue:
-        histories = await drive_reference_establishment(env, task_queue)
-    (history,) = histories.values()
+    (history,) = await _run_now(drive_reference_establishment, time_skipping_at, run_worker)
     markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert markers, "the credit code's claim is a local activity"
-    assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None

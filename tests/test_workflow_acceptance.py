@@ -18,7 +18,6 @@ from typing import TypeVar
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
-    WorkflowFailureError,
     WorkflowHistory,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -38,7 +37,15 @@ from tests.builders import (
     supervisor,
     window_officer,
 )
-from tests.case_helpers import Handle, act, case_events, final_view, notices_told, refusal
+from tests.case_helpers import (
+    Handle,
+    act,
+    case_events,
+    final_view,
+    notices_told,
+    refusal,
+    registration_failure,
+)
 from tests.conftest import RunWorker
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import Cases
@@ -95,7 +102,7 @@ def _application_id() -> str:
     return f"APP-{uuid.uuid4().hex[:10]}"
 
 
-def _intake(
+def intake_of(
     matter_code: str,
     received_at: datetime,
     *,
@@ -104,9 +111,13 @@ def _intake(
     applicant_id: str = APPLICANT_ID,
     green_channel: bool = False,
     steward: Actor | None = None,
+    commitment: str | None = None,
 ) -> Intake:
-    """An intake of ``matter_code`` with every material except ``leave_out``."""
+    """An intake of ``matter_code`` with every material except ``leave_out`` (and, on a 告知承诺
+    ``commitment``, except the proofs it replaces)."""
     matter = shipped_matter(matter_code)
+    if commitment is not None:
+        leave_out = (*leave_out, *matter.commitment_proofs)
     return Intake(
         actor=actor,
         applicant=applicant(applicant_id),
@@ -116,6 +127,7 @@ def _intake(
         received_at=received_at,
         green_channel=green_channel,
         steward=steward,
+        commitment=commitment,
     )
 
 
@@ -138,7 +150,7 @@ class Desk:
             id=application_id or _application_id(),
             task_queue=self.task_queue,
         )
-        await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
+        await until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
         return handle
 
 
@@ -150,27 +162,27 @@ async def desk(run_worker: RunWorker) -> AsyncIterator[Desk]:
     set): awaiting a result with nothing else pending skips the clock to it, and a server shared with later
     tests would hand them a date ten years ahead, where no calendar is published.
     """
-    async with _desk_at(run_worker) as opened:
+    async with desk_at(run_worker) as opened:
         yield opened
 
 
 @contextlib.asynccontextmanager
-async def _desk_at(run_worker: RunWorker, instant: datetime | None = None) -> AsyncIterator[Desk]:
+async def desk_at(run_worker: RunWorker, instant: datetime | None = None) -> AsyncIterator[Desk]:
     """A time-skipping server whose clock starts at ``instant`` (or now), with a worker on it."""
     async with time_skipping_server(instant) as env, run_worker(env.client) as task_queue:
         yield Desk(env, task_queue)
 
 
-async def _view(handle: Handle) -> ApplicationView:
+async def view_of(handle: Handle) -> ApplicationView:
     return await handle.query(ApplicationWorkflow.state)
 
 
-async def _until(handle: Handle, predicate: Callable[[ApplicationView], bool], what: str) -> ApplicationView:
+async def until(handle: Handle, predicate: Callable[[ApplicationView], bool], what: str) -> ApplicationView:
     """The view once ``predicate`` holds; the worker reacts to a timer or an activity a moment later."""
     view: ApplicationView | None = None
     for _ in range(200):
         try:
-            view = await _view(handle)
+            view = await view_of(handle)
         except WorkflowQueryFailedError:  # still registering: the state query has nothing to show yet
             view = None
         if view is not None and predicate(view):
@@ -194,9 +206,9 @@ def _shanghai_date(instant: datetime) -> date:
     return instant.astimezone(SHANGHAI).date()
 
 
-async def _approve_every_step(handle: Handle) -> ApplicationView:
+async def approve_every_step(handle: Handle) -> ApplicationView:
     """Each pending approval step decided by an approver of its own department, round after round."""
-    view = await _view(handle)
+    view = await view_of(handle)
     department_of = {
         s.code: s.department for r in approval_rounds(shipped_matter(view.matter_code)) for s in r
     }
@@ -234,8 +246,8 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
     """One case per application number: a duplicate start is refused and the first case goes on unharmed."""
     application_id = _application_id()
     received = await desk.now()
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", received), application_id)
-    view = await _view(handle)
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", received), application_id)
+    view = await view_of(handle)
     assert view.application_id == application_id
     assert view.status is Status.RECEIVED
     submitted = _one(await case_events(handle), ApplicationSubmitted)
@@ -247,14 +259,14 @@ async def test_the_application_number_is_the_workflow_id_and_a_second_start_is_r
     assert submitted.received_at == received
 
     count = len(await case_events(handle))
-    imposter = _intake("FOOD-BUSINESS", received, applicant_id="91210200MA9999999X")
+    imposter = intake_of("FOOD-BUSINESS", received, applicant_id="91210200MA9999999X")
     with pytest.raises(WorkflowAlreadyStartedError):
         await desk.env.client.start_workflow(
             ApplicationWorkflow.run, imposter, id=application_id, task_queue=desk.task_queue
         )
 
     assert len(await case_events(handle)) == count
-    assert (await _view(handle)).matter_code == "PUBLIC-PLACE-HYGIENE"
+    assert (await view_of(handle)).matter_code == "PUBLIC-PLACE-HYGIENE"
     accepted = await act(handle, AcceptApplication(actor=OFFICER))
     assert accepted.status is Status.UNDER_REVIEW
     assert accepted.application_id == application_id
@@ -272,15 +284,12 @@ async def test_an_intake_that_does_not_parse_fails_its_case_at_once_typed_and_fr
         id=application_id,
         task_queue=desk.task_queue,
     )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
+    cause = await registration_failure(handle)
     assert cause.type == "InvalidCommand"
     assert "applicant" in cause.message
     assert "channel" in cause.message
     cases = Cases(desk.env.client, desk.task_queue)  # the product's reuse policy: only a failed number
-    await cases.submit(application_id, _intake("FOOD-BUSINESS", received))
+    await cases.submit(application_id, intake_of("FOOD-BUSINESS", received))
     assert (await cases.registered(application_id, reader=None)).matter_code == "FOOD-BUSINESS"
 
 
@@ -292,19 +301,19 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
 ) -> None:
     """R-XK-32: received 2026-09-29, no notice by 10-12 (National Day, 10-10 worked): accepted as of 09-29."""
     received = datetime(2026, 9, 29, 9, 0, tzinfo=SHANGHAI)
-    async with _desk_at(run_worker, received) as desk:
-        handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", received))
-        view = await _view(handle)
+    async with desk_at(run_worker, received) as desk:
+        handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", received))
+        view = await view_of(handle)
         deemed_at = datetime(2026, 10, 13, 0, 0, tzinfo=SHANGHAI)  # 24:00 of 10-12, the 5th working day
         assert view.acceptance_by == deemed_at
         assert view.due_at is None
 
         await desk.env.sleep(deemed_at - await desk.now() - timedelta(minutes=1))
-        assert (await _view(handle)).status is Status.RECEIVED
+        assert (await view_of(handle)).status is Status.RECEIVED
         assert "application_accepted" not in _kinds(await case_events(handle))
 
         await desk.env.sleep(timedelta(minutes=2))
-        view = await _until(handle, lambda v: v.status is Status.UNDER_REVIEW, "deemed accepted")
+        view = await until(handle, lambda v: v.status is Status.UNDER_REVIEW, "deemed accepted")
         accepted = _one(await case_events(handle), ApplicationAccepted)
         assert isinstance(accepted, ApplicationAccepted)
         assert accepted.basis == "deemed_by_silence"
@@ -323,19 +332,19 @@ async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at
 ) -> None:
     """不动产登记暂行条例 第17条: silence on the receipt day is acceptance; there is no correction period."""
     received = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-    async with _desk_at(run_worker, received) as desk:
-        intake = _intake("REAL-ESTATE.mortgage", received, leave_out=("tax_payment_proof",))
+    async with desk_at(run_worker, received) as desk:
+        intake = intake_of("REAL-ESTATE.mortgage", received, leave_out=("tax_payment_proof",))
         handle = await desk.start(intake)
         end_of_receipt_day = datetime(2026, 3, 3, 0, 0, tzinfo=SHANGHAI)
-        assert (await _view(handle)).acceptance_by == end_of_receipt_day
+        assert (await view_of(handle)).acceptance_by == end_of_receipt_day
 
         correction = RequestCorrection(actor=OFFICER, missing=("tax_payment_proof",))
         assert await refusal(handle, correction) == "InvalidCommand"
 
         await desk.env.sleep(end_of_receipt_day - await desk.now() - timedelta(minutes=1))
-        assert (await _view(handle)).status is Status.RECEIVED
+        assert (await view_of(handle)).status is Status.RECEIVED
         await desk.env.sleep(timedelta(minutes=2))
-        view = await _until(handle, lambda v: v.status is Status.UNDER_REVIEW, "accepted at 24:00")
+        view = await until(handle, lambda v: v.status is Status.UNDER_REVIEW, "accepted at 24:00")
         events = await case_events(handle)
         accepted = _one(events, ApplicationAccepted)
         assert isinstance(accepted, ApplicationAccepted)
@@ -356,8 +365,8 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
 ) -> None:
     """R-XK-32: one notice lists every missing item; silence no longer deems; supplement then accept."""
     missing = ("hygiene_rules", "staff_health_certificates")
-    async with _desk_at(run_worker, MONDAY) as desk:
-        handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", MONDAY, leave_out=missing))
+    async with desk_at(run_worker, MONDAY) as desk:
+        handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", MONDAY, leave_out=missing))
         incomplete = RequestCorrection(actor=OFFICER, missing=missing[:1])
         assert await refusal(handle, incomplete) == "InvalidCommand"
 
@@ -371,7 +380,7 @@ async def test_a_correction_notice_stops_deemed_acceptance_and_only_the_first_no
         assert _shanghai_date(notice.at) == date(2026, 3, 2)
 
         await desk.env.sleep(timedelta(days=10))
-        assert (await _view(handle)).status is Status.CORRECTION_REQUESTED
+        assert (await view_of(handle)).status is Status.CORRECTION_REQUESTED
         assert "application_accepted" not in _kinds(await case_events(handle))
 
         second = RequestCorrection(actor=OFFICER, missing=(*missing, "site_plans"))
@@ -410,7 +419,7 @@ async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retri
         received = (await env.get_current_time()).astimezone(SHANGHAI)
         handle = await env.client.start_workflow(
             ApplicationWorkflow.run,
-            _intake("PUBLIC-PLACE-HYGIENE", received),
+            intake_of("PUBLIC-PLACE-HYGIENE", received),
             id=_application_id(),
             task_queue=task_queue,
         )
@@ -423,7 +432,7 @@ async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retri
             assert isinstance(refused.value.cause, ApplicationError)
             assert refused.value.cause.type == "NotYetRegistered"
 
-            await _until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
+            await until(handle, lambda view: view.calendar_version is not None, "deadlines planned")
             view = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
             assert view.status is Status.UNDER_REVIEW
             assert _accepted_updates(await handle.fetch_history()) == 1
@@ -441,7 +450,7 @@ async def test_a_command_sent_before_the_case_is_registered_is_refused_and_retri
 
 async def test_a_rejection_states_its_reason_and_closes_the_case(desk: Desk, outbox: Outbox) -> None:
     """R-XK-32b: 不予受理 needs a reason; the written decision is numbered and the case ends not accepted."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     assert await refusal(handle, RejectApplication(actor=OFFICER)) == "InvalidCommand"
 
     reason = "申请事项依法不需要取得行政许可"
@@ -464,7 +473,7 @@ async def test_a_rejection_states_its_reason_and_closes_the_case(desk: Desk, out
 
 async def test_a_matter_outside_this_organs_power_is_referred_elsewhere_and_closed(desk: Desk) -> None:
     """R-XK-32c: refused at once, saying where to apply; the case is closed as referred."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     view = await act(handle, ReferElsewhere(actor=OFFICER, competent_organ="省卫生健康委员会"))
     assert view.status is Status.REFERRED
     result = await final_view(handle)
@@ -494,8 +503,8 @@ async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues
 ) -> None:
     """容缺, defer mode: review proceeds and approves; the licence waits for the supplement, then issues."""
     missing = ("food_safety_rules",)
-    async with _desk_at(run_worker, MONDAY) as desk:
-        handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
+    async with desk_at(run_worker, MONDAY) as desk:
+        handle = await desk.start(intake_of("FOOD-BUSINESS", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=3))
         assert view.status is Status.UNDER_REVIEW
         assert view.outstanding == missing
@@ -506,10 +515,10 @@ async def test_deferred_issuance_waits_for_the_promised_material_and_then_issues
         assert accepted.supplement_within == 3
         assert accepted.actor == OFFICER
 
-        view = await _approve_every_step(handle)
+        view = await approve_every_step(handle)
         assert view.status is Status.APPROVED
         await desk.env.sleep(timedelta(days=1))
-        view = await _view(handle)
+        view = await view_of(handle)
         assert view.status is Status.APPROVED
         assert view.licence_number is None
         assert outbox.records("licensing") == []
@@ -538,16 +547,16 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
 ) -> None:
     """容缺 missed: abandoned at the deadline, credit record, applicant told; the next case refused 容缺."""
     missing = ("food_safety_rules",)
-    async with _desk_at(run_worker, MONDAY) as desk:
-        handle = await desk.start(_intake("FOOD-BUSINESS", MONDAY, leave_out=missing))
+    async with desk_at(run_worker, MONDAY) as desk:
+        handle = await desk.start(intake_of("FOOD-BUSINESS", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=3))
         supplement_by = datetime(2026, 3, 6, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Thursday 03-05
         assert view.supplement_by == supplement_by
 
         await desk.env.sleep(supplement_by - await desk.now() - timedelta(minutes=1))
-        assert (await _view(handle)).status is Status.UNDER_REVIEW
+        assert (await view_of(handle)).status is Status.UNDER_REVIEW
         await desk.env.sleep(timedelta(minutes=2))
-        view = await _until(handle, lambda v: v.status is Status.ABANDONED, "abandoned")
+        view = await until(handle, lambda v: v.status is Status.ABANDONED, "abandoned")
         abandoned = _one(await case_events(handle), ApplicationAbandoned)
         assert isinstance(abandoned, ApplicationAbandoned)
         assert abandoned.missing == missing
@@ -562,11 +571,11 @@ async def test_a_broken_promise_in_defer_mode_abandons_the_case_and_bars_the_app
 
         # The same applicant's next case: the engine's credit check refuses 容缺; a caller cannot claim a
         # credit standing of their own.
-        second = await desk.start(_intake("FOOD-BUSINESS", await desk.now(), leave_out=missing))
+        second = await desk.start(intake_of("FOOD-BUSINESS", await desk.now(), leave_out=missing))
         claimed = _deficiency(missing, within=3, credit=CreditStanding(eligible=True))
         assert await refusal(second, claimed) == "InvalidCommand"
         assert await refusal(second, _deficiency(missing, within=3)) == "DeficiencyNotTolerable"
-        assert (await _view(second)).status is Status.RECEIVED
+        assert (await view_of(second)).status is Status.RECEIVED
 
         # Abandonment closes the case: its run ends with the final view, not a failure.
         result = await final_view(handle)
@@ -579,14 +588,14 @@ async def test_a_broken_promise_after_issuance_revokes_the_licence(
 ) -> None:
     """容缺, issue-then-supplement (证照分离): issued on approval, revoked when the deadline passes unkept."""
     missing = ("premises_proof",)
-    async with _desk_at(run_worker, MONDAY) as desk:
-        handle = await desk.start(_intake("ENTERPRISE-ESTABLISH", MONDAY, leave_out=missing))
+    async with desk_at(run_worker, MONDAY) as desk:
+        handle = await desk.start(intake_of("ENTERPRISE-ESTABLISH", MONDAY, leave_out=missing))
         view = await act(handle, _deficiency(missing, within=1))
         supplement_by = datetime(2026, 3, 4, 0, 0, tzinfo=SHANGHAI)  # 24:00 of Tuesday 03-03
         assert view.supplement_by == supplement_by
 
-        await _approve_every_step(handle)
-        view = await _until(handle, lambda v: v.status is Status.ISSUED, "issued before the supplement")
+        await approve_every_step(handle)
+        view = await until(handle, lambda v: v.status is Status.ISSUED, "issued before the supplement")
         assert view.licence_number == f"ENTERPRISE-ESTABLISH-{view.application_id}"
         assert view.outstanding == missing
         assert not view.closed
@@ -622,11 +631,11 @@ async def test_deficiency_acceptance_is_refused_for_a_missing_core_material_or_a
     core = next(m.code for m in matter.materials if m.importance is Importance.CORE)
     now = await desk.now()
     core_missing = ("food_safety_rules", core)
-    handle = await desk.start(_intake("FOOD-BUSINESS", now, leave_out=core_missing))
+    handle = await desk.start(intake_of("FOOD-BUSINESS", now, leave_out=core_missing))
     assert await refusal(handle, _deficiency(core_missing, within=3)) == "DeficiencyNotTolerable"
 
     secondary = ("food_safety_rules",)
-    other = await desk.start(_intake("FOOD-BUSINESS", now, leave_out=secondary))
+    other = await desk.start(intake_of("FOOD-BUSINESS", now, leave_out=secondary))
     too_long = _deficiency(secondary, within=matter.limit + 1)
     assert await refusal(other, too_long) == "DeadlineOutOfRange"
     assert (await act(other, _deficiency(secondary, within=matter.limit))).status is Status.UNDER_REVIEW
@@ -637,7 +646,7 @@ async def test_deficiency_acceptance_is_refused_for_a_missing_core_material_or_a
 
 async def test_the_applicant_withdraws_before_a_decision(desk: Desk) -> None:
     """撤回 by the applicant under review closes the case as withdrawn; another applicant may not."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     await act(handle, AcceptApplication(actor=OFFICER))
     stranger = applicant_actor("91210200MA7777777X")  # a stranger to the case learns nothing of it
     assert await refusal(handle, WithdrawApplication(actor=stranger)) == "UnknownApplication"
@@ -656,9 +665,9 @@ async def test_the_assigned_steward_withdraws_a_green_channel_case_and_no_other_
 ) -> None:
     """帮办代办: only the steward assigned to the green-channel case acts for the applicant."""
     assigned = Actor(id="steward-1", role=Role.STEWARD, name="项目管家")
-    intake = _intake("PUBLIC-PLACE-HYGIENE", await desk.now(), green_channel=True, steward=assigned)
+    intake = intake_of("PUBLIC-PLACE-HYGIENE", await desk.now(), green_channel=True, steward=assigned)
     handle = await desk.start(intake)
-    assert (await _view(handle)).green_channel
+    assert (await view_of(handle)).green_channel
 
     other = Actor(id="steward-2", role=Role.STEWARD)  # not this case's steward: it is not theirs to see
     assert await refusal(handle, WithdrawApplication(actor=other)) == "UnknownApplication"
@@ -675,7 +684,7 @@ async def test_a_supervisor_puts_a_running_case_into_the_green_channel_and_its_s
     desk: Desk, outbox: Outbox
 ) -> None:
     """DESIGN.md section 6: switching into the green channel is an audited event, told to the applicant."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     assigned = Actor(id="steward-1", role=Role.STEWARD, name="项目管家")
     assert await refusal(handle, WithdrawApplication(actor=assigned)) == "UnknownApplication"
     designate = ChangeGreenChannel(
@@ -701,7 +710,7 @@ async def test_a_case_toggled_in_and_out_of_the_green_channel_is_refused_typed_p
     desk: Desk,
 ) -> None:
     """Each toggle is an accepted update; past ``REPEAT_LIMITS`` the case refuses, and still runs."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     into = ChangeGreenChannel(actor=supervisor(), green_channel=True, steward=steward(), reason="市重点项目")
     out = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
     for toggle in range(REPEAT_LIMITS["green_channel_changed"]):
@@ -713,11 +722,11 @@ async def test_a_case_toggled_in_and_out_of_the_green_channel_is_refused_typed_p
 async def test_withdrawal_after_the_approval_decision_is_not_allowed(desk: Desk) -> None:
     """撤回 only before a decision: an approved case awaiting its 容缺 supplement refuses it."""
     missing = ("food_safety_rules",)
-    handle = await desk.start(_intake("FOOD-BUSINESS", await desk.now(), leave_out=missing))
+    handle = await desk.start(intake_of("FOOD-BUSINESS", await desk.now(), leave_out=missing))
     await act(handle, _deficiency(missing, within=3))
-    assert (await _approve_every_step(handle)).status is Status.APPROVED
+    assert (await approve_every_step(handle)).status is Status.APPROVED
     assert await refusal(handle, WithdrawApplication(actor=applicant_actor())) == "NotAllowed"
-    assert (await _view(handle)).status is Status.APPROVED
+    assert (await view_of(handle)).status is Status.APPROVED
 
 
 # --- 8. roles, 受审分离, and malformed messages ---
@@ -732,7 +741,7 @@ async def test_every_role_refusal_reaches_the_caller_typed_and_leaves_no_trace_i
     """Wrong role, 受审分离 for the acceptor and any window officer, foreign department, outside 'system'."""
     intake_officer = window_officer("window-0")
     missing = ("hygiene_rules",)
-    intake = _intake("PUBLIC-PLACE-HYGIENE", await desk.now(), leave_out=missing, actor=intake_officer)
+    intake = intake_of("PUBLIC-PLACE-HYGIENE", await desk.now(), leave_out=missing, actor=intake_officer)
     handle = await desk.start(intake)
     assert await refusal(handle, AcceptApplication(actor=applicant_actor())) == "NotAuthorised"
     engine_impostor = Actor(id="onewindow", role=Role.SYSTEM)  # a system the case does not know of
@@ -766,7 +775,7 @@ async def test_every_role_refusal_reaches_the_caller_typed_and_leaves_no_trace_i
 
 async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_running(desk: Desk) -> None:
     """A payload missing its actor, of an unknown kind, or with a stray field: InvalidCommand, unharmed."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     count = len(await case_events(handle))
     officer = OFFICER.model_dump(mode="json")
     for payload in (
@@ -784,14 +793,14 @@ async def test_a_malformed_command_is_refused_before_history_and_the_case_keeps_
 
     assert len(await case_events(handle)) == count
     assert _accepted_updates(await handle.fetch_history()) == 0
-    assert (await _view(handle)).status is Status.RECEIVED
+    assert (await view_of(handle)).status is Status.RECEIVED
     view = await handle.execute_update("act", AcceptApplication(actor=OFFICER), result_type=ApplicationView)
     assert view.status is Status.UNDER_REVIEW
 
 
 async def test_a_command_without_its_kind_is_refused_rather_than_read_as_another_command(desk: Desk) -> None:
     """The command union is discriminated by ``kind``: a payload without one names no command at all."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     count = len(await case_events(handle))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(
@@ -800,7 +809,7 @@ async def test_a_command_without_its_kind_is_refused_rather_than_read_as_another
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "InvalidCommand"
     assert len(await case_events(handle)) == count
-    assert (await _view(handle)).status is Status.RECEIVED
+    assert (await view_of(handle)).status is Status.RECEIVED
 
 
 # --- 9. retried updates ---
@@ -808,7 +817,7 @@ async def test_a_command_without_its_kind_is_refused_rather_than_read_as_another
 
 async def test_a_retried_update_with_the_same_update_id_takes_effect_once(desk: Desk, outbox: Outbox) -> None:
     """A client retry of one acceptance (same update id) is deduplicated: one acceptance event, one notice."""
-    handle = await desk.start(_intake("PUBLIC-PLACE-HYGIENE", await desk.now()))
+    handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", await desk.now()))
     accept = AcceptApplication(actor=OFFICER)
     first = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")
     again = await handle.execute_update(ApplicationWorkflow.act, accept, id="accept-1")

@@ -53,11 +53,15 @@ with workflow.unsafe.imports_passed_through():
         ReviseTrustedKeys,
         SubmitApplication,
     )
+    from workflows.domain.credit import CreditRecordKind
     from workflows.domain.errors import DeficiencyNotTolerable, OneWindowError, Unauthenticated
     from workflows.domain.events import (
         ApplicationEvent,
         ApplicationSubmitted,
         GreenChannelChanged,
+        SignerAdded,
+        StepAssigned,
+        StepUrged,
         WarningRaised,
     )
     from workflows.identity import TrustedKeys, key_id_of
@@ -67,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
         CatalogueEntry,
         CreditEntry,
         CreditQuery,
+        DepartmentNotice,
         Escalation,
         EventsPage,
         Intake,
@@ -188,6 +193,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         else:
             entry = await self._call("lookup_matter", intake.matter_code, CatalogueEntry)
             rules = await self._deadline_rules(year, reload=False)
+        credit = None
+        if intake.commitment is not None:  # 告知承诺制 trusts the applicant's word: their credit first
+            applicant_key = context.applicant_key if context else None
+            credit = await self._credit_standing(intake.applicant.id_number, applicant_key, started_at)
         try:
             submission = SubmitApplication(
                 application_id=workflow.info().workflow_id,
@@ -197,6 +206,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 applicant_key=context.applicant_key if context else None,
                 trusted_keys=context.trusted.key_ids if context else (),
                 simulated=self._part_of.simulated if self._part_of else False,
+                credit=credit,
                 **intake.model_dump(exclude={"matter_code", "assertion", "part_of"}),
             )
         except ValidationError as error:
@@ -303,6 +313,13 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         plan = deadlines(state, self._now())
         self._record(self._decide(RecordDeadlines(actor=ENGINE, plan=plan)))
 
+    async def _credit_standing(
+        self, applicant_id: str, applicant_key: str | None, at: datetime
+    ) -> CreditStanding:
+        """The credit register's word on the applicant at ``at`` (容缺, 告知承诺), wherever they applied."""
+        query = CreditQuery(applicant_id=applicant_id, applicant_key=applicant_key, at=at)
+        return await self._call("check_credit", query, CreditStanding)
+
     async def _issue(self) -> None:
         state = self._current
         request = LicenceRequest(
@@ -319,7 +336,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         for effect in effects_of(event):
             await self._call(effect.value, self._outside_message(effect, event, self._key(sequence)))
 
-    def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:
+    def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:  # noqa: PLR0911 - a case per effect
         state = self._current
         base = {"key": key, "application_id": state.application_id}
         match effect:
@@ -332,7 +349,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 return SupervisionPush(
                     **base,
                     matter_code=state.matter.code,
-                    departments=state.matter.departments,
+                    departments=state.departments,
                     result=event.kind,
                     licence_number=state.licence_number,
                 )
@@ -341,8 +358,27 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                     **base, licence_number=state.licence_number or "", reason=event.reason
                 )
             case Effect.WRITE_CREDIT_RECORD:
+                kind = (
+                    CreditRecordKind.FALSE_COMMITMENT
+                    if state.commitment
+                    else CreditRecordKind.DEFICIENCY_COMMITMENT_BROKEN
+                )
                 return CreditEntry(
-                    **base, applicant_id=state.applicant.id_number, reason=event.reason, at=event.at
+                    **base,
+                    applicant_id=state.applicant.id_number,
+                    applicant_key=state.applicant_key,
+                    kind=kind,
+                    reason=event.reason,
+                    at=event.at,
+                )
+            case Effect.NOTIFY_DEPARTMENT if isinstance(event, StepAssigned | SignerAdded | StepUrged):
+                return DepartmentNotice(
+                    **base,
+                    department=event.department,
+                    step=event.step,
+                    notice=event.kind,
+                    text=event.reason,
+                    assignees=tuple(a.id for a in event.assignees) if isinstance(event, StepAssigned) else (),
                 )
             case Effect.SET_CASE_PRIORITY if isinstance(event, GreenChannelChanged):
                 return PriorityChange(**base, green_channel=event.green_channel)
@@ -350,7 +386,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 return Escalation(
                     **base,
                     matter_code=state.matter.code,
-                    departments=state.matter.departments,
+                    departments=state.departments,
                     subject=event.subject,
                     deadline_at=event.deadline_at,
                 )
@@ -375,8 +411,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             )
             command = command.model_copy(update={"trusted_keys": trusted.key_ids})
         if isinstance(command, AcceptWithDeficiencies):
-            query = CreditQuery(applicant_id=self._current.applicant.id_number, at=self._now())
-            standing = await self._call("check_credit", query, CreditStanding)
+            state = self._current
+            standing = await self._credit_standing(
+                state.applicant.id_number, state.applicant_key, self._now()
+            )
             if not standing.eligible:
                 self._credit_refused = standing.detail
             command = command.model_copy(update={"credit": standing})
@@ -483,7 +521,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         return {
             search_attributes.STATUS: state.status.value,
             search_attributes.MATTER: state.matter.code,
-            search_attributes.DEPARTMENTS: list(state.matter.departments),
+            search_attributes.DEPARTMENTS: list(state.departments),
             search_attributes.GREEN_CHANNEL: state.green_channel,
             search_attributes.APPLICANT_HASH: state.applicant_key,
             search_attributes.WARNING_LEVEL: state.warning_raised().value,

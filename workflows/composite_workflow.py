@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         Part,
         PartReading,
     )
+    from workflows.domain.credit import CreditRecordKind
     from workflows.domain.errors import OneWindowError, UnknownMatter
     from workflows.domain.events import Event
     from workflows.identity import TrustedKeys, key_id_of
@@ -473,9 +474,14 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
                     departments=state.matter.departments,
                     result=_kind(event),
                 )
-            case "write_credit_record":
+            case "write_credit_record":  # 投资承诺制: a project that failed its commitment
                 return CreditEntry(
-                    **base, applicant_id=state.applicant.id_number, reason=event.reason, at=event.at
+                    **base,
+                    applicant_id=state.applicant.id_number,
+                    applicant_key=state.applicant_key,
+                    kind=CreditRecordKind.INVESTMENT_COMMITMENT_FAILED,
+                    reason=event.reason,
+                    at=event.at,
                 )
             case "escalate" if isinstance(event, BudgetWarningRaised):
                 return Escalation(

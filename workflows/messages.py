@@ -14,8 +14,10 @@ from temporalio.common import Priority
 
 from workflows.domain.application import (
     ApplicationState,
+    ApprovalStep,
     PendingAction,
     Status,
+    Verification,
     clock_reading,
     pending_actions,
 )
@@ -24,6 +26,7 @@ from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import DeadlineRules, WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Command, Submission
 from workflows.domain.composite import Budget
+from workflows.domain.credit import CreditRecordKind
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant
 from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode, Name
@@ -69,6 +72,11 @@ class Intake(Submission):
 
     matter_code: MatterCode = Field(description="Catalogue code, 'CODE' or 'CODE.TYPE'.")
     part_of: PartOf | None = Field(default=None, description="Set by a project for one of its matters.")
+    commitment: Name | None = Field(
+        default=None,
+        description="告知承诺制: the applicant's written commitment (承诺书) in place of the proofs the"
+        " matter names; the engine checks the applicant's credit.",
+    )
 
 
 class ProjectIntake(Submission):
@@ -169,6 +177,24 @@ class ApplicationView(BaseModel):
     simulated: bool = Field(
         default=False, description="模拟审批: the opinions have no legal effect until the precondition."
     )
+    approval_plan: tuple[tuple[ApprovalStep, ...], ...] = Field(
+        default=(), description="The approval rounds in order, with any step added on the case (加签)."
+    )
+    assignments: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Steps handed on (转办, 或签): the approvers who decide them."
+    )
+    returned: tuple[str, ...] = Field(default=(), description="退回: materials the window must bring back.")
+    urges: dict[str, int] = Field(default_factory=dict, description="催办: how often each step was urged.")
+    commitment: str | None = Field(
+        default=None, description="告知承诺制: the written commitment in place of the named proofs."
+    )
+    verification: Verification | None = Field(
+        default=None, description="告知承诺制 after issuance: owed, verified, rectifying or rectified."
+    )
+    verification_by: Instant | None = Field(default=None, description="告知承诺制: verify by then.")
+    rectification_by: Instant | None = Field(
+        default=None, description="告知承诺制: rectified by then, or the licence is revoked."
+    )
     event_count: int
 
     @classmethod
@@ -218,6 +244,14 @@ class ApplicationView(BaseModel):
             pending_actions=pending_actions(state),
             licence_number=state.licence_number,
             simulated=state.simulated,
+            approval_plan=state.rounds,
+            assignments={step: tuple(a.id for a in who) for step, who in state.assignees.items()},
+            returned=state.returned,
+            urges=state.urges,
+            commitment=state.commitment,
+            verification=state.verification,
+            verification_by=plan.verification_by if plan else None,
+            rectification_by=plan.rectification_by if plan else None,
             event_count=state.version,
         )
 
@@ -288,20 +322,35 @@ class ApplicantNotice(OutsideCall):
     )
 
 
+class DepartmentNotice(OutsideCall):
+    """A department told of a step it was given (转办, 或签, 加签) or urged to decide (催办)."""
+
+    department: str
+    step: str
+    notice: str
+    text: str
+    assignees: tuple[str, ...] = Field(default=(), description="The approvers given the step, by id.")
+
+
 class CreditEntry(OutsideCall):
-    """A credit record against an applicant (broken 容缺 commitment)."""
+    """A credit record against an applicant, written once per key wherever the case ran."""
 
     applicant_id: str
+    applicant_key: str | None = Field(
+        default=None, description="The applicant's keyed pseudonym (cases registered before keys: none)."
+    )
+    kind: CreditRecordKind = CreditRecordKind.DEFICIENCY_COMMITMENT_BROKEN
     reason: str
     at: Instant
 
 
 class CreditQuery(BaseModel):
-    """Is the applicant eligible for 容缺 at ``at``?"""
+    """Is the applicant eligible, at ``at``, for an instrument that trusts their word (容缺, 告知承诺)?"""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     applicant_id: str
+    applicant_key: str | None = None
     at: Instant
 
 

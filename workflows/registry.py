@@ -5,11 +5,12 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.credit_register import CreditRegister
 from workflows.establishment_workflow import EstablishmentWorkflow
 from workflows.number_claim import NumberClaim
 from workflows.project_workflow import ProjectWorkflow
 
-WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, EstablishmentWorkflow, NumberClaim)
+WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, EstablishmentWorkflow, NumberClaim, CreditRegister)
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(

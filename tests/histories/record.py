@@ -57,13 +57,19 @@ from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
+    AddSigner,
     ChangeGreenChannel,
     ExtendDeadline,
+    OrSignStep,
     RecordApproval,
     ResumeClock,
+    ReturnToWindow,
     ReviseTrustedKeys,
     SupplementMaterials,
     SuspendClock,
+    TransferStep,
+    UrgeStep,
+    VerifyCommitment,
 )
 from workflows.domain.establishment import (
     AcceptEstablishment,
@@ -80,7 +86,7 @@ from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "projects"  # what the recordings of this version add: a project over child applications
+RECORDING = "instruments"  # what this version's recordings add: 告知承诺制, and an office's actions
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -88,6 +94,8 @@ NUMBERS = {
     "project": "REF-PROJECT",
     "part": "REF-PROJECT.design_scheme_review",  # a matter of stage 2, ended with the project
     "establishment": "REF-ESTABLISHMENT",
+    "commitment": "REF-COMMITMENT",
+    "office": "REF-OFFICE",
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -96,7 +104,7 @@ OFFICER = Actor(id="window-1", role=Role.WINDOW_OFFICER)
 _UNREAD = ("started", "not_started")  # a matter whose application the process has not read yet
 
 
-def _intake(matter_code: str, materials: tuple[str, ...]) -> Intake:
+def _intake(matter_code: str, materials: tuple[str, ...], commitment: str | None = None) -> Intake:
     return Intake(
         actor=Actor(id="intake-portal", role=Role.SYSTEM),
         applicant=APPLICANT,
@@ -104,6 +112,7 @@ def _intake(matter_code: str, materials: tuple[str, ...]) -> Intake:
         materials=materials,
         channel=Channel.ONLINE,
         received_at=RECEIVED,
+        commitment=commitment,
     )
 
 
@@ -231,9 +240,65 @@ async def drive_reference_establishment(
     return {"establishment": await establishment.fetch_history()}
 
 
+async def drive_reference_commitment(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """告知承诺制: registered after the credit check, accepted without the proof the commitment replaces,
+    approved on the spot, issued, verification warned, found untrue, and revoked when the rectification
+    deadline passes."""
+    matter = shipped_matter("FOOD-BUSINESS")
+    materials = tuple(m.code for m in matter.materials if not m.replaced_by_commitment)
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("FOOD-BUSINESS", materials, commitment="告知承诺书 REF-2"),
+        id=NUMBERS["commitment"],
+        task_queue=task_queue,
+    )
+    inspector = approver("market_regulation")
+    await act(case, AcceptApplication(actor=OFFICER))
+    await act(case, RecordApproval(actor=inspector, step="market_regulation", approved=True))
+    await env.sleep(timedelta(days=60))  # past the verification's notice
+    await act(
+        case, VerifyCommitment(actor=inspector, kept=False, reason="现场核查：承诺不实", rectify_within=3)
+    )
+    await env.sleep(timedelta(days=7))  # past the rectification deadline: revoked
+    await final_view(case)
+    return {"commitment": await case.fetch_history()}
+
+
+async def drive_reference_office(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """An office's day on one case: urged (催办), transferred (转办), returned for a material and brought
+    back (退回), a signer added after the step (加签), the step or-signed (或签), and both decided."""
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("FOOD-BUSINESS", all_materials("FOOD-BUSINESS")),
+        id=NUMBERS["office"],
+        task_queue=task_queue,
+    )
+    first, second, third = (approver("market_regulation", name) for name in ("wang", "qian", "sun"))
+    await act(case, AcceptApplication(actor=OFFICER))
+    await act(case, UrgeStep(actor=supervisor_actor(), step="market_regulation", reason="企业反映进度慢"))
+    await act(case, TransferStep(actor=first, step="market_regulation", to=second))
+    back = ReturnToWindow(
+        actor=second, materials=("premises_and_layout",), supplement_within=3, reason="未盖章"
+    )
+    await act(case, back)
+    await env.sleep(timedelta(days=1))
+    await act(case, SupplementMaterials(actor=OFFICER, materials=("premises_and_layout",)))
+    view = await act(case, AddSigner(actor=second, department="fire", after=True, reason="涉及消防安全"))
+    await act(case, OrSignStep(actor=second, step="market_regulation", deciders=(first, third)))
+    await act(case, RecordApproval(actor=third, step="market_regulation", approved=True))
+    fire_step = view.approval_plan[1][0].code
+    await act(case, RecordApproval(actor=approver("fire"), step=fire_step, approved=True))
+    await final_view(case)
+    return {"office": await case.fetch_history()}
+
+
 def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
     """Whether the establishment has read the applications of these matters."""
     return all(item.status not in _UNREAD for item in progress.items if item.code in codes)
+
+
+# The drives whose histories this version adds (the earlier ones lie beside them already).
+RECORDED_NOW = (drive_reference_commitment, drive_reference_office)
 
 
 def recording_keys() -> PayloadKeys:
@@ -246,8 +311,7 @@ async def _record() -> None:
     with tempfile.TemporaryDirectory() as directory:
         keys = Security.development(Path(directory) / "keys")
         security = dataclasses.replace(keys, payload_keys=recording_keys())
-        drives = (drive_reference_cases, drive_reference_project, drive_reference_establishment)
-        for drive in drives:  # each on a server of its own
+        for drive in RECORDED_NOW:  # each on a server of its own
             async with (
                 time_skipping_server(RECEIVED, security=security) as env,
                 onewindow_worker(

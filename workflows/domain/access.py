@@ -7,10 +7,11 @@ filtered by the very rule that a single read is checked by.
 
 - supervisors, hotline operators and the government's leaders (本级人民政府负责人) read every case;
 - an applicant reads their own cases, a steward the cases assigned to them;
-- an approver or department head reads the cases of their department's matters;
-- a window officer reads the cases at the window (awaiting acceptance, awaiting materials still missing
-  or promised, or approved and awaiting release), the cases they accepted or refused, and the cases
-  they have acted on among the first ``MAX_WINDOW_READERS`` officers to act;
+- an approver or department head reads the cases of their department's matters, and those a step was
+  added to their department on (加签);
+- a window officer reads the cases at the window (awaiting acceptance, returned or awaiting materials
+  still missing or promised, or approved and awaiting release), the cases they accepted or refused, and
+  the cases they have acted on among the first ``MAX_WINDOW_READERS`` officers to act;
 - an intake system reads the cases it submitted.
 
 Whoever may give a command on a case may read it, so a command from anyone else is answered as if the
@@ -31,7 +32,7 @@ from workflows.domain.events import Actor, Role
 from workflows.domain.values import person_key
 
 READS_EVERYTHING = frozenset({Role.SUPERVISOR, Role.HOTLINE_OPERATOR, Role.GOVERNMENT_LEADER})
-AT_THE_WINDOW = frozenset({Status.RECEIVED, Status.CORRECTION_REQUESTED, Status.APPROVED})
+AT_THE_WINDOW = frozenset({Status.RECEIVED, Status.CORRECTION_REQUESTED, Status.RETURNED, Status.APPROVED})
 # The window officers who keep a key of their own on a case: the first ones to act on it, and whoever
 # decided its acceptance; any later one reads it while it is at the window. Bounds OwReaders, whose value
 # Temporal limits to 2 KB (32 keys of 23 characters leave room for the case's other readers).
@@ -55,7 +56,7 @@ def case_readers(state: ApplicationState) -> tuple[str, ...]:
     keys = [f"applicant:{state.applicant_key}"] if state.applicant_key else []
     if state.submitted_by.role is Role.SYSTEM:  # people who submit read through their own role's key
         keys.append(f"submitter:{pseudonym(state.submitted_by.id)}")
-    keys += [f"department:{department}" for department in state.matter.departments]
+    keys += [f"department:{department}" for department in state.departments]
     if state.steward is not None:
         keys.append(f"steward:{pseudonym(state.steward.id)}")
     if state.status in AT_THE_WINDOW or state.missing or state.outstanding:

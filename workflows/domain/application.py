@@ -16,10 +16,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.calendar import SHANGHAI, local_date
-from workflows.domain.catalogue import AcceptanceMode, ApprovalMode, DeficiencyMode, Importance, Matter
+from workflows.domain.catalogue import (
+    MAX_DEPARTMENTS,
+    AcceptanceMode,
+    ApprovalMode,
+    DeficiencyMode,
+    Importance,
+    Matter,
+)
 from workflows.domain.clock import (
     DeadlinePlan,
     DeadlineRules,
+    Period,
     PlanRequest,
     StageLimit,
     StatutoryClock,
@@ -34,6 +42,7 @@ from workflows.domain.commands import (
     AbandonApplication,
     AcceptApplication,
     AcceptWithDeficiencies,
+    AddSigner,
     ApplicationCommand,
     ChangeGreenChannel,
     ConfirmSimulation,
@@ -41,24 +50,31 @@ from workflows.domain.commands import (
     EndWithProject,
     ExtendDeadline,
     IssueLicence,
+    OrSignStep,
     RaiseWarning,
     RecordApproval,
     RecordDeadlines,
+    RecordRectification,
     ReferElsewhere,
     RejectApplication,
     RequestCorrection,
     ResumeClock,
+    ReturnToWindow,
     ReviseDeadlineRules,
     ReviseTrustedKeys,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
     SuspendClock,
+    TransferStep,
+    UrgeStep,
+    VerifyCommitment,
     WithdrawApplication,
 )
 from workflows.domain.errors import (
     AcceptanceDeemed,
     CalendarNotPublished,
+    CommitmentNotAllowed,
     CorrectionNotOneTime,
     DeadlineOutOfRange,
     DeficiencyNotTolerable,
@@ -87,9 +103,13 @@ from workflows.domain.events import (
     ApprovalRecorded,
     CalendarRevised,
     CalendarYearMissing,
+    CaseReturned,
     Channel,
     ClockResumed,
     ClockSuspended,
+    CommitmentFoundUntrue,
+    CommitmentRectified,
+    CommitmentVerified,
     CorrectionRequested,
     DeadlineExtended,
     DeadlinesPlanned,
@@ -99,7 +119,10 @@ from workflows.domain.events import (
     LicenceRevoked,
     MaterialsSupplemented,
     Role,
+    SignerAdded,
     SimulationConfirmed,
+    StepAssigned,
+    StepUrged,
     TrustedKeysRevised,
     WarningRaised,
 )
@@ -121,8 +144,15 @@ REPEAT_LIMITS: Mapping[str, int] = MappingProxyType(
         "materials_supplemented": 100,
         "clock_suspended": 30,
         "green_channel_changed": 20,
+        "case_returned": 10,
+        "step_assigned": 30,
+        "step_urged": 30,
+        "signer_added": MAX_DEPARTMENTS,
     }
 )
+# 退回: the pause a matter's catalogue entry lists (with its legal basis) when the time a returned case
+# spends at the window does not count; without it the clock runs on (R-XK-45 is not such a pause).
+RETURN_PAUSE = "returned_for_materials"
 
 
 class Status(StrEnum):
@@ -132,6 +162,7 @@ class Status(StrEnum):
     CORRECTION_REQUESTED = "correction_requested"
     UNDER_REVIEW = "under_review"
     SUSPENDED = "suspended"
+    RETURNED = "returned"  # 退回: back at the window for materials; the decision period runs on
     APPROVED = "approved"
     ISSUED = "issued"
     NOT_ACCEPTED = "not_accepted"
@@ -143,8 +174,20 @@ class Status(StrEnum):
     ENDED_WITH_PROJECT = "ended_with_project"  # the project it was a matter of ended
 
 
+class Verification(StrEnum):
+    """告知承诺制 after issuance: the department's verification, and the rectification a failure allows."""
+
+    OWED = "owed"
+    VERIFIED = "verified"
+    RECTIFYING = "rectifying"
+    RECTIFIED = "rectified"
+
+
+# 告知承诺制: the licence stands, but the case stays open while verification or rectification is owed.
+_VERIFICATION_OPEN = frozenset({Verification.OWED, Verification.RECTIFYING})
+
 # The decision period runs (R-XK-42), whether or not a pause stops its counting.
-DECIDING = frozenset({Status.UNDER_REVIEW, Status.SUSPENDED})
+DECIDING = frozenset({Status.UNDER_REVIEW, Status.SUSPENDED, Status.RETURNED})
 
 _BEFORE_ACCEPTANCE = frozenset(
     {"accept_application", "accept_with_deficiencies", "reject_application", "refer_elsewhere"}
@@ -154,6 +197,9 @@ _BEFORE_ACCEPTANCE = frozenset(
 _WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules", "revise_trusted_keys"})
 # Green-channel help (帮办代办) matters until the licence is issued; so does the project it is part of.
 _UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel", "end_with_project", "confirm_simulation"}
+
+# An office's actions on a pending step (转办, 或签, 催办), while its department reviews, paused or not.
+_STEP_ACTIONS = frozenset({"transfer_step", "or_sign_step", "urge_step"})
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
@@ -168,6 +214,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     | _UNTIL_ISSUED
     | {"request_correction", "supplement_materials", "withdraw_application"},
     Status.UNDER_REVIEW: _UNTIL_ISSUED
+    | _STEP_ACTIONS
     | {
         "raise_warning",
         "record_approval",
@@ -176,10 +223,13 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "supplement_materials",
         "withdraw_application",
         "abandon_application",
+        "return_to_window",
+        "add_signer",
     },
     # Suspended: the clock stands still, but a deadline already passed stays passed, and the pause has
     # its own expected length: warnings still come due.
     Status.SUSPENDED: _UNTIL_ISSUED
+    | _STEP_ACTIONS
     | {
         "raise_warning",
         "resume_clock",
@@ -188,9 +238,25 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "withdraw_application",
         "abandon_application",
     },
+    # 退回: the approvals wait for the materials; the period runs (or stands, if the matter says so).
+    Status.RETURNED: _UNTIL_ISSUED
+    | {
+        "raise_warning",
+        "extend_deadline",
+        "supplement_materials",
+        "withdraw_application",
+        "abandon_application",
+    },
     Status.APPROVED: _UNTIL_ISSUED
     | {"raise_warning", "issue_licence", "supplement_materials", "abandon_application"},
-    Status.ISSUED: _WHILE_OPEN | {"supplement_materials", "revoke_licence"},
+    Status.ISSUED: _WHILE_OPEN
+    | {
+        "supplement_materials",
+        "revoke_licence",
+        "raise_warning",
+        "verify_commitment",
+        "record_rectification",
+    },
     Status.NOT_ACCEPTED: frozenset(),
     Status.REFERRED: frozenset(),
     Status.DENIED: frozenset(),
@@ -225,6 +291,13 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "revise_trusted_keys": frozenset({Role.SUPERVISOR}),  # a key rotation, signed by a key still trusted
     "end_with_project": frozenset({Role.SYSTEM}),
     "confirm_simulation": frozenset({Role.SYSTEM}),
+    "transfer_step": frozenset({Role.APPROVER}),
+    "or_sign_step": frozenset({Role.APPROVER}),
+    "return_to_window": frozenset({Role.APPROVER}),
+    "add_signer": frozenset({Role.APPROVER}),  # of the lead department
+    "urge_step": frozenset({Role.SUPERVISOR, Role.WINDOW_OFFICER}),
+    "verify_commitment": frozenset({Role.APPROVER}),  # the deciding department verifies (核查)
+    "record_rectification": frozenset({Role.APPROVER}),
 }
 
 
@@ -249,7 +322,7 @@ def approval_rounds(matter: Matter) -> tuple[tuple[ApprovalStep, ...], ...]:
     match matter.approval:
         case ApprovalMode.SINGLE:
             return (by_department[:1],)
-        case ApprovalMode.COUNTERSIGN:
+        case ApprovalMode.COUNTERSIGN | ApprovalMode.OR_SIGN:
             return (by_department,)
         case ApprovalMode.SEQUENTIAL:
             return tuple((step,) for step in by_department)
@@ -301,6 +374,13 @@ class ApplicationState(BaseModel):
     licence_number: str | None = None
     repeats: dict[str, int] = Field(default_factory=dict)  # events of REPEAT_LIMITS kinds recorded so far
     simulated: bool = False  # 模拟审批: no licence until the project's precondition is met
+    commitment: str | None = None  # 告知承诺制: the written commitment in place of the named proofs
+    verification: Verification | None = None  # 告知承诺制, once the licence is issued
+    rectification: Period | None = None  # 告知承诺制: the rectification a failed verification allows
+    assignees: dict[str, tuple[Actor, ...]] = Field(default_factory=dict)  # 转办 / 或签, by step
+    added_signers: tuple[SignerAdded, ...] = ()  # 加签, in the order added
+    returned: tuple[str, ...] = ()  # 退回: the materials the window must bring back
+    urges: dict[str, int] = Field(default_factory=dict)  # 催办, by step
 
     def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
         """The highest warning (of ``subject``, or of any) recorded so far: a warning once raised stands."""
@@ -309,13 +389,42 @@ class ApplicationState(BaseModel):
 
     @property
     def closed(self) -> bool:
-        """No command can change the case any more: a final status, or issued with nothing promised."""
-        return not TRANSITIONS[self.status] or (self.status is Status.ISSUED and not self.outstanding)
+        """No command can change the case any more: a final status, or issued with nothing promised and
+        no 告知承诺 verification owed."""
+        if not TRANSITIONS[self.status]:
+            return True
+        return (
+            self.status is Status.ISSUED
+            and not self.outstanding
+            and self.verification not in _VERIFICATION_OPEN
+        )
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Materials the matter asks for that have not been provided, in catalogue order."""
-        return tuple(m.code for m in self.matter.materials if m.code not in self.provided)
+        """Materials the matter asks for that have not been provided, in catalogue order (告知承诺制: the
+        proofs the commitment replaces are not asked for)."""
+        replaced = self.matter.commitment_proofs if self.commitment else ()
+        return tuple(
+            m.code for m in self.matter.materials if m.code not in self.provided and m.code not in replaced
+        )
+
+    @property
+    def rounds(self) -> tuple[tuple[ApprovalStep, ...], ...]:
+        """The approval plan: the catalogue's rounds, with the steps added on the case (加签) in place."""
+        rounds = list(approval_rounds(self.matter))
+        for added in self.added_signers:
+            rounds.insert(added.position, (ApprovalStep(code=added.step, department=added.department),))
+        return tuple(rounds)
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        """Every department with a step on the case: the matter's, then those added (加签)."""
+        return tuple(dict.fromkeys((*self.matter.departments, *(a.department for a in self.added_signers))))
+
+    def _round_done(self, round_: tuple[ApprovalStep, ...], decided: set[str]) -> bool:
+        """All of a round's steps decided; under 或签 (several departments), any one of them."""
+        done = [step.code in decided for step in round_]
+        return any(done) if self.matter.approval is ApprovalMode.OR_SIGN else all(done)
 
     @property
     def open_round(self) -> int | None:
@@ -323,8 +432,8 @@ class ApplicationState(BaseModel):
         if not self.deciding:
             return None
         decided = {d.step for d in self.decisions}
-        for index, round_ in enumerate(approval_rounds(self.matter)):
-            if any(s.code not in decided for s in round_):
+        for index, round_ in enumerate(self.rounds):
+            if not self._round_done(round_, decided):
                 return index
         return None
 
@@ -335,7 +444,7 @@ class ApplicationState(BaseModel):
         if index is None:
             return ()
         decided = {d.step for d in self.decisions}
-        return tuple(s for s in approval_rounds(self.matter)[index] if s.code not in decided)
+        return tuple(s for s in self.rounds[index] if s.code not in decided)
 
     @property
     def reviewing_departments(self) -> tuple[str, ...]:
@@ -358,7 +467,7 @@ class ApplicationState(BaseModel):
             return None
         started_at = self.clock.started_at
         if index > 0:
-            previous = {s.code for s in approval_rounds(self.matter)[index - 1]}
+            previous = {s.code for s in self.rounds[index - 1]}
             started_at = max(d.at for d in self.decisions if d.step in previous)
         return StageLimit(
             code=stage.code, name=stage.name, started_at=started_at, working_days=stage.working_days
@@ -382,6 +491,7 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         green_channel=event.green_channel,
         steward=event.steward,
         simulated=event.simulated,
+        commitment=event.commitment,
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
@@ -409,13 +519,35 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
                 "provided": provided,
                 "outstanding": tuple(m for m in state.outstanding if m not in event.materials),
             }
-            if state.status is Status.CORRECTION_REQUESTED and _complete(state.matter, provided):
+            if state.status is Status.CORRECTION_REQUESTED and _complete(state, provided):
                 # R-XK-32: the complete materials start a new acceptance period from their receipt.
                 changes |= {"status": Status.RECEIVED, "acceptance_from": event.at}
+            if state.status is Status.RETURNED and set(state.returned) <= provided:
+                changes |= _back_from_the_window(state, event.at)
+        case CaseReturned():
+            changes |= {
+                "status": Status.RETURNED,
+                "provided": state.provided - set(event.materials),
+                "returned": event.materials,
+            }
+            if event.clock_stopped and state.clock is not None:
+                pause = Suspension(
+                    reason=RETURN_PAUSE,
+                    started_at=event.at,
+                    expected_working_days=event.supplement_within,
+                    department=event.actor.department,
+                )
+                changes["clock"] = state.clock.suspend(pause)
+        case StepAssigned():
+            changes["assignees"] = state.assignees | {event.step: event.assignees}
+        case SignerAdded():
+            changes["added_signers"] = (*state.added_signers, event)
+        case StepUrged():
+            changes["urges"] = state.urges | {event.step: state.urges.get(event.step, 0) + 1}
         case ApplicationAccepted():
-            changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
+            changes |= _accepted(state, event, event.as_of)
         case AcceptedWithDeficiencies():
-            changes |= _accepted(state, event, event.as_of, budget=state.matter.limit)
+            changes |= _accepted(state, event, event.as_of)
             changes |= {"outstanding": event.missing, "supplement_within": event.supplement_within}
         case ApplicationNotAccepted():
             changes |= {
@@ -452,7 +584,17 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
                 "status": Status.ISSUED,
                 "licence_number": event.licence_number,
                 "issued_at": event.at,
+                "verification": Verification.OWED if state.commitment else None,
             }
+        case CommitmentVerified():
+            changes["verification"] = Verification.VERIFIED
+        case CommitmentFoundUntrue():
+            changes |= {
+                "verification": Verification.RECTIFYING,
+                "rectification": Period(started_at=event.at, working_days=event.rectify_within),
+            }
+        case CommitmentRectified():
+            changes["verification"] = Verification.RECTIFIED
         case LicenceRevoked():
             changes["status"] = Status.REVOKED
         case ApplicationWithdrawn():
@@ -476,12 +618,23 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
     return state.model_copy(update=changes)
 
 
-def _complete(matter: Matter, provided: frozenset[str]) -> bool:
-    return all(material.code in provided for material in matter.materials)
+def _back_from_the_window(state: ApplicationState, at: datetime) -> dict[str, Any]:
+    """退回 answered: review resumes, and a clock the return stopped counts again from ``at``."""
+    changes: dict[str, Any] = {"status": Status.UNDER_REVIEW, "returned": ()}
+    pause = state.clock.open_suspension if state.clock else None
+    if state.clock is not None and pause is not None and pause.reason == RETURN_PAUSE:
+        changes["clock"] = state.clock.resume(at)
+    return changes
 
 
-def _accepted(state: ApplicationState, event: Event, as_of: datetime, budget: int) -> dict[str, Any]:
+def _complete(state: ApplicationState, provided: frozenset[str]) -> bool:
+    return not state.model_copy(update={"provided": provided}).missing
+
+
+def _accepted(state: ApplicationState, event: Event, as_of: datetime) -> dict[str, Any]:
+    """Under review from ``as_of``; 告知承诺制 is approved on the spot (0 working days: that day)."""
     decided_by = event.actor.key if event.actor.role is not Role.SYSTEM else None
+    budget = 0 if state.commitment else state.matter.limit
     return {
         "status": Status.UNDER_REVIEW,
         "acceptance_decided_by": decided_by,
@@ -595,6 +748,8 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         raise NotAuthorised(actor.id, "an applicant submits only in their own name")
     if actor.role is Role.STEWARD and (command.steward is None or command.steward.key != actor.key):
         raise NotAuthorised(actor.id, "a steward submits only for a green-channel case assigned to them")
+    if command.commitment is not None:
+        _require_commitment_allowed(command)
     return ApplicationSubmitted(
         at=now,
         actor=command.actor,
@@ -612,7 +767,30 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         applicant_key=command.applicant_key,
         trusted_keys=command.trusted_keys,
         simulated=command.simulated,
+        commitment=command.commitment,
     )
+
+
+def _require_commitment_allowed(command: SubmitApplication) -> None:
+    """国办发〔2020〕42号: offered where the catalogue allows it, never for safety, health or ecology, and
+    never to an applicant with bad credit or a past false commitment."""
+    matter = command.matter
+    if matter.commitment_excluded is not None:
+        raise CommitmentNotAllowed(
+            f"国办发〔2020〕42号: 告知承诺制 is excluded for matters of {matter.commitment_excluded.value}"
+            f" ({matter.code})"
+        )
+    if not matter.commitment_allowed or matter.approval is ApprovalMode.STAGED:
+        raise CommitmentNotAllowed(f"matter {matter.code} does not offer 告知承诺制")
+    if command.credit is None:
+        raise InvalidCommand("告知承诺制 needs the applicant's credit check, which has not been made")
+    if not command.credit.eligible:
+        raise CommitmentNotAllowed(f"applicant not eligible for 告知承诺制: {command.credit.detail}")
+    given = sorted(set(command.materials) & set(matter.commitment_proofs))
+    if given:
+        raise InvalidCommand(
+            f"告知承诺制: the commitment replaces {', '.join(given)}; submit the proofs or the commitment"
+        )
 
 
 def _acceptance_lapsed(state: ApplicationState, now: datetime) -> bool:
@@ -780,12 +958,10 @@ def _record_approval(
     actor = command.actor
     if actor.key == state.acceptance_decided_by or actor.key in state.window_officers:
         raise SeparationOfDuties(actor.id, "受审分离: who accepted, or acted at the window, may not approve")
-    step = next((s for s in state.pending_steps if s.code == command.step), None)
-    if step is None:
-        pending = ", ".join(s.code for s in state.pending_steps) or "none"
-        raise InvalidCommand(f"step {command.step!r} is not awaiting a decision (pending: {pending})")
+    step = _pending_step(state, command.step)
     if actor.department != step.department:
         raise NotAuthorised(actor.id, f"step {step.code} belongs to department {step.department}")
+    _require_holds_step(state, step, actor)
     if not command.approved and not visible(command.reason):
         raise InvalidCommand("a refusal must state its reason")
     recorded = ApprovalRecorded(
@@ -802,6 +978,126 @@ def _record_approval(
     if not after.pending_steps:
         return (recorded, ApplicationApproved(at=now, actor=actor, reason=command.reason))
     return (recorded,)
+
+
+def _pending_step(state: ApplicationState, code: str) -> ApprovalStep:
+    step = next((s for s in state.pending_steps if s.code == code), None)
+    if step is None:
+        pending = ", ".join(s.code for s in state.pending_steps) or "none"
+        raise InvalidCommand(f"step {code!r} is not awaiting a decision (pending: {pending})")
+    return step
+
+
+def _require_holds_step(state: ApplicationState, step: ApprovalStep, actor: Actor) -> None:
+    """A step handed on (转办, 或签) is decided, and handed on again, only by whom it was given to."""
+    assignees = state.assignees.get(step.code)
+    if assignees and all(a.key != actor.key for a in assignees):
+        names = ", ".join(a.id for a in assignees)
+        raise NotAuthorised(actor.id, f"step {step.code} was handed to {names}")
+
+
+def _hand_on(
+    state: ApplicationState, command: TransferStep | OrSignStep, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """转办 to one approver, or 或签 among several, of the step's own department; never to someone who may
+    not decide it (受审分离), nor back to the one handing it on."""
+    actor = command.actor
+    step = _pending_step(state, command.step)
+    if actor.department != step.department:
+        raise NotAuthorised(actor.id, f"step {step.code} belongs to department {step.department}")
+    _require_holds_step(state, step, actor)
+    assignees = (command.to,) if isinstance(command, TransferStep) else command.deciders
+    for assignee in assignees:
+        if assignee.role is not Role.APPROVER or assignee.department != step.department:
+            raise InvalidCommand(
+                f"{assignee.id} is no approver of {step.department}, which owns step {step.code}"
+            )
+        if assignee.key == state.acceptance_decided_by or assignee.key in state.window_officers:
+            raise SeparationOfDuties(
+                assignee.id, "受审分离: who accepted, or acted at the window, may not approve"
+            )
+    if len({a.key for a in assignees}) < len(assignees):
+        raise InvalidCommand("or-sign names each approver once")
+    if isinstance(command, TransferStep) and command.to.key == actor.key:
+        raise InvalidCommand("a step is transferred to another approver")
+    assigned = StepAssigned(
+        at=now,
+        actor=actor,
+        reason=command.reason,
+        step=step.code,
+        department=step.department,
+        assignees=assignees,
+        or_sign=isinstance(command, OrSignStep),
+    )
+    return (assigned,)
+
+
+def _return_to_window(
+    state: ApplicationState, command: ReturnToWindow, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """退回: for materials already in hand that must come again; the reason is told to the applicant."""
+    actor = command.actor
+    if actor.department not in state.reviewing_departments:
+        raise NotAuthorised(actor.id, "a case is returned by an approver of a department reviewing it")
+    _unknown_materials(state.matter, command.materials)
+    absent = [code for code in command.materials if code not in state.provided]
+    if absent:
+        raise InvalidCommand(f"not in hand, nothing to return for: {', '.join(absent)}")
+    if not visible(command.reason):
+        raise InvalidCommand("a return must state its reason, which the applicant is told")
+    limit = max(state.matter.limit, 1)
+    if command.supplement_within > limit:
+        raise DeadlineOutOfRange("supplement (working days)", command.supplement_within, limit)
+    returned = CaseReturned(
+        at=now,
+        actor=actor,
+        reason=command.reason,
+        materials=command.materials,
+        supplement_within=command.supplement_within,
+        clock_stopped=RETURN_PAUSE in state.matter.pause_reasons,
+    )
+    return (returned,)
+
+
+def _add_signer(state: ApplicationState, command: AddSigner, now: datetime) -> tuple[ApplicationEvent, ...]:
+    """加签 by the lead department: a new step before the round under review, or right after it."""
+    actor = command.actor
+    lead = state.matter.departments[0]
+    if state.matter.approval is ApprovalMode.STAGED:
+        raise InvalidCommand("加签 on a staged matter: a stage's matters are its catalogue entry's")
+    if actor.department != lead:
+        raise NotAuthorised(actor.id, f"加签 is the lead department's ({lead})")
+    if command.department in state.reviewing_departments:
+        raise InvalidCommand(f"{command.department} is reviewing the case already")
+    if command.department not in state.departments and len(state.departments) >= MAX_DEPARTMENTS:
+        raise DeadlineOutOfRange("departments on one case", len(state.departments) + 1, MAX_DEPARTMENTS)
+    if not visible(command.reason):
+        raise InvalidCommand("加签 must state its reason")
+    index = state.open_round
+    if index is None:
+        raise InvalidCommand("no step is under review")
+    added = SignerAdded(
+        at=now,
+        actor=actor,
+        reason=command.reason,
+        step=f"add{len(state.added_signers) + 1}_{command.department}"[:64],
+        department=command.department,
+        position=index + 1 if command.after else index,
+        after=command.after,
+    )
+    return (added,)
+
+
+def _urge_step(state: ApplicationState, command: UrgeStep, now: datetime) -> tuple[ApplicationEvent, ...]:
+    step = _pending_step(state, command.step)
+    urged = StepUrged(
+        at=now,
+        actor=command.actor,
+        reason=command.reason or f"催办: step {step.code} is awaited",
+        step=step.code,
+        department=step.department,
+    )
+    return (urged,)
 
 
 def _suspend(state: ApplicationState, command: SuspendClock, now: datetime) -> tuple[ApplicationEvent, ...]:
@@ -969,8 +1265,17 @@ def _end_with_project(
 
 
 def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> tuple[ApplicationEvent, ...]:
+    if state.verification is Verification.RECTIFYING:
+        return (
+            _revoked_for_false_commitment(
+                command.actor, command.reason or "告知承诺: not rectified in time", now
+            ),
+        )
     if not state.outstanding or state.matter.deficiency_mode is not DeficiencyMode.ISSUE_THEN_SUPPLEMENT:
-        raise InvalidCommand("a licence is revoked here only for an unkept issue-then-supplement promise")
+        raise InvalidCommand(
+            "a licence is revoked here only for an unkept issue-then-supplement promise or an unrectified "
+            "告知承诺 commitment"
+        )
     event = LicenceRevoked(
         at=now,
         actor=command.actor,
@@ -978,6 +1283,48 @@ def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> t
         missing=state.outstanding,
     )
     return (event,)
+
+
+def _revoked_for_false_commitment(actor: Actor, reason: str, now: datetime) -> LicenceRevoked:
+    return LicenceRevoked(at=now, actor=actor, reason=reason, missing=())
+
+
+def _require_verification_step(
+    state: ApplicationState, command: VerifyCommitment | RecordRectification
+) -> None:
+    """The deciding department, at the verification's stage that admits the command, with its findings."""
+    _require_department(state, command.actor)
+    if state.verification is not _VERIFICATION_STEPS[command.kind]:
+        raise InvalidCommand(f"no 告知承诺 {command.kind.split('_', 1)[1]} is awaited on this case")
+    if not visible(command.reason):
+        raise InvalidCommand("a verification's finding must state its reason")
+
+
+def _verify_commitment(
+    state: ApplicationState, command: VerifyCommitment, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """核查: the deciding department finds the commitment true (closed) or untrue (rectify by a deadline)."""
+    _require_verification_step(state, command)
+    if command.kept:
+        if command.rectify_within is not None:
+            raise InvalidCommand("rectify_within: a commitment found true needs no rectification")
+        return (CommitmentVerified(at=now, actor=command.actor, reason=command.reason),)
+    limit = state.matter.rectification_within
+    within = command.rectify_within or limit
+    if within > limit:
+        raise DeadlineOutOfRange("rectification (working days)", within, limit)
+    untrue = CommitmentFoundUntrue(at=now, actor=command.actor, reason=command.reason, rectify_within=within)
+    return (untrue,)
+
+
+def _record_rectification(
+    state: ApplicationState, command: RecordRectification, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """Rectified: the licence stands. Not: revoked at once, with a credit record (false commitment)."""
+    _require_verification_step(state, command)
+    if command.rectified:
+        return (CommitmentRectified(at=now, actor=command.actor, reason=command.reason),)
+    return (_revoked_for_false_commitment(command.actor, command.reason, now),)
 
 
 def _record_deadlines(
@@ -1036,6 +1383,10 @@ def _raise_warning(
     state: ApplicationState, command: RaiseWarning, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     """Raise the highest level reached by ``now`` (several marks may have passed at once)."""
+    if state.status not in _WARNING_STATUSES[command.subject]:
+        raise InvalidCommand(
+            f"no {command.subject.value} deadline runs while the case is {state.status.value}"
+        )
     plan = state.plan
     mark = plan.mark_reached(now, command.subject) if plan else None
     reached = mark.level if mark else WarningLevel.NONE
@@ -1045,7 +1396,10 @@ def _raise_warning(
         )
     if reached.rank <= state.warning_raised(command.subject).rank:
         raise InvalidCommand(f"{command.subject.value} warning {reached.value} was already raised")
-    deadline = plan.delivery_by if command.subject is WarningSubject.DELIVERY else plan.decision_due_at
+    deadline = {
+        WarningSubject.DELIVERY: plan.delivery_by,
+        WarningSubject.VERIFICATION: plan.verification_by,
+    }.get(command.subject, plan.decision_due_at)
     event = WarningRaised(
         at=now,
         actor=command.actor,
@@ -1089,6 +1443,13 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     RevokeLicence: _revoke,
     EndWithProject: _end_with_project,
     ConfirmSimulation: _confirm_simulation,
+    TransferStep: _hand_on,
+    OrSignStep: _hand_on,
+    ReturnToWindow: _return_to_window,
+    AddSigner: _add_signer,
+    UrgeStep: _urge_step,
+    VerifyCommitment: _verify_commitment,
+    RecordRectification: _record_rectification,
     RecordDeadlines: _record_deadlines,
     ReviseDeadlineRules: _revise_deadline_rules,
     RaiseWarning: _raise_warning,
@@ -1109,7 +1470,16 @@ def plan_request(state: ApplicationState) -> PlanRequest:
         supplement_within=state.supplement_within if state.outstanding else None,
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
         stage=state.stage_limit,
+        verification=_verification_period(state),
+        rectification=state.rectification if state.verification is Verification.RECTIFYING else None,
     )
+
+
+def _verification_period(state: ApplicationState) -> Period | None:
+    """告知承诺制: the verification owed, counted from the licence's issuance."""
+    if state.verification is not Verification.OWED or state.issued_at is None:
+        return None
+    return Period(started_at=state.issued_at, working_days=state.matter.verification_within)
 
 
 def deadlines(state: ApplicationState, now: datetime) -> DeadlinePlan:
@@ -1167,8 +1537,17 @@ class PendingAction(BaseModel):
     steps: tuple[ApprovalStep, ...] = Field(default=(), description="Approval steps awaiting a decision.")
 
 
-def _worth_offering(state: ApplicationState, kind: str) -> bool:
+# 告知承诺制: each verification command, and the stage of the verification that admits it.
+_VERIFICATION_STEPS: Mapping[str, Verification] = {
+    "verify_commitment": Verification.OWED,
+    "record_rectification": Verification.RECTIFYING,
+}
+
+
+def _worth_offering(state: ApplicationState, kind: str) -> bool:  # noqa: PLR0911 - a case per command
     """Whether the materials make ``kind`` possible at all (the transition table allows it already)."""
+    if kind in _VERIFICATION_STEPS:
+        return state.verification is _VERIFICATION_STEPS[kind]
     match kind:
         case "supplement_materials":
             return bool(state.missing or state.outstanding)
@@ -1182,6 +1561,8 @@ def _worth_offering(state: ApplicationState, kind: str) -> bool:
             )
         case "revise_trusted_keys":  # an operator's key rotation, not a step of the case
             return False
+        case "add_signer":
+            return state.matter.approval is not ApprovalMode.STAGED
     return True
 
 
@@ -1196,18 +1577,24 @@ def pending_actions(state: ApplicationState) -> tuple[PendingAction, ...]:
     return tuple(actions)
 
 
-def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> PendingAction:
+def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> PendingAction:  # noqa: PLR0911 - a case per command
     """``kind`` as offered now: narrowed to the departments (and the authority) its rules admit."""
     reviewing = state.reviewing_departments
     match kind:
-        case "record_approval":
+        case "record_approval" | "transfer_step" | "or_sign_step" | "urge_step":
             return PendingAction(command=kind, roles=roles, departments=reviewing, steps=state.pending_steps)
+        case "return_to_window":
+            return PendingAction(command=kind, roles=roles, departments=reviewing)
+        case "add_signer":
+            return PendingAction(command=kind, roles=roles, departments=state.matter.departments[:1])
         case "suspend_clock":
             return PendingAction(command=kind, roles=roles, departments=reviewing)
         case "resume_clock":
             pause = state.clock.open_suspension if state.clock else None
             paused_by = (pause.department,) if pause and pause.department else ()
             return PendingAction(command=kind, roles=roles, departments=paused_by)
+        case "verify_commitment" | "record_rectification":
+            return PendingAction(command=kind, roles=roles, departments=state.matter.departments)
         case "extend_deadline" if state.matter.joint_handling:  # R-XK-42b
             return PendingAction(command=kind, roles=(Role.GOVERNMENT_LEADER,))
         case "extend_deadline":  # R-XK-42a
@@ -1226,6 +1613,7 @@ class Effect(StrEnum):
     WRITE_CREDIT_RECORD = "write_credit_record"
     ESCALATE = "escalate"
     SET_CASE_PRIORITY = "set_case_priority"
+    NOTIFY_DEPARTMENT = "notify_department"
 
 
 _NOTICE = frozenset({Effect.NOTIFY_APPLICANT})
@@ -1246,6 +1634,16 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "application_abandoned": _NOTICE | {Effect.WRITE_CREDIT_RECORD},
     "application_ended_with_project": _NOTICE,
     "simulation_confirmed": _NOTICE,
+    # An office's actions: who is given a step is told, the applicant what to bring back (退回), and an
+    # urge (催办) reaches both the department and supervision, which counts it.
+    "step_assigned": frozenset({Effect.NOTIFY_DEPARTMENT}),
+    "signer_added": frozenset({Effect.NOTIFY_DEPARTMENT}),
+    "case_returned": _NOTICE,
+    "step_urged": frozenset({Effect.NOTIFY_DEPARTMENT, Effect.PUSH_TO_SUPERVISION}),
+    # 告知承诺制: the verification's findings go to the applicant and to supervision (审批监管联动).
+    "commitment_verified": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
+    "commitment_found_untrue": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
+    "commitment_rectified": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     # R-CAL-4: deadlines that cannot be computed are a supervision matter, not a silent wait.
     "calendar_year_missing": frozenset({Effect.PUSH_TO_SUPERVISION}),
     "licence_revoked": _NOTICE
@@ -1283,6 +1681,7 @@ class ScheduledCommand(BaseModel):
 _WARNING_STATUSES = {
     WarningSubject.DECISION: tuple(DECIDING),
     WarningSubject.DELIVERY: (Status.APPROVED,),
+    WarningSubject.VERIFICATION: (Status.ISSUED,),
 }
 
 
@@ -1298,6 +1697,9 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
     candidates: list[ScheduledCommand] = []
     if state.status is Status.RECEIVED and plan.acceptance_by is not None:
         candidates.append(ScheduledCommand(at=plan.acceptance_by, command=DeemAccepted(actor=ENGINE)))
+    if state.verification is Verification.RECTIFYING and plan.rectification_by is not None:
+        revoke = RevokeLicence(actor=ENGINE, reason="告知承诺: the commitment was not rectified in time")
+        candidates.append(ScheduledCommand(at=plan.rectification_by, command=revoke))
     if state.outstanding and plan.supplement_by is not None:
         broken: ApplicationCommand = (
             RevokeLicence(actor=ENGINE) if state.status is Status.ISSUED else AbandonApplication(actor=ENGINE)

@@ -60,6 +60,7 @@ class ApprovalMode(StrEnum):
     SINGLE = "single"
     COUNTERSIGN = "countersign"  # all departments in parallel; one rejection rejects
     SEQUENTIAL = "sequential"  # departments one after another, in catalogue order
+    OR_SIGN = "or_sign"  # 或签: any one of the departments decides for all
     STAGED = "staged"  # composite matter: stages in order, parallel approvals inside each
 
 
@@ -84,6 +85,24 @@ class Material(_Entry):
     code: Code
     name: Name
     importance: Importance
+    replaced_by_commitment: bool = Field(
+        default=False,
+        description="告知承诺制: a proof the written commitment replaces (verified after approval).",
+    )
+
+
+class RiskArea(StrEnum):
+    """国办发〔2020〕42号: matters touching these are excluded from 告知承诺制."""
+
+    PUBLIC_SAFETY = "public_safety"
+    HEALTH = "health"
+    ECOLOGY = "ecology"
+
+
+# 告知承诺制: the post-approval verification (Zhejiang: 60 working days) and the rectification a failed
+# one allows; both configurable per matter.
+VERIFICATION_DAYS = 60
+RECTIFICATION_DAYS = 20
 
 
 class ClockPause(_Entry):
@@ -179,6 +198,17 @@ class Matter(_Entry):
     materials: tuple[Material, ...] = Field(min_length=1)
     deficiency_mode: DeficiencyMode = DeficiencyMode.NOT_ALLOWED
     commitment_allowed: bool = Field(default=False, description="告知承诺制 allowed (国办发〔2020〕42号).")
+    commitment_excluded: RiskArea | None = Field(
+        default=None, description="Why 告知承诺制 is excluded: the matter touches safety, health or ecology."
+    )
+    verification_within: PositiveInt = Field(
+        default=VERIFICATION_DAYS,
+        description="告知承诺制: working days after issuance within which the department verifies.",
+    )
+    rectification_within: PositiveInt = Field(
+        default=RECTIFICATION_DAYS,
+        description="告知承诺制: the most working days a failed verification gives to rectify.",
+    )
     clock_pauses: tuple[ClockPause, ...] = ()
     stages: tuple[Stage, ...] = ()
     variants: tuple[Variant, ...] = ()
@@ -196,8 +226,10 @@ class Matter(_Entry):
 
     @property
     def joint_handling(self) -> bool:
-        """R-XK-42b: several departments deciding together (extension by a government leader)."""
-        return self.approval is not ApprovalMode.SINGLE and len(self.departments) > 1
+        """R-XK-42b: several departments deciding together (extension by a government leader); under
+        或签 one department decides alone."""
+        alone = (ApprovalMode.SINGLE, ApprovalMode.OR_SIGN)
+        return self.approval not in alone and len(self.departments) > 1
 
     @property
     def pause_reasons(self) -> Mapping[str, str]:
@@ -241,7 +273,8 @@ class Matter(_Entry):
             m.importance is Importance.SECONDARY for m in self.materials
         ):
             raise ValueError(f"deficiency_mode {self.deficiency_mode.value} needs a secondary material")
-        if self.approval in (ApprovalMode.COUNTERSIGN, ApprovalMode.SEQUENTIAL) and len(self.departments) < 2:
+        several = (ApprovalMode.COUNTERSIGN, ApprovalMode.SEQUENTIAL, ApprovalMode.OR_SIGN)
+        if self.approval in several and len(self.departments) < 2:
             raise ValueError(f"approval {self.approval.value} needs at least two departments")
         if self.approval is ApprovalMode.SINGLE and len(self.departments) != 1:
             raise ValueError("approval single names exactly one department (several decide by countersign)")
@@ -262,6 +295,11 @@ class Matter(_Entry):
                     f"variants: {variant.code} promised_limit {variant.promised_limit} exceeds {statutory}"
                 )
         return self
+
+    @property
+    def commitment_proofs(self) -> tuple[str, ...]:
+        """告知承诺制: the materials the applicant's written commitment replaces."""
+        return tuple(m.code for m in self.materials if m.replaced_by_commitment)
 
     def _check_stages(self) -> None:
         for stage in self.stages:
@@ -432,6 +470,23 @@ def nearest(code: str, known: Iterable[str], prefix: str = "") -> tuple[str, ...
     return tuple(f"{prefix}{candidates[match]}" for match in close)
 
 
+def _check_commitment(matter: Matter) -> None:
+    """告知承诺制 as the catalogue offers it. Checked when a catalogue loads, not on every matter: an entry
+    copied into a case before these fields existed must still read back."""
+    where = f"matters: {matter.code}"
+    if matter.commitment_allowed and matter.commitment_excluded is not None:
+        raise ValueError(
+            f"{where}: commitment_allowed, yet excluded for {matter.commitment_excluded.value} "
+            "(国办发〔2020〕42号)"
+        )
+    if matter.commitment_allowed != bool(matter.commitment_proofs):
+        raise ValueError(
+            f"{where}: commitment_allowed needs a material replaced_by_commitment, and only it may name one"
+        )
+    if matter.commitment_allowed and matter.approval is ApprovalMode.STAGED:
+        raise ValueError(f"{where}: 告知承诺制 is for a single approval (a staged matter has 投资承诺 types)")
+
+
 def _require_unique(field_name: str, codes: list[str]) -> None:
     if twice := repeated(codes):
         raise ValueError(f"{field_name}: codes repeated: {', '.join(twice)}")
@@ -444,8 +499,10 @@ class Catalogue(_Entry):
     matters: tuple[Matter, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _codes_are_unique(self) -> Self:
+    def _consistent(self) -> Self:
         _require_unique("matters", [m.code for m in self.matters])
+        for matter in self.matters:
+            _check_commitment(matter)
         return self
 
     def matter(self, code: str) -> Matter:

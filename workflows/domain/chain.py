@@ -44,8 +44,18 @@ class ChainHash(StrEnum):
 # did when it was linked (a case replayed on newer code keeps the digests its audit log holds). Every
 # field added to an event model from now on is added here, by its model's name.
 ADDED_LATER: dict[str, frozenset[str]] = {
-    "ApplicationSubmitted": frozenset({"simulated"}),
-    "Matter": frozenset({"project_types", "credit_code_prefix"}),
+    "ApplicationSubmitted": frozenset({"simulated", "commitment"}),
+    "Matter": frozenset(
+        {
+            "project_types",
+            "credit_code_prefix",
+            "commitment_excluded",
+            "verification_within",
+            "rectification_within",
+        }
+    ),
+    "Material": frozenset({"replaced_by_commitment"}),
+    "DeadlinePlan": frozenset({"verification_by", "rectification_by"}),
     "Stage": frozenset({"materials", "precondition"}),
     "StageMatter": frozenset({"joint_departments"}),
 }

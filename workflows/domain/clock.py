@@ -181,6 +181,7 @@ class WarningSubject(StrEnum):
 
     DECISION = "decision"  # the statutory clock (R-XK-42, the reform's promised limit)
     DELIVERY = "delivery"  # R-XK-44: the licence within 10 working days of the decision
+    VERIFICATION = "verification"  # 告知承诺制: the department verifies the commitment after issuance
 
 
 class WarningPolicy(BaseModel):
@@ -264,6 +265,16 @@ class DeadlineRules(BaseModel):
         return self.calendar.working
 
 
+class Period(BaseModel):
+    """A period of working days counted from an instant (R-CAL-1), with no pauses: the verification of a
+    commitment, the rectification it allows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    started_at: Instant
+    working_days: PositiveInt
+
+
 class PlanRequest(BaseModel):
     """What the deadlines of a case depend on (derived from its state; see ``application.plan_request``)."""
 
@@ -278,6 +289,12 @@ class PlanRequest(BaseModel):
     supplement_within: PositiveInt | None = None
     decided_at: Instant | None = None
     stage: StageLimit | None = Field(default=None, description="Set while a budgeted stage is under review.")
+    verification: Period | None = Field(
+        default=None, description="告知承诺制: set while the department's verification is owed."
+    )
+    rectification: Period | None = Field(
+        default=None, description="告知承诺制: set while a failed verification's rectification is owed."
+    )
 
 
 class DeadlinePlan(BaseModel):
@@ -304,6 +321,10 @@ class DeadlinePlan(BaseModel):
     )
     stage: str | None = Field(default=None, description="The budgeted stage under review, if any.")
     stage_due_at: Instant | None = Field(default=None, description="When that stage overruns.")
+    verification_by: Instant | None = Field(default=None, description="告知承诺制: verify by then.")
+    rectification_by: Instant | None = Field(
+        default=None, description="告知承诺制: rectified by then, or the licence is revoked."
+    )
     marks: tuple[WarningMark, ...] = ()
 
     @property
@@ -356,6 +377,7 @@ def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) ->
             stage_due_at = None  # like the decision deadline: it depends on the resumption
         resume_expected_by = planner.pause_end(pause, marks)
     delivery = planner.delivery(request, marks)
+    verification_by = planner.verification(request, marks)
     return DeadlinePlan(
         calendar_version=rules.version,
         provisional=planner.provisional,
@@ -370,6 +392,8 @@ def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) ->
         resume_expected_by=resume_expected_by,
         stage=stage_code,
         stage_due_at=stage_due_at,
+        verification_by=verification_by,
+        rectification_by=planner.rectification_by(request),
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
     )
 
@@ -494,11 +518,40 @@ class _Planner:
         )
         return delivery.due_at
 
+    def verification(self, request: PlanRequest, marks: list[WarningMark]) -> datetime | None:
+        """告知承诺制: the verification owed after issuance, warned like a decision (notice, yellow, red)."""
+        if request.verification is None:
+            return None
+        clock = _period_clock(request.verification)
+        found = self.attempt(
+            lambda: (
+                clock.deadline(self.calendar, self.now, self.receipt_policy),
+                clock.counted_days(self.calendar, self.now, self.receipt_policy),
+            )
+        )
+        if found is None:
+            return None
+        deadline, counted = found
+        self.provisional = self.provisional or deadline.provisional
+        marks += _decision_marks(counted, deadline, self.warnings, WarningSubject.VERIFICATION)
+        return deadline.due_at
+
+    def rectification_by(self, request: PlanRequest) -> datetime | None:
+        """告知承诺制: when the rectification a failed verification allows ends."""
+        if request.rectification is None:
+            return None
+        clock = _period_clock(request.rectification)
+        found = self.deadline(lambda: clock.deadline(self.calendar, self.now, self.receipt_policy))
+        return found.due_at if found else None
+
 
 def _decision_marks(
-    counted: tuple[date, ...], decision: Deadline, policy: WarningPolicy
+    counted: tuple[date, ...],
+    decision: Deadline,
+    policy: WarningPolicy,
+    subject: WarningSubject = WarningSubject.DECISION,
 ) -> list[WarningMark]:
-    """Notice and yellow at the end of their counted day; red when the decision deadline passes."""
+    """Notice and yellow at the end of their counted day; red when the deadline of ``subject`` passes."""
     budget = len(counted)
     marks = []
     for level, day in (
@@ -509,24 +562,18 @@ def _decision_marks(
             cause = f"{level.value} at {day} of {budget} counted working days"
             marks.append(
                 WarningMark(
-                    level=level,
-                    subject=WarningSubject.DECISION,
-                    at=end_of_day(counted[day - 1]),
-                    cause=cause,
-                    counts=True,
+                    level=level, subject=subject, at=end_of_day(counted[day - 1]), cause=cause, counts=True
                 )
             )
-    overdue = f"overdue: the decision was due by the end of {decision.last_day.isoformat()} (督办)"
+    overdue = f"overdue: the {subject.value} was due by the end of {decision.last_day.isoformat()} (督办)"
     marks.append(
-        WarningMark(
-            level=WarningLevel.RED,
-            subject=WarningSubject.DECISION,
-            at=decision.due_at,
-            cause=overdue,
-            counts=True,
-        )
+        WarningMark(level=WarningLevel.RED, subject=subject, at=decision.due_at, cause=overdue, counts=True)
     )
     return marks
+
+
+def _period_clock(period: Period) -> StatutoryClock:
+    return StatutoryClock(started_at=period.started_at, budget=period.working_days)
 
 
 def _stage_deadline(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningSubject
-from workflows.domain.events import Actor, Applicant, Channel
+from workflows.domain.events import MAX_DECIDERS, Actor, Applicant, Channel
 from workflows.domain.values import (
     ApplicationNumber,
     Assertion,
@@ -48,6 +48,15 @@ class Submission(Command):
     steward: Actor | None = None
 
 
+class CreditStanding(BaseModel):
+    """The credit check 容缺 and 告知承诺 require (filled in by the engine, never by the caller)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    eligible: bool
+    detail: str = ""
+
+
 class SubmitApplication(Submission):
     """Open a case at the one window with the catalogue entry in force."""
 
@@ -60,6 +69,12 @@ class SubmitApplication(Submission):
     trusted_keys: tuple[KeyId, ...] = Field(default=(), description="The keys the case trusts.")
     simulated: bool = Field(
         default=False, description="模拟审批: a key project's matter before its precondition."
+    )
+    commitment: Name | None = Field(
+        default=None, description="告知承诺制: the written commitment in place of the matter's named proofs."
+    )
+    credit: CreditStanding | None = Field(
+        default=None, description="告知承诺制's credit check, run by the engine (never by the caller)."
     )
 
 
@@ -74,15 +89,6 @@ class AcceptApplication(Command):
     """Accept: the materials are complete (受理)."""
 
     kind: Literal["accept_application"] = "accept_application"
-
-
-class CreditStanding(BaseModel):
-    """The result of the credit check that 容缺 requires (filled in by the engine, never by the caller)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    eligible: bool
-    detail: str = ""
 
 
 class AcceptWithDeficiencies(Command):
@@ -127,6 +133,45 @@ class RecordApproval(Command):
     kind: Literal["record_approval"] = "record_approval"
     step: Code
     approved: bool
+
+
+class TransferStep(Command):
+    """转办: a pending step handed to another approver of its department, who alone decides it then."""
+
+    kind: Literal["transfer_step"] = "transfer_step"
+    step: Code
+    to: Actor
+
+
+class OrSignStep(Command):
+    """或签: a pending step given to several approvers of its department; any one of them decides it."""
+
+    kind: Literal["or_sign_step"] = "or_sign_step"
+    step: Code
+    deciders: tuple[Actor, ...] = Field(min_length=2, max_length=MAX_DECIDERS)
+
+
+class ReturnToWindow(Command):
+    """退回: the case goes back to the window for these materials; review resumes once they are in."""
+
+    kind: Literal["return_to_window"] = "return_to_window"
+    materials: Codes = Field(min_length=1)
+    supplement_within: WorkingDays
+
+
+class AddSigner(Command):
+    """加签: the lead department adds a department's step before (or after) the step under review."""
+
+    kind: Literal["add_signer"] = "add_signer"
+    department: Code
+    after: bool = False
+
+
+class UrgeStep(Command):
+    """催办: the supervisor or the window urges a pending step; its department is told."""
+
+    kind: Literal["urge_step"] = "urge_step"
+    step: Code
 
 
 class SuspendClock(Command):
@@ -228,6 +273,23 @@ class RaiseWarning(Command):
     subject: WarningSubject
 
 
+class VerifyCommitment(Command):
+    """告知承诺制: the department's post-approval verification; ``kept`` False starts a rectification."""
+
+    kind: Literal["verify_commitment"] = "verify_commitment"
+    kept: bool
+    rectify_within: WorkingDays | None = Field(
+        default=None, description="Working days to rectify (at most the matter's own; default: it)."
+    )
+
+
+class RecordRectification(Command):
+    """告知承诺制: whether the applicant rectified in time; not rectified, the licence is revoked."""
+
+    kind: Literal["record_rectification"] = "record_rectification"
+    rectified: bool
+
+
 ApplicationCommand = Annotated[
     SubmitApplication
     | RequestCorrection
@@ -251,6 +313,13 @@ ApplicationCommand = Annotated[
     | ReviseTrustedKeys
     | EndWithProject
     | ConfirmSimulation
+    | TransferStep
+    | OrSignStep
+    | ReturnToWindow
+    | AddSigner
+    | UrgeStep
+    | VerifyCommitment
+    | RecordRectification
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

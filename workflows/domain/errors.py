@@ -129,6 +129,11 @@ class DeficiencyNotTolerable(InvalidCommand):
     """容缺 refused: the matter does not allow it, a core material is missing, or the applicant's credit."""
 
 
+class CommitmentNotAllowed(InvalidCommand):
+    """告知承诺制 refused: the matter does not offer it or is excluded (safety, health, ecology), or the
+    applicant's credit bars it (a bad record or a past false commitment)."""
+
+
 class ReceiptOutOfRange(InvalidCommand):
     """A receipt instant in the future, or before the calendar data begins: no period can run from it."""
 

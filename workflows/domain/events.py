@@ -28,6 +28,9 @@ from workflows.domain.values import (
     person_key,
 )
 
+# 或签: at most this many approvers share one step (any one of them decides it).
+MAX_DECIDERS = 10
+
 
 class Role(StrEnum):
     """Who may do what (DESIGN.md section 1)."""
@@ -120,6 +123,10 @@ class ApplicationSubmitted(Event):
     simulated: bool = Field(
         default=False, description="模拟审批: opinions without legal effect until confirmed."
     )
+    commitment: Name | None = Field(
+        default=None,
+        description="告知承诺制: the applicant's written commitment, in place of the matter's named proofs.",
+    )
 
 
 class CorrectionRequested(Event):
@@ -180,6 +187,43 @@ class ApprovalRecorded(Event):
     approved: bool
 
 
+class StepAssigned(Event):
+    """转办 (one approver of the step's department) or 或签 (several: any one of them decides the step)."""
+
+    kind: Literal["step_assigned"] = "step_assigned"
+    step: Code
+    department: Code
+    assignees: tuple[Actor, ...] = Field(min_length=1, max_length=MAX_DECIDERS)
+    or_sign: bool
+
+
+class CaseReturned(Event):
+    """退回: an approver sends the case back to the window for these materials; review waits for them."""
+
+    kind: Literal["case_returned"] = "case_returned"
+    materials: Codes = Field(min_length=1)
+    supplement_within: WorkingDays
+    clock_stopped: bool = Field(description="Whether the matter's catalogue entry stops the clock for it.")
+
+
+class SignerAdded(Event):
+    """加签: the lead department adds a department's step before or after the step under review."""
+
+    kind: Literal["signer_added"] = "signer_added"
+    step: Code
+    department: Code
+    position: int = Field(ge=0, description="Where the step's round sits in the approval plan.")
+    after: bool
+
+
+class StepUrged(Event):
+    """催办: the supervisor or the window urges a pending step; its department is told."""
+
+    kind: Literal["step_urged"] = "step_urged"
+    step: Code
+    department: Code
+
+
 class ApplicationApproved(Event):
     """Every step approved: the decision is made (准予许可)."""
 
@@ -222,7 +266,8 @@ class LicenceIssued(Event):
 
 
 class LicenceRevoked(Event):
-    """Issue-then-supplement: the promised materials never came, so the licence is revoked."""
+    """The licence is revoked: issued-then-supplemented materials never came (容缺), or a 告知承诺
+    commitment was found untrue and not rectified (``missing`` is then empty)."""
 
     kind: Literal["licence_revoked"] = "licence_revoked"
     missing: Codes
@@ -262,6 +307,25 @@ class SimulationConfirmed(Event):
 
     kind: Literal["simulation_confirmed"] = "simulation_confirmed"
     evidence: Name
+
+
+class CommitmentVerified(Event):
+    """告知承诺制: the department's verification found the commitment true; the case closes."""
+
+    kind: Literal["commitment_verified"] = "commitment_verified"
+
+
+class CommitmentFoundUntrue(Event):
+    """告知承诺制: the verification found the commitment untrue; the applicant is told to rectify."""
+
+    kind: Literal["commitment_found_untrue"] = "commitment_found_untrue"
+    rectify_within: WorkingDays
+
+
+class CommitmentRectified(Event):
+    """告知承诺制: the department found the rectification done; the licence stands and the case closes."""
+
+    kind: Literal["commitment_rectified"] = "commitment_rectified"
 
 
 class DeadlinesPlanned(Event):
@@ -324,6 +388,13 @@ ApplicationEvent = Annotated[
     | ApplicationAbandoned
     | ApplicationEndedWithProject
     | SimulationConfirmed
+    | StepAssigned
+    | CaseReturned
+    | SignerAdded
+    | StepUrged
+    | CommitmentVerified
+    | CommitmentFoundUntrue
+    | CommitmentRectified
     | DeadlinesPlanned
     | TrustedKeysRevised
     | WarningRaised
