@@ -134,6 +134,10 @@ class CommitmentNotAllowed(InvalidCommand):
     applicant's credit bars it (a bad record or a past false commitment)."""
 
 
+class StewardAtCapacity(OneWindowError):
+    """绿色通道: the steward already holds as many open cases as one steward may (configurable)."""
+
+
 class ReceiptOutOfRange(InvalidCommand):
     """A receipt instant in the future, or before the calendar data begins: no period can run from it."""
 
