@@ -138,6 +138,13 @@ def view_text(view: ApplicationView, may_now: Sequence[str]) -> str:
         ("received", _moment(view.received_at)),
         ("acceptance by", _deadline(view.acceptance_by) if view.acceptance_by else ""),
         ("due", due if view.due_at else ""),
+        (
+            "internal target",
+            f"{_deadline(view.internal_target_by)} ({view.internal_target_days} working days; warning "
+            f"{view.internal_warning_level.value})"
+            if view.internal_target_by
+            else "",
+        ),
         ("working days", _counted(view)),
         ("resume by", _deadline(view.resume_expected_by) if view.resume_expected_by else ""),
         ("warning", view.warning_level.value),

@@ -109,11 +109,11 @@ async def test_a_days_office_work_through_the_cli(cli: Cli, outbox: Outbox) -> N
     approved = await cli("approve", number, "--step", fire_step, "--as", FIRE)
     assert approved.code == 0, approved.err
     notices = await _told(outbox, number, 4)
-    assert [(n["notice"], n["department"]) for n in notices] == [
-        ("step_urged", "market_regulation"),
-        ("step_assigned", "market_regulation"),
-        ("signer_added", "fire"),
-        ("step_assigned", "market_regulation"),
+    assert [(n["notice"], n["departments"]) for n in notices] == [
+        ("step_urged", ["market_regulation"]),
+        ("step_assigned", ["market_regulation"]),
+        ("signer_added", ["fire"]),
+        ("step_assigned", ["market_regulation"]),
     ]
     assert notices[-1]["assignees"] == ["wang", "sun"]
     trail = await cli("events", number, "--as", OFFICER)

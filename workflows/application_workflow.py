@@ -372,13 +372,21 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                     at=event.at,
                 )
             case Effect.NOTIFY_DEPARTMENT if isinstance(event, StepAssigned | SignerAdded | StepUrged):
+                assignees = tuple(a.id for a in event.assignees) if isinstance(event, StepAssigned) else ()
                 return DepartmentNotice(
                     **base,
-                    department=event.department,
+                    departments=(event.department,),
                     step=event.step,
                     notice=event.kind,
                     text=event.reason,
-                    assignees=tuple(a.id for a in event.assignees) if isinstance(event, StepAssigned) else (),
+                    assignees=assignees,
+                )
+            case Effect.NOTIFY_DEPARTMENT if isinstance(event, WarningRaised):  # an internal target's
+                return DepartmentNotice(
+                    **base,
+                    departments=state.reviewing_departments or state.departments,
+                    notice=f"{event.subject.value}_{event.level.value}",
+                    text=event.reason,
                 )
             case Effect.SET_CASE_PRIORITY if isinstance(event, GreenChannelChanged):
                 return PriorityChange(**base, green_channel=event.green_channel)

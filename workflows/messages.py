@@ -177,6 +177,16 @@ class ApplicationView(BaseModel):
     simulated: bool = Field(
         default=False, description="模拟审批: the opinions have no legal effect until the precondition."
     )
+    internal_target_by: Instant | None = Field(
+        default=None,
+        description="绿色通道: the office's internal target, beside the decision deadline (due_at).",
+    )
+    internal_target_days: int | None = Field(
+        default=None, description="绿色通道: the internal target in working days (a share of the limit)."
+    )
+    internal_warning_level: WarningLevel = Field(
+        default=WarningLevel.NONE, description="绿色通道: the highest warning raised on the internal target."
+    )
     approval_plan: tuple[tuple[ApprovalStep, ...], ...] = Field(
         default=(), description="The approval rounds in order, with any step added on the case (加签)."
     )
@@ -244,6 +254,9 @@ class ApplicationView(BaseModel):
             pending_actions=pending_actions(state),
             licence_number=state.licence_number,
             simulated=state.simulated,
+            internal_target_by=plan.internal_target_by if plan and running else None,
+            internal_target_days=state.matter.internal_target if state.green_channel else None,
+            internal_warning_level=state.warning_raised(WarningSubject.INTERNAL_TARGET),
             approval_plan=state.rounds,
             assignments={step: tuple(a.id for a in who) for step, who in state.assignees.items()},
             returned=state.returned,
@@ -323,10 +336,11 @@ class ApplicantNotice(OutsideCall):
 
 
 class DepartmentNotice(OutsideCall):
-    """A department told of a step it was given (转办, 或签, 加签) or urged to decide (催办)."""
+    """Departments told of a step given to them (转办, 或签, 加签), urged (催办), or of their internal
+    target's warning (绿色通道)."""
 
-    department: str
-    step: str
+    departments: tuple[str, ...]
+    step: str | None = None
     notice: str
     text: str
     assignees: tuple[str, ...] = Field(default=(), description="The approvers given the step, by id.")

@@ -383,8 +383,13 @@ class ApplicationState(BaseModel):
     urges: dict[str, int] = Field(default_factory=dict)  # 催办, by step
 
     def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
-        """The highest warning (of ``subject``, or of any) recorded so far: a warning once raised stands."""
-        levels = [w.level for w in self.warnings if subject is None or w.subject is subject]
+        """The highest warning (of ``subject``, or of any statutory one) recorded so far: a warning once
+        raised stands. An internal target's warnings are the office's own, never the case's level."""
+        levels = [
+            w.level
+            for w in self.warnings
+            if w.subject is subject or (subject is None and w.subject.statutory)
+        ]
         return highest(levels)
 
     @property
@@ -1399,6 +1404,7 @@ def _raise_warning(
     deadline = {
         WarningSubject.DELIVERY: plan.delivery_by,
         WarningSubject.VERIFICATION: plan.verification_by,
+        WarningSubject.INTERNAL_TARGET: plan.internal_target_by,
     }.get(command.subject, plan.decision_due_at)
     event = WarningRaised(
         at=now,
@@ -1471,6 +1477,7 @@ def plan_request(state: ApplicationState) -> PlanRequest:
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
         stage=state.stage_limit,
         verification=_verification_period(state),
+        internal_target=state.matter.internal_target if state.green_channel else None,
         rectification=state.rectification if state.verification is Verification.RECTIFYING else None,
     )
 
@@ -1652,9 +1659,12 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
 
 
 def effects_of(event: ApplicationEvent) -> tuple[Effect, ...]:
-    """The outside effects of ``event``, in a fixed order; a red warning is escalated (督办)."""
+    """The outside effects of ``event``, in a fixed order; a red warning is escalated (督办), and an internal
+    target's warnings go to the departments reviewing (the office's own target, not supervision's)."""
     wanted = set(EFFECTS.get(event.kind, ()))
-    if isinstance(event, WarningRaised) and event.level is WarningLevel.RED:
+    if isinstance(event, WarningRaised) and not event.subject.statutory:
+        wanted.add(Effect.NOTIFY_DEPARTMENT)
+    elif isinstance(event, WarningRaised) and event.level is WarningLevel.RED:
         wanted.add(Effect.ESCALATE)
     return tuple(effect for effect in Effect if effect in wanted)
 
@@ -1682,6 +1692,7 @@ _WARNING_STATUSES = {
     WarningSubject.DECISION: tuple(DECIDING),
     WarningSubject.DELIVERY: (Status.APPROVED,),
     WarningSubject.VERIFICATION: (Status.ISSUED,),
+    WarningSubject.INTERNAL_TARGET: tuple(DECIDING),
 }
 
 

@@ -99,6 +99,9 @@ class RiskArea(StrEnum):
     ECOLOGY = "ecology"
 
 
+# 绿色通道: the internal target of a green-channel case, as a share of the promised limit (configurable
+# per matter; default one half).
+INTERNAL_TARGET_SHARE = (1, 2)
 # 告知承诺制: the post-approval verification (Zhejiang: 60 working days) and the rectification a failed
 # one allows; both configurable per matter.
 VERIFICATION_DAYS = 60
@@ -209,6 +212,10 @@ class Matter(_Entry):
         default=RECTIFICATION_DAYS,
         description="告知承诺制: the most working days a failed verification gives to rectify.",
     )
+    internal_target_share: tuple[PositiveInt, PositiveInt] = Field(
+        default=INTERNAL_TARGET_SHARE,
+        description="绿色通道: the internal target, as (numerator, denominator) of the limit; at most 1.",
+    )
     clock_pauses: tuple[ClockPause, ...] = ()
     stages: tuple[Stage, ...] = ()
     variants: tuple[Variant, ...] = ()
@@ -273,6 +280,9 @@ class Matter(_Entry):
             m.importance is Importance.SECONDARY for m in self.materials
         ):
             raise ValueError(f"deficiency_mode {self.deficiency_mode.value} needs a secondary material")
+        numerator, denominator = self.internal_target_share
+        if numerator > denominator:
+            raise ValueError("internal_target_share: an internal target is at most the limit itself")
         several = (ApprovalMode.COUNTERSIGN, ApprovalMode.SEQUENTIAL, ApprovalMode.OR_SIGN)
         if self.approval in several and len(self.departments) < 2:
             raise ValueError(f"approval {self.approval.value} needs at least two departments")
@@ -295,6 +305,12 @@ class Matter(_Entry):
                     f"variants: {variant.code} promised_limit {variant.promised_limit} exceeds {statutory}"
                 )
         return self
+
+    @property
+    def internal_target(self) -> int:
+        """绿色通道: the internal target in working days, the limit's share rounded up (0 stays 0)."""
+        numerator, denominator = self.internal_target_share
+        return -(-self.limit * numerator // denominator)
 
     @property
     def commitment_proofs(self) -> tuple[str, ...]:

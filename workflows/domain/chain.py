@@ -52,10 +52,11 @@ ADDED_LATER: dict[str, frozenset[str]] = {
             "commitment_excluded",
             "verification_within",
             "rectification_within",
+            "internal_target_share",
         }
     ),
     "Material": frozenset({"replaced_by_commitment"}),
-    "DeadlinePlan": frozenset({"verification_by", "rectification_by"}),
+    "DeadlinePlan": frozenset({"verification_by", "rectification_by", "internal_target_by"}),
     "Stage": frozenset({"materials", "precondition"}),
     "StageMatter": frozenset({"joint_departments"}),
 }

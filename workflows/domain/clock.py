@@ -182,6 +182,12 @@ class WarningSubject(StrEnum):
     DECISION = "decision"  # the statutory clock (R-XK-42, the reform's promised limit)
     DELIVERY = "delivery"  # R-XK-44: the licence within 10 working days of the decision
     VERIFICATION = "verification"  # 告知承诺制: the department verifies the commitment after issuance
+    INTERNAL_TARGET = "internal_target"  # 绿色通道: the shorter target the office sets itself
+
+    @property
+    def statutory(self) -> bool:
+        """A deadline of law or of the reform's promise (supervised, escalated); not an internal target."""
+        return self is not WarningSubject.INTERNAL_TARGET
 
 
 class WarningPolicy(BaseModel):
@@ -292,6 +298,9 @@ class PlanRequest(BaseModel):
     verification: Period | None = Field(
         default=None, description="告知承诺制: set while the department's verification is owed."
     )
+    internal_target: NonNegativeInt | None = Field(
+        default=None, description="绿色通道: the internal target in working days, counted like the limit."
+    )
     rectification: Period | None = Field(
         default=None, description="告知承诺制: set while a failed verification's rectification is owed."
     )
@@ -322,6 +331,9 @@ class DeadlinePlan(BaseModel):
     stage: str | None = Field(default=None, description="The budgeted stage under review, if any.")
     stage_due_at: Instant | None = Field(default=None, description="When that stage overruns.")
     verification_by: Instant | None = Field(default=None, description="告知承诺制: verify by then.")
+    internal_target_by: Instant | None = Field(
+        default=None, description="绿色通道: the internal target, before the decision deadline."
+    )
     rectification_by: Instant | None = Field(
         default=None, description="告知承诺制: rectified by then, or the licence is revoked."
     )
@@ -366,6 +378,7 @@ def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) ->
     acceptance = planner.acceptance(request)
     decision, counted, suspended, marks = planner.decision(request)
     stage_code, stage_due_at = planner.stage(request, decision, marks)
+    internal_target_by = planner.internal_target(request, decision, marks)
     counting_stopped_on, resume_expected_by = None, None
     pause = request.clock.open_suspension if request.clock is not None and decision is not None else None
     if pause is not None:
@@ -375,6 +388,8 @@ def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) ->
         marks = [mark for mark in marks if mark.at <= end_of_day(counting_stopped_on)]
         if stage_due_at is not None and stage_due_at > end_of_day(counting_stopped_on):
             stage_due_at = None  # like the decision deadline: it depends on the resumption
+        if internal_target_by is not None and internal_target_by > end_of_day(counting_stopped_on):
+            internal_target_by = None
         resume_expected_by = planner.pause_end(pause, marks)
     delivery = planner.delivery(request, marks)
     verification_by = planner.verification(request, marks)
@@ -393,6 +408,7 @@ def plan_deadlines(request: PlanRequest, rules: DeadlineRules, now: datetime) ->
         stage=stage_code,
         stage_due_at=stage_due_at,
         verification_by=verification_by,
+        internal_target_by=internal_target_by,
         rectification_by=planner.rectification_by(request),
         marks=tuple(sorted(marks, key=lambda mark: mark.at)),
     )
@@ -479,6 +495,27 @@ class _Planner:
         if found.due_at < decision.due_at:
             marks.append(_stage_mark(stage, found.due_at))
         return stage.code, found.due_at
+
+    def internal_target(
+        self, request: PlanRequest, decision: Deadline | None, marks: list[WarningMark]
+    ) -> datetime | None:
+        """绿色通道: the internal target, counted as the decision period is (pauses excluded), with its own
+        notice, yellow and red; none when it would not fall before the decision deadline."""
+        clock, target = request.clock, request.internal_target
+        if clock is None or decision is None or target is None:
+            return None
+        target_clock = clock.model_copy(update={"budget": target, "extensions": ()})
+        found = self.attempt(
+            lambda: (
+                target_clock.deadline(self.calendar, self.now, self.receipt_policy),
+                target_clock.counted_days(self.calendar, self.now, self.receipt_policy),
+            )
+        )
+        if found is None or found[0].due_at >= decision.due_at:
+            return None
+        deadline, counted = found
+        marks += _decision_marks(counted, deadline, self.warnings, WarningSubject.INTERNAL_TARGET)
+        return deadline.due_at
 
     def pause_end(self, pause: Suspension, marks: list[WarningMark]) -> datetime | None:
         """R-XK-45: the end of the pause's expected working days, a deadline of its own (yellow)."""
