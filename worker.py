@@ -44,6 +44,7 @@ from workflows.reference_data import CalendarSource, load_catalogue, load_warnin
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
+from workflows.steward_register import DEFAULT_CAPACITY, MAX_CAPACITY
 
 STATE_DIR = Path(".temporal")
 OUTBOX = Path(os.environ.get("ONEWINDOW_OUTBOX", ".onewindow/outbox.sqlite"))
@@ -54,6 +55,7 @@ CODEC_ENDPOINT = "http://localhost:8000/codec"  # the UI's host: its session coo
 CREDIT_BAR_MONTHS_VARIABLE = "ONEWINDOW_CREDIT_BAR_MONTHS"
 CREDIT_PLATFORM_URL_VARIABLE = "ONEWINDOW_CREDIT_PLATFORM_URL"
 CREDIT_PLATFORM_TOKEN_VARIABLE = "ONEWINDOW_CREDIT_PLATFORM_TOKEN"  # noqa: S105 - the variable's name
+STEWARD_CAPACITY_VARIABLE = "ONEWINDOW_STEWARD_CAPACITY"
 
 log = structlog.get_logger()
 
@@ -134,6 +136,14 @@ def credit_settings(environ: Mapping[str, str]) -> CreditSettings:
     return CreditSettings(bar_months=int(months), platform=platform)
 
 
+def steward_capacity(environ: Mapping[str, str]) -> int:
+    """How many open cases one steward may hold at once; ``ValueError`` in one line naming the variable."""
+    given = (environ.get(STEWARD_CAPACITY_VARIABLE) or str(DEFAULT_CAPACITY)).strip()
+    if not (given.isascii() and given.isdigit() and 1 <= int(given) <= MAX_CAPACITY):
+        raise ValueError(f"{STEWARD_CAPACITY_VARIABLE} must be a whole number of cases, 1 to {MAX_CAPACITY}")
+    return int(given)
+
+
 def _runtime(settings: Settings) -> Runtime:
     """The SDK runtime, exporting Temporal's worker metrics to Prometheus unless the port is 0."""
     if not settings.metrics_port:
@@ -193,10 +203,11 @@ def _cluster_configured(settings: Settings) -> bool:
 async def serve(settings: Settings) -> None:
     """Load and validate reference data, register search attributes, and run the worker until stopped.
 
-    A mistake in the credit settings or the reference data is reported first, then a port already taken:
-    all before anything starts listening.
+    A mistake in the credit or steward settings or the reference data is reported first, then a port
+    already taken: all before anything starts listening.
     """
     credit = credit_settings(os.environ)
+    capacity = steward_capacity(os.environ)
     catalogue = load_catalogue()
     calendar = CalendarSource()
     policy = load_warning_policy()
@@ -211,6 +222,7 @@ async def serve(settings: Settings) -> None:
         bar_months=credit.bar_months,
         platform="city" if credit.platform else "embedded register",
     )
+    log.info("stewards_configured", capacity=capacity)
     _require_free_ports(_listening_ports(settings))
     # make run creates development keys once; a deployment supplies its own (README, "Security").
     # A worker alone gives no command, so it needs no signing key; beside the gateway it signs for it.
@@ -236,6 +248,7 @@ async def serve(settings: Settings) -> None:
                 audit=SqliteAuditLog(audit_log_path()),
                 credit_bar_months=credit.bar_months,
                 credit_platform=credit.platform,
+                steward_capacity=capacity,
             ),
             interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,

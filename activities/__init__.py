@@ -14,8 +14,9 @@ from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
 from activities.outbox import Outbox
-from activities.peers import read_parts, read_project
+from activities.peers import read_consultation, read_parts, read_project
 from activities.scheduling import set_case_priority
+from activities.stewards import StewardActivities
 from activities.supervision import SupervisionActivities
 from workflows.domain.calendar import RestDayReceipt
 from workflows.domain.catalogue import Catalogue
@@ -23,6 +24,7 @@ from workflows.domain.clock import WarningPolicy
 from workflows.domain.credit import DEFAULT_BAR_MONTHS
 from workflows.reference_data import CalendarSource
 from workflows.security import Security
+from workflows.steward_register import DEFAULT_CAPACITY
 
 
 def all_activities(
@@ -36,10 +38,12 @@ def all_activities(
     receipt_policy: RestDayReceipt = RestDayReceipt.NEXT_WORKING_DAY_IS_DAY_ONE,
     credit_bar_months: int = DEFAULT_BAR_MONTHS,
     credit_platform: CreditPlatform | None = None,
+    steward_capacity: int = DEFAULT_CAPACITY,
 ) -> list[Callable[..., Any]]:
     """Every activity a onewindow worker registers, wired to its outside systems and its keys.
 
-    Credit records go to ``credit_platform`` (the city's), else to the register embedded in Temporal.
+    Credit records go to ``credit_platform`` (the city's), else to the register embedded in Temporal; a
+    steward holds at most ``steward_capacity`` open cases at once.
     """
     keys = KeyActivities(security)
     notification = NotificationActivities(outbox)
@@ -48,6 +52,7 @@ def all_activities(
     credit = CreditActivities(
         outbox, security.pseudonyms.of, platform=credit_platform, bar_months=credit_bar_months
     )
+    stewards = StewardActivities(steward_capacity)
     return [
         CatalogueActivities(catalogue).lookup_matter,
         DeadlineActivities(calendar, policy, receipt_policy).deadline_rules,
@@ -59,6 +64,8 @@ def all_activities(
         notification.notify_department,
         credit.write_credit_record,
         credit.check_credit,
+        stewards.hold_steward,
+        stewards.release_steward,
         set_case_priority,
         keys.security_context,
         keys.trusted_keys,
@@ -66,4 +73,5 @@ def all_activities(
         claim_number,
         read_parts,
         read_project,
+        read_consultation,
     ]

@@ -11,10 +11,18 @@ import asyncio
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.domain.application import Status
 from workflows.domain.composite import PartReading
-from workflows.domain.events import ApplicationDenied, ApplicationEvent, ApprovalRecorded
+from workflows.domain.errors import UnknownApplication
+from workflows.domain.events import (
+    ApplicationDenied,
+    ApplicationEvent,
+    ApprovalRecorded,
+    ConsultationFindings,
+)
 from workflows.messages import ApplicationView, PartsRequest, ProcessOutcome
 
 
@@ -54,3 +62,26 @@ async def read_project(project_id: str) -> ProcessOutcome:
     handle = activity.client().get_workflow_handle(project_id)
     outcome: ProcessOutcome = await handle.query("outcome", result_type=ProcessOutcome)
     return outcome
+
+
+@activity.defn(name="read_consultation")
+async def read_consultation(consultation_id: str) -> ConsultationFindings:
+    """提前介入: what a consultation found, for the application submitted on it (a consultation that does
+    not exist fails the registration typed; one still registering is asked again)."""
+    handle = activity.client().get_workflow_handle(consultation_id)
+    try:
+        described = await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise _no_consultation(consultation_id) from None
+        raise
+    if described.workflow_type != "ConsultationWorkflow":  # an application's number, say
+        raise _no_consultation(consultation_id)
+    findings: ConsultationFindings = await handle.query("findings", result_type=ConsultationFindings)
+    return findings
+
+
+def _no_consultation(consultation_id: str) -> ApplicationError:
+    return ApplicationError(
+        f"no consultation {consultation_id}", type=UnknownApplication.__name__, non_retryable=True
+    )

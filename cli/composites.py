@@ -1,4 +1,4 @@
-"""``project`` and ``establishment``: the composite processes, opened, driven and read as applications are.
+"""``project``, ``establishment`` and ``consultation``: processes opened, driven and read as applications are.
 
 ``project submit`` opens a construction project with its first stage's materials, ``project stage`` brings
 the next stage's, ``project accept`` is the window accepting a stage for its lead department.
@@ -6,6 +6,8 @@ the next stage's, ``project accept`` is the window accepting a stage for its lea
 accepts it, ``establishment track`` records the bank's appointment, ``establishment release`` hands every
 result over. Each matter is an application of its own (``<number>.<matter>``), driven with the ordinary
 verbs (``accept``, ``approve``, ``suspend`` ...); ``status`` shows every stage or item and the working days.
+``consultation submit`` is a steward opening 提前介入 for a green-channel case; ``check``, ``opinion`` and
+``close`` follow, and ``onewindow submit --consultation ID`` carries its findings into the application.
 """
 
 from __future__ import annotations
@@ -36,20 +38,19 @@ from cli.arguments import (
 )
 from cli.connection import Connection
 from cli.errors import EXIT_OK, InvalidInput
-from cli.render import establishment_text, events_text, progress_text
+from cli.render import consultation_text, establishment_text, events_text, progress_text
 from workflows.client import CaseClient, Cases
-from workflows.domain import establishment, project
+from workflows.domain import consultation, establishment, project
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import ReviseTrustedKeys
 from workflows.domain.errors import InvalidCommand
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.values import ApplicationNumber
-from workflows.messages import ProjectIntake
+from workflows.messages import ConsultationIntake, ProjectIntake
 from workflows.reference_data import load_catalogue
 
 REGISTRATION_WAIT = 10.0
 _NUMBER: TypeAdapter[str] = TypeAdapter(ApplicationNumber)
-_INTAKE: TypeAdapter[ProjectIntake] = TypeAdapter(ProjectIntake)
 _ROTATION = "key rotation (supervisor): the process trusts its worker's trust store as it is now"
 
 
@@ -59,14 +60,15 @@ class Process:
 
     name: str
     summary: str
-    matter: str  # the default catalogue entry
+    matter: str | None  # the default catalogue entry (none: --matter is required)
     actions: tuple[Action, ...]
     transitions: Mapping[Any, frozenset[str]]
     roles: Mapping[str, frozenset[Role]]
     client: Callable[[Cases], CaseClient[Any, Any, Any, Any]]
     text: Callable[[Any, Sequence[str]], str]
     events: TypeAdapter[Any]
-    first_materials: Callable[[ProjectIntake], set[str]]  # what the opening may bring
+    first_materials: Callable[[Any], set[str]]  # what the opening may bring
+    intake: type[ProjectIntake] | type[ConsultationIntake] = ProjectIntake
 
     def may_now(self, progress: Any, reader: Actor) -> tuple[str, ...]:  # noqa: ANN401 - the process's view
         """The verbs ``reader``'s role may give in the process's status (its transition table)."""
@@ -93,7 +95,7 @@ def _first_stage(intake: ProjectIntake) -> set[str]:
     return {m.code for m in matter.stage_materials(matter.stages[0])}
 
 
-def _whole_form(intake: ProjectIntake) -> set[str]:
+def _whole_form(intake: ProjectIntake | ConsultationIntake) -> set[str]:
     return {m.code for m in load_catalogue().matter(intake.matter_code).materials}
 
 
@@ -153,16 +155,51 @@ ESTABLISHMENT = Process(
     events=TypeAdapter(list[establishment.EstablishmentEvent]),
     first_materials=_whole_form,
 )
+CONSULTATION = Process(
+    name="consultation",
+    summary="提前介入: a green-channel case's early guidance before its formal submission",
+    matter=None,
+    actions=(
+        Action(
+            "bring",
+            consultation.BringMaterials,
+            "the steward brings more materials",
+            (Flag("--material", "materials", "CODE", "a material; repeat", repeat=True),),
+        ),
+        Action(
+            "check",
+            consultation.CheckMaterials,
+            "the window checks materials brought (not examined again at submission)",
+            (Flag("--material", "materials", "CODE", "a material checked; repeat", repeat=True),),
+        ),
+        Action(
+            "opinion",
+            consultation.GiveOpinion,
+            "a department's pre-review opinion (attached to the application)",
+            (Flag("--opinion", "opinion", "TEXT", "the opinion"),),
+        ),
+        Action("close", consultation.CloseConsultation, "the steward closes the consultation"),
+        Action("revise-keys", ReviseTrustedKeys, _ROTATION, reason_required=True),
+    ),
+    transitions=consultation.TRANSITIONS,
+    roles=consultation.AUTHORISED_ROLES,
+    client=lambda cases: cases.consultations(),
+    text=consultation_text,
+    events=TypeAdapter(list[consultation.ConsultationEvent]),
+    first_materials=_whole_form,
+    intake=ConsultationIntake,
+)
 
 
-def intake_of(args: argparse.Namespace) -> tuple[str, ProjectIntake]:
+def intake_of(args: argparse.Namespace) -> tuple[str, ProjectIntake | ConsultationIntake]:
     """The number and the opening intake, checked against the local catalogue (nearest codes suggested)."""
     process: Process = args.process
     name = flag_names(args)
     number = validated(_NUMBER, args.application_id, lambda _: name("application_id"))
-    data = nested(fields(args, ProjectIntake.model_fields))
+    data = nested(fields(args, process.intake.model_fields))
     data.setdefault("received_at", datetime.now(SHANGHAI))
-    intake = validated(_INTAKE, data, name)
+    adapter: TypeAdapter[ProjectIntake | ConsultationIntake] = TypeAdapter(process.intake)
+    intake = validated(adapter, data, name)
     asked = process.first_materials(intake)
     unknown = sorted(set(intake.materials) - asked)
     if unknown:
@@ -221,8 +258,8 @@ async def events(args: argparse.Namespace, connection: Connection) -> int:
 
 
 def add_composites(commands: Commands, parents: Sequence[Parser]) -> None:
-    """``project`` and ``establishment``, each with its verbs."""
-    for process in (PROJECT, ESTABLISHMENT):
+    """``project``, ``establishment`` and ``consultation``, each with its verbs."""
+    for process in (PROJECT, ESTABLISHMENT, CONSULTATION):
         _add(commands, parents, process)
 
 
@@ -231,7 +268,13 @@ def _add(commands: Commands, parents: Sequence[Parser], process: Process) -> Non
     verbs: Commands = group.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=Parser)
     opened = subcommand(verbs, "submit", submit, f"open a {process.name}", parents=parents)
     opened.add_argument("--id", dest="application_id", required=True, help="its number (the workflow id)")
-    opened.add_argument("--matter", dest="matter_code", default=process.matter, help="the catalogue entry")
+    opened.add_argument(
+        "--matter",
+        dest="matter_code",
+        default=process.matter,
+        required=process.matter is None,
+        help="the catalogue entry",
+    )
     if process is PROJECT:
         opened.add_argument("--type", dest="project_type", type=code, help="e.g. small_social_investment")
     opened.add_argument(

@@ -15,12 +15,16 @@ from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.catalogue import Catalogue, Importance, Matter, Variant
 from workflows.domain.clock import DeadlinePlan, DeadlineRules
 from workflows.domain.composite import CompositePlan, Part, PartReading
+from workflows.domain.consultation import ConsultationEvent, ConsultationView
 from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
 from workflows.domain.events import Actor, Applicant, ApplicationEvent
 from workflows.domain.project import ProjectEvent, ProjectProgress
 from workflows.messages import ApplicationView
 
 NO_VALUE = "—"
+
+# The events of every process: the audit trail prints them alike.
+AnyEvent = ApplicationEvent | ProjectEvent | EstablishmentEvent | ConsultationEvent
 
 
 def _width(text: str) -> int:
@@ -110,7 +114,7 @@ def _value(value: object) -> str:  # noqa: PLR0911, PLR0912 - one return per kin
 _COMMON_EVENT_FIELDS = frozenset({"kind", "at", "actor", "reason", "application_id"})
 
 
-def _details(event: ApplicationEvent | ProjectEvent | EstablishmentEvent) -> str:
+def _details(event: AnyEvent) -> str:
     return " ".join(
         f"{name}={_value(value)}"
         for name, value in event
@@ -156,6 +160,9 @@ def view_text(view: ApplicationView, may_now: Sequence[str]) -> str:
         ("returned for", ", ".join(view.returned)),
         *[("handed on", f"{step} to {', '.join(who)}") for step, who in view.assignments.items()],
         *[("urged", f"{step} ×{count}") for step, count in view.urges.items()],
+        ("consultation", view.consultation_id or ""),
+        ("checked before", ", ".join(view.checked_in_consultation)),
+        *[("opinion", f"{o.department} ({o.given_by}): {o.opinion}") for o in view.opinions],
         ("commitment", view.commitment or ""),
         ("verification", view.verification.value if view.verification else ""),
         ("verify by", _deadline(view.verification_by) if view.verification_by else ""),
@@ -252,7 +259,27 @@ def establishment_text(progress: EstablishmentProgress, may_now: Sequence[str]) 
     )
 
 
-def events_text(events: Sequence[ApplicationEvent | ProjectEvent | EstablishmentEvent]) -> str:
+def consultation_text(view: ConsultationView, may_now: Sequence[str]) -> str:
+    """A consultation (提前介入): what was brought and checked, the opinions, who is awaited, the verbs."""
+    rows: list[tuple[str, str]] = [
+        ("consultation", view.consultation_id),
+        ("matter", f"{view.matter_code} {view.matter_name}"),
+        ("status", view.status.value + (" (closed)" if view.closed else "")),
+        ("steward", _actor(view.steward) if view.steward else ""),
+        ("opened", _moment(view.opened_at)),
+        ("lapses", _deadline(view.lapses_at) if view.lapses_at else ""),
+        ("brought", ", ".join(view.materials)),
+        ("checked", ", ".join(view.checked)),
+        ("unchecked", ", ".join(view.unchecked)),
+        ("awaited", ", ".join(view.departments_awaited)),
+        *[("opinion", f"{o.department} ({o.given_by}): {o.opinion}") for o in view.opinions],
+        ("events", str(view.event_count)),
+    ]
+    rows += [("may now", verb) for verb in may_now]
+    return _fields(rows)
+
+
+def events_text(events: Sequence[AnyEvent]) -> str:
     """The audit trail, one numbered row per event."""
     rows = [
         (str(number), _moment(event.at), _actor(event.actor), event.kind, event.reason, _details(event))

@@ -163,6 +163,12 @@ def add_submit(commands: Commands, parents: Sequence[Parser]) -> None:
     command.add_argument("--green-channel", action=argparse.BooleanOptionalAction, help="绿色通道 case")
     command.add_argument("--steward", type=actor, metavar="ID:steward", help="assigned 项目管家")
     command.add_argument(
+        "--consultation",
+        dest="consultation_id",
+        metavar="ID",
+        help="提前介入: the consultation the case comes from (its checks and opinions carry over)",
+    )
+    command.add_argument(
         "--commitment",
         metavar="REF",
         help="告知承诺制: the signed 承诺书 in place of the proofs the matter names (credit is checked)",

@@ -78,6 +78,10 @@ def create_app(
                 "name": "establishments",
                 "description": "An enterprise establishment: one form, one window, one working day.",
             },
+            {
+                "name": "consultations",
+                "description": "提前介入: a green-channel case's early guidance before its submission.",
+            },
             {"name": "lists", "description": "Open cases found by their search attributes."},
             {"name": "calendar", "description": "The working-day calendar (R-CAL-4)."},
             {"name": "codec", "description": "Temporal's remote codec, for supervisors."},
@@ -93,7 +97,13 @@ def create_app(
     app.state.idempotency = IdempotencyLedger()
     app.state.codec = codec
     app.state.codec_sessions = CodecSessions()
-    routers = (applications.router, composites.projects, composites.establishments, lists.router)
+    routers = (
+        applications.router,
+        composites.projects,
+        composites.establishments,
+        composites.consultations,
+        lists.router,
+    )
     for router in (*routers, calendar.router, codec_routes.router):
         app.include_router(router)
     codec_routes.allow_ui_origins(app, ui_origins)

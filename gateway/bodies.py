@@ -23,14 +23,15 @@ from pydantic.fields import FieldInfo
 
 from gateway.limits import read_body
 from workflows.boundary import short
-from workflows.domain import establishment, project
+from workflows.domain import consultation, establishment, project
 from workflows.domain.application import PEOPLE_COMMANDS
 from workflows.domain.commands import ApplicationCommand, Command, Submission
+from workflows.domain.consultation import ConsultationCommand
 from workflows.domain.establishment import EstablishmentCommand
 from workflows.domain.events import Actor
 from workflows.domain.project import ProjectCommand
 from workflows.domain.values import ApplicationNumber
-from workflows.messages import Intake, ProjectIntake
+from workflows.messages import ConsultationIntake, Intake, ProjectIntake
 
 _FILLED_BY_THE_GATEWAY = frozenset({"actor"})  # taken from the bearer token
 _FILLED_BY_THE_ENGINE = frozenset({"credit"})  # 容缺's credit check: run by the engine, never claimed
@@ -147,6 +148,9 @@ PROJECT_BODIES: Bodies[ProjectCommand, ProjectIntake] = Bodies(
 ESTABLISHMENT_BODIES: Bodies[EstablishmentCommand, ProjectIntake] = Bodies(
     EstablishmentCommand, establishment.PEOPLE_COMMANDS, ProjectIntake, "EstablishmentSubmissionBody"
 )
+CONSULTATION_BODIES: Bodies[ConsultationCommand, ConsultationIntake] = Bodies(
+    ConsultationCommand, consultation.PEOPLE_COMMANDS, ConsultationIntake, "ConsultationSubmissionBody"
+)
 
 
 async def body_of(request: Request) -> bytes:
@@ -188,3 +192,4 @@ BODY_COMPONENTS: dict[str, Any] = {}
 ACTION_SCHEMA, SUBMISSION_SCHEMA = APPLICATION_BODIES.schemas(BODY_COMPONENTS)
 PROJECT_ACTION_SCHEMA, PROJECT_SUBMISSION_SCHEMA = PROJECT_BODIES.schemas(BODY_COMPONENTS)
 ESTABLISHMENT_ACTION_SCHEMA, ESTABLISHMENT_SUBMISSION_SCHEMA = ESTABLISHMENT_BODIES.schemas(BODY_COMPONENTS)
+CONSULTATION_ACTION_SCHEMA, CONSULTATION_SUBMISSION_SCHEMA = CONSULTATION_BODIES.schemas(BODY_COMPONENTS)

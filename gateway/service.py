@@ -96,6 +96,7 @@ class Gateway:
         self.applications = Process(cases, query_timeout, action_timeout)
         self.projects = Process(cases.projects(), query_timeout, action_timeout)
         self.establishments = Process(cases.establishments(), query_timeout, action_timeout)
+        self.consultations = Process(cases.consultations(), query_timeout, action_timeout)
 
     async def find(
         self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor

@@ -12,7 +12,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 from activities.outbox import Outbox
 from workflows.application_workflow import ApplicationWorkflow
@@ -76,10 +76,13 @@ async def notices_told(outbox: Outbox, application_id: str, at_least: int) -> li
 
 
 async def registration_failure(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    """The typed error a case failed with at registration (its number then free again)."""
+    """The typed error a case failed with at registration (its number then free again): the first in
+    the chain of causes that names a type, as the client reads it (a refused activity's is inside)."""
     with pytest.raises(WorkflowFailureError) as failed:
         await handle.result()
-    cause = failed.value.cause
+    cause: BaseException | None = failed.value.cause
+    while isinstance(cause, FailureError) and not (isinstance(cause, ApplicationError) and cause.type):
+        cause = cause.cause
     assert isinstance(cause, ApplicationError)
     return cause
 

@@ -21,6 +21,7 @@ from tests.histories.record import (
     RECORDING_KEYS,
     drive_reference_cases,
     drive_reference_commitment,
+    drive_reference_consultation,
     drive_reference_establishment,
     drive_reference_office,
     drive_reference_project,
@@ -60,7 +61,7 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
 
 def test_there_are_recordings_to_replay() -> None:
     """The parametrised test above must not pass by having nothing to replay."""
-    assert len(RECORDINGS) >= 11
+    assert len(RECORDINGS) >= 13
 
 
 Drive = Callable[[WorkflowEnvironment, str], Awaitable[dict[str, WorkflowHistory]]]
@@ -86,8 +87,10 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
         (drive_reference_commitment, {"check_credit", "revoke_licence", "write_credit_record"}),
         # 催办, 转办, 退回 and the supplement, 加签, 或签 and the decisions.
         (drive_reference_office, {"notify_department", "push_to_supervision", "issue_licence"}),
+        # 提前介入: a consultation, and the application whose registration reads its findings.
+        (drive_reference_consultation, {"read_consultation", "notify_department", "notify_applicant"}),
     ],
-    ids=["cases", "project", "commitment", "office"],
+    ids=["cases", "project", "commitment", "office", "consultation"],
 )
 async def test_the_reference_cases_as_run_now_replay_deterministically(
     time_skipping_at: StartAt, run_worker: RunWorker, drive: Drive, activities: set[str]

@@ -171,13 +171,28 @@ async def test_the_office_actions_over_http_with_their_refusals(http: httpx.Asyn
 
     bad_transfer = {"kind": "transfer_step", "step": fire_step, "to": "qian"}
     assert (await http.post(actions, json=bad_transfer, headers=bearer("fire"))).status_code == 422
+    colleague = {"id": "zhou-2", "role": "approver", "department": "fire"}
+    transfer = {"kind": "transfer_step", "step": fire_step, "to": colleague, "reason": "承办人出差"}
+    moved = await http.post(actions, json=transfer, headers=bearer("fire"))
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["assignments"] == {fire_step: ["zhou-2"]}
+    shared = {
+        "kind": "or_sign_step",
+        "step": "market_regulation",
+        "deciders": [
+            {"id": "wang", "role": "approver", "department": "market_regulation"},
+            {"id": "sun", "role": "approver", "department": "market_regulation"},
+        ],
+    }
+    waits = await http.post(actions, json=shared, headers=bearer("wang"))
+    assert (waits.status_code, waits.json()["type"]) == (409, "InvalidCommand")  # its step is not pending yet
     returned = {
         "kind": "return_to_window",
         "materials": ["agent_authorisation"],
         "supplement_within": 2,
         "reason": "委托书过期",
     }
-    back = await http.post(actions, json=returned, headers=bearer("fire"))
+    back = await http.post(actions, json=returned, headers=bearer("fire"))  # still fire's to return
     assert back.status_code == 200, back.text
     assert (back.json()["status"], back.json()["returned"]) == ("returned", ["agent_authorisation"])
     approve = {"kind": "record_approval", "step": fire_step, "approved": True}

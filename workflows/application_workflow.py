@@ -10,6 +10,7 @@ it from outside passes ``workflows.boundary``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
 
 from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
 
@@ -44,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.commands import (
         AcceptWithDeficiencies,
         ApplicationCommand,
+        ChangeGreenChannel,
         ConfirmSimulation,
         CreditStanding,
         EndWithProject,
@@ -54,10 +57,17 @@ with workflow.unsafe.imports_passed_through():
         SubmitApplication,
     )
     from workflows.domain.credit import CreditRecordKind
-    from workflows.domain.errors import DeficiencyNotTolerable, OneWindowError, Unauthenticated
+    from workflows.domain.errors import (
+        DeficiencyNotTolerable,
+        OneWindowError,
+        StewardAtCapacity,
+        Unauthenticated,
+    )
     from workflows.domain.events import (
+        Actor,
         ApplicationEvent,
         ApplicationSubmitted,
+        ConsultationFindings,
         GreenChannelChanged,
         SignerAdded,
         StepAssigned,
@@ -86,12 +96,16 @@ with workflow.unsafe.imports_passed_through():
         SupervisionPush,
         priority_of,
     )
+    from workflows.steward_register import StewardSlot
 # While the deadlines reach a year without calendar data, the case looks for it again this often, besides
 # an announced revision (R-CAL-4).
 _CALENDAR_RECHECK = timedelta(days=1)
 # Cases registered since signed commands, the number claim and the audit log (issue 8); histories
 # recorded before replay as they ran.
 _SECURED = "signed-commands-number-claim-audit-log"
+# Cases registered (or given a steward) since a steward's open cases are counted hold a slot with their
+# steward; histories recorded before replay as they ran, holding none.
+_STEWARD_CAPACITY = "steward-capacity"
 # How a project or an establishment ends without its results: its open matters end with it.
 _PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned", "lapsed", "not_for_use"})
 
@@ -124,6 +138,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         self._part_of: PartOf | None = None  # set for a matter of a project
         self._told_project: object = None  # what the project last heard of this case
         self._project_check_requested = False
+        self._steward_slot: Actor | None = None  # the steward whose register holds this case
+        self._stewards = asyncio.Lock()  # one change of steward at a time: each decides on the case as it is
 
     # --- the case's life ---------------------------------------------------------------------------------
 
@@ -162,6 +178,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             await self._wait_for_change_or_deadline(seen)
         await self._perform_effects(audited=workflow.patched(_SECURED))
         await self._tell_project()
+        async with self._stewards:  # closed: the steward may take another case
+            await self._release_slot()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
@@ -197,6 +215,9 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         if intake.commitment is not None:  # 告知承诺制 trusts the applicant's word: their credit first
             applicant_key = context.applicant_key if context else None
             credit = await self._credit_standing(intake.applicant.id_number, applicant_key, started_at)
+        consultation = None
+        if intake.consultation_id is not None:  # 提前介入: what the consultation found, read from Temporal
+            consultation = await self._call("read_consultation", intake.consultation_id, ConsultationFindings)
         try:
             submission = SubmitApplication(
                 application_id=workflow.info().workflow_id,
@@ -207,15 +228,24 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 trusted_keys=context.trusted.key_ids if context else (),
                 simulated=self._part_of.simulated if self._part_of else False,
                 credit=credit,
-                **intake.model_dump(exclude={"matter_code", "assertion", "part_of"}),
+                consultation=consultation,
+                **intake.model_dump(exclude={"matter_code", "assertion", "part_of", "consultation_id"}),
             )
         except ValidationError as error:
             raise invalid("submission", error) from None
         decided_at = started_at if secured else self._now()
         with self._clock_stopped_at(decided_at):
             events = self._decide(submission)
+        steward = intake.steward
+        if steward is not None and self._part_of is None and workflow.patched(_STEWARD_CAPACITY):
+            await self._hold_slot(steward)  # before the number is claimed: refused, it is free again
+            self._steward_slot = steward
         if secured:
-            await self._claim_number()
+            try:
+                await self._claim_number()
+            except ApplicationError:  # registered before: this start holds no case after all
+                await self._release_slot()
+                raise
         with self._clock_stopped_at(decided_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
             self._replan()
@@ -320,6 +350,54 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         query = CreditQuery(applicant_id=applicant_id, applicant_key=applicant_key, at=at)
         return await self._call("check_credit", query, CreditStanding)
 
+    async def _change_green_channel(self, command: ChangeGreenChannel) -> None:
+        """绿色通道: a new steward's slot is held before the change is recorded and the previous steward's
+        freed after it, so a steward never holds more open cases than they may.
+
+        A matter of a project holds none (it counts with its project), nor does a case whose history
+        began its green channel before stewards were counted.
+        """
+        async with self._stewards:
+            current = self._current.steward
+            new = command.steward
+            joining = (
+                new
+                if new is not None
+                and (current is None or current.key != new.key)
+                and self._part_of is None
+                and workflow.patched(_STEWARD_CAPACITY)
+                else None
+            )
+            if joining is not None:
+                await self._hold_slot(joining)
+            try:
+                self._apply(command, signed_by=key_id_of(command.assertion))
+            except ApplicationError:  # the case moved on while the slot was asked for (it closed)
+                if joining is not None:
+                    await self._release(joining)
+                raise
+            await self._release_slot()
+            self._steward_slot = joining
+
+    async def _hold_slot(self, steward: Actor) -> None:
+        """A slot with ``steward`` for this case, or ``StewardAtCapacity`` when they have none free."""
+        if not await self._call("hold_steward", self._slot_with(steward), bool):
+            raise refusal(StewardAtCapacity("the steward already holds as many open cases as they may"))
+
+    async def _release_slot(self) -> None:
+        """Free the slot the case holds with its steward, if it holds one; once."""
+        steward, self._steward_slot = self._steward_slot, None
+        if steward is not None:
+            await self._release(steward)
+
+    async def _release(self, steward: Actor) -> None:
+        await self._call("release_steward", self._slot_with(steward))
+
+    def _slot_with(self, steward: Actor) -> StewardSlot:
+        """The case's slot with ``steward``, keyed by the case's events so far."""
+        sequence = self._state.version if self._state else 0
+        return StewardSlot(steward_id=steward.id, case_id=workflow.info().workflow_id, sequence=sequence)
+
     async def _issue(self) -> None:
         state = self._current
         request = LicenceRequest(
@@ -407,8 +485,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         """Apply a person's command (an ``ApplicationCommand`` as JSON).
 
         The validator has already refused anything invalid, and anything sent before the case was
-        registered. 容缺 first runs the credit check; an ineligible applicant is refused here, still as a
-        typed error, but this one refusal is an update that failed and so stays in the history.
+        registered. 容缺 first runs the credit check, and a new steward's slot is held first (a steward at
+        capacity is refused ``StewardAtCapacity``); an ineligible applicant or a full steward is refused
+        here, still as a typed error, but such a refusal is an update that failed and so stays in the
+        history.
         """
         command = _command(payload)
         self._idempotency_keys.remember()
@@ -426,7 +506,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             if not standing.eligible:
                 self._credit_refused = standing.detail
             command = command.model_copy(update={"credit": standing})
-        self._apply(command, signed_by=key_id_of(command.assertion))
+        if isinstance(command, ChangeGreenChannel):
+            await self._change_green_channel(command)
+        else:
+            self._apply(command, signed_by=key_id_of(command.assertion))
         self._trusted = trusted or self._trusted
         return self._view()
 

@@ -37,6 +37,7 @@ from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
 from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand, Command, Submission
+from workflows.domain.consultation import ConsultationCommand, ConsultationEvent, ConsultationView
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
     AlreadySubmitted,
@@ -55,6 +56,7 @@ from workflows.messages import (
     STILL_REGISTERING,
     TASK_QUEUE,
     ApplicationView,
+    ConsultationIntake,
     EventsPage,
     Intake,
     ProjectIntake,
@@ -577,6 +579,10 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
         """Enterprise establishments on the same client, task queue and pseudonym key."""
         return Establishments(self.client, self.task_queue, pseudonyms=self._pseudonyms)
 
+    def consultations(self) -> Consultations:
+        """提前介入 consultations on the same client, task queue and pseudonym key."""
+        return Consultations(self.client, self.task_queue, pseudonyms=self._pseudonyms)
+
     async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
         """R-CAL-4: tell the running cases that a new calendar is loaded.
 
@@ -622,6 +628,15 @@ class Establishments(
     _intake = ProjectIntake
     _view = EstablishmentProgress
     _page = EventsPage[EstablishmentEvent]
+
+
+class Consultations(CaseClient[ConsultationIntake, ConsultationCommand, ConsultationView, ConsultationEvent]):
+    """提前介入 consultations on one Temporal namespace and task queue, read as their view."""
+
+    _workflow = "ConsultationWorkflow"
+    _intake = ConsultationIntake
+    _view = ConsultationView
+    _page = EventsPage[ConsultationEvent]
 
 
 def _or_null(result: type) -> type:

@@ -28,7 +28,7 @@ from workflows.domain.commands import Command, Submission
 from workflows.domain.composite import Budget
 from workflows.domain.credit import CreditRecordKind
 from workflows.domain.digests import sha256_hex
-from workflows.domain.events import Actor, Applicant
+from workflows.domain.events import Actor, Applicant, Opinion
 from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode, Name
 from workflows.identity import TrustedKeys
 
@@ -77,6 +77,16 @@ class Intake(Submission):
         description="告知承诺制: the applicant's written commitment (承诺书) in place of the proofs the"
         " matter names; the engine checks the applicant's credit.",
     )
+    consultation_id: ApplicationNumber | None = Field(
+        default=None,
+        description="提前介入: the consultation the case comes from; its findings carry into acceptance.",
+    )
+
+
+class ConsultationIntake(Submission):
+    """What opens a consultation (提前介入): the steward's, for a green-channel case, with the materials."""
+
+    matter_code: MatterCode = Field(description="The catalogue code of the matter to be applied for.")
 
 
 class ProjectIntake(Submission):
@@ -198,6 +208,13 @@ class ApplicationView(BaseModel):
     commitment: str | None = Field(
         default=None, description="告知承诺制: the written commitment in place of the named proofs."
     )
+    consultation_id: str | None = Field(default=None, description="提前介入: the consultation it came from.")
+    checked_in_consultation: tuple[str, ...] = Field(
+        default=(), description="提前介入: materials the consultation's window checked (not examined again)."
+    )
+    opinions: tuple[Opinion, ...] = Field(
+        default=(), description="提前介入: the departments' pre-review opinions, attached."
+    )
     verification: Verification | None = Field(
         default=None, description="告知承诺制 after issuance: owed, verified, rectifying or rectified."
     )
@@ -218,6 +235,7 @@ class ApplicationView(BaseModel):
         decision = plan.decision_in_force if plan and held_to else None
         running = plan is not None and plan.decision is not None  # while suspended, days are still counted
         reading = clock_reading(state, now)
+        consultation = state.consultation
         return cls(
             application_id=state.application_id,
             matter_code=state.matter.code,
@@ -262,6 +280,9 @@ class ApplicationView(BaseModel):
             returned=state.returned,
             urges=state.urges,
             commitment=state.commitment,
+            consultation_id=consultation.consultation_id if consultation else None,
+            checked_in_consultation=consultation.checked if consultation else (),
+            opinions=consultation.opinions if consultation else (),
             verification=state.verification,
             verification_by=plan.verification_by if plan else None,
             rectification_by=plan.rectification_by if plan else None,

@@ -5,12 +5,22 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.consultation_workflow import ConsultationWorkflow
 from workflows.credit_register import CreditRegister
 from workflows.establishment_workflow import EstablishmentWorkflow
 from workflows.number_claim import NumberClaim
 from workflows.project_workflow import ProjectWorkflow
+from workflows.steward_register import StewardLoad
 
-WORKFLOWS = (ApplicationWorkflow, ProjectWorkflow, EstablishmentWorkflow, NumberClaim, CreditRegister)
+WORKFLOWS = (
+    ApplicationWorkflow,
+    ProjectWorkflow,
+    EstablishmentWorkflow,
+    ConsultationWorkflow,
+    NumberClaim,
+    CreditRegister,
+    StewardLoad,
+)
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(

@@ -48,6 +48,7 @@ from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.security import Security
+from workflows.steward_register import DEFAULT_CAPACITY
 
 
 @functools.cache
@@ -144,11 +145,13 @@ async def onewindow_worker(
     task_queue: str | None = None,
     security: Security | None = None,
     audit: AuditLog | None = None,
+    steward_capacity: int = DEFAULT_CAPACITY,
 ) -> AsyncIterator[Cases]:
     """onewindow's worker on ``task_queue`` (a fresh one by default), and a ``Cases`` client for it.
 
     The worker trusts ``security``'s keys (``kit_security()`` by default) and writes event digests to
-    ``audit`` (a fresh embedded audit log by default).
+    ``audit`` (a fresh embedded audit log by default); a steward holds at most ``steward_capacity`` open
+    cases.
     """
     security = security or kit_security()
     task_queue = task_queue or f"onewindow-test-{uuid.uuid4().hex[:12]}"
@@ -164,6 +167,7 @@ async def onewindow_worker(
             load_warning_policy(),
             security=security,
             audit=audit,
+            steward_capacity=steward_capacity,
         )
         async with Worker(
             client,

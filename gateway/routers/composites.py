@@ -1,5 +1,6 @@
-"""The composite processes over HTTP: a construction project and an enterprise establishment, each opened,
-given commands, and read as its progress and its history, as an application is.
+"""The processes beside applications over HTTP: a construction project, an enterprise establishment and a
+consultation (提前介入), each opened, given commands, and read as its view and its history, as an
+application is.
 
 A process's matters are applications of their own (``<number>.<matter>``), driven under ``/applications``.
 """
@@ -13,6 +14,9 @@ import structlog
 from fastapi import APIRouter, Request, Response, status
 
 from gateway.bodies import (
+    CONSULTATION_ACTION_SCHEMA,
+    CONSULTATION_BODIES,
+    CONSULTATION_SUBMISSION_SCHEMA,
     ESTABLISHMENT_ACTION_SCHEMA,
     ESTABLISHMENT_BODIES,
     ESTABLISHMENT_SUBMISSION_SCHEMA,
@@ -25,6 +29,7 @@ from gateway.dependencies import ApplicationId, Caller, IdempotencyKey, Service
 from gateway.errors import problems
 from gateway.routers.applications import Submitted, json_body
 from gateway.service import Gateway, Process
+from workflows.domain.consultation import ConsultationEvent, ConsultationView
 from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
 from workflows.domain.project import ProjectEvent, ProjectProgress
 
@@ -98,7 +103,8 @@ def composite_router(
         responses=problems(404, 409, 422, 503, 504),
     )
     async def read(application_id: ApplicationId, actor: Caller, gateway: Service) -> Any:  # noqa: ANN401
-        """Every stage or item, each matter's status, the working days used and left against elapsed."""
+        """Its view: a project's or establishment's every stage or item with the working days used and
+        left; a consultation's materials, checks and opinions."""
         return await service(gateway).state(application_id, actor, gateway.clock())
 
     @router.get(
@@ -165,6 +171,37 @@ establishments = composite_router(
                 "value": {"kind": "track_service", "item": "bank_account_appointment", "reference": "ICBC-1"},
             },
             "release": {"summary": "一次出件 (window)", "value": {"kind": "release_results"}},
+        },
+    ),
+)
+consultations = composite_router(
+    "consultation",
+    bodies=CONSULTATION_BODIES,
+    process=lambda gateway: gateway.consultations,
+    view=ConsultationView,
+    event=ConsultationEvent,
+    schemas=(CONSULTATION_ACTION_SCHEMA, CONSULTATION_SUBMISSION_SCHEMA),
+    examples=(
+        {
+            "application_id": "CON-2026-000003",
+            "applicant": _APPLICANT,
+            "matter_code": "FOOD-BUSINESS",
+            "materials": ["application_form", "premises_and_layout"],
+            "channel": "window",
+            "received_at": "2026-03-02T09:00:00+08:00",
+            "green_channel": True,
+            "steward": {"id": "steward-li", "role": "steward"},
+        },
+        {
+            "check": {
+                "summary": "Check materials (window)",
+                "value": {"kind": "check_materials", "materials": ["premises_and_layout"]},
+            },
+            "opinion": {
+                "summary": "A department's pre-review opinion",
+                "value": {"kind": "give_opinion", "opinion": "经营布局符合要求"},
+            },
+            "close": {"summary": "Close (steward)", "value": {"kind": "close_consultation"}},
         },
     ),
 )

@@ -71,6 +71,7 @@ from workflows.domain.commands import (
     UrgeStep,
     VerifyCommitment,
 )
+from workflows.domain.consultation import CheckMaterials, CloseConsultation, GiveOpinion
 from workflows.domain.establishment import (
     AcceptEstablishment,
     EstablishmentProgress,
@@ -80,13 +81,13 @@ from workflows.domain.establishment import (
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.domain.project import SubmitStage, WithdrawProject
 from workflows.establishment_workflow import EstablishmentWorkflow
-from workflows.messages import Intake, ProjectIntake
+from workflows.messages import ConsultationIntake, Intake, ProjectIntake
 from workflows.project_workflow import ProjectWorkflow
 from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "instruments"  # what this version's recordings add: 告知承诺制, and an office's actions
+RECORDING = "instruments"  # what this version's recordings add: 告知承诺制, an office's actions, 提前介入
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -96,6 +97,8 @@ NUMBERS = {
     "establishment": "REF-ESTABLISHMENT",
     "commitment": "REF-COMMITMENT",
     "office": "REF-OFFICE",
+    "consultation": "REF-CONSULTATION",
+    "consulted": "REF-CONSULTED",  # the application submitted on it
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -292,13 +295,54 @@ async def drive_reference_office(env: WorkflowEnvironment, task_queue: str) -> d
     return {"office": await case.fetch_history()}
 
 
+async def drive_reference_consultation(
+    env: WorkflowEnvironment, task_queue: str
+) -> dict[str, WorkflowHistory]:
+    """提前介入: a consultation opened by its steward, a material checked, an opinion given, an application
+    submitted on it (its findings read at registration), accepted and approved, the consultation closed."""
+    helper = steward("steward-ref")
+    consultations = Cases(env.client, task_queue).consultations()
+    number = NUMBERS["consultation"]
+    brought = ("application_form", "entity_qualification", "premises_and_layout")
+    opening = ConsultationIntake(
+        actor=helper,
+        applicant=APPLICANT,
+        matter_code="FOOD-BUSINESS",
+        materials=brought,
+        channel=Channel.WINDOW,
+        received_at=RECEIVED,
+        green_channel=True,
+        steward=helper,
+    )
+    await consultations.submit(number, opening)
+    await consultations.registered(number, reader=None)
+    await consultations.act(number, CheckMaterials(actor=OFFICER, materials=("premises_and_layout",)))
+    inspector = approver("market_regulation")
+    await consultations.act(number, GiveOpinion(actor=inspector, opinion="经营布局符合要求"))
+    intake = _intake("FOOD-BUSINESS", all_materials("FOOD-BUSINESS")).model_copy(
+        update={"consultation_id": number}
+    )
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run, intake, id=NUMBERS["consulted"], task_queue=task_queue
+    )
+    await act(case, AcceptApplication(actor=OFFICER))
+    await act(case, RecordApproval(actor=inspector, step="market_regulation", approved=True))
+    await final_view(case)
+    await consultations.act(number, CloseConsultation(actor=helper, reason="已正式申报"))
+    await asyncio.wait_for(env.client.get_workflow_handle(number).result(), timeout=30)
+    return {
+        "consultation": await env.client.get_workflow_handle(number).fetch_history(),
+        "consulted": await case.fetch_history(),
+    }
+
+
 def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
     """Whether the establishment has read the applications of these matters."""
     return all(item.status not in _UNREAD for item in progress.items if item.code in codes)
 
 
 # The drives whose histories this version adds (the earlier ones lie beside them already).
-RECORDED_NOW = (drive_reference_commitment, drive_reference_office)
+RECORDED_NOW = (drive_reference_commitment, drive_reference_office, drive_reference_consultation)
 
 
 def recording_keys() -> PayloadKeys:

@@ -110,6 +110,7 @@ from workflows.domain.events import (
     CommitmentFoundUntrue,
     CommitmentRectified,
     CommitmentVerified,
+    ConsultationFindings,
     CorrectionRequested,
     DeadlineExtended,
     DeadlinesPlanned,
@@ -375,6 +376,7 @@ class ApplicationState(BaseModel):
     repeats: dict[str, int] = Field(default_factory=dict)  # events of REPEAT_LIMITS kinds recorded so far
     simulated: bool = False  # 模拟审批: no licence until the project's precondition is met
     commitment: str | None = None  # 告知承诺制: the written commitment in place of the named proofs
+    consultation: ConsultationFindings | None = None  # 提前介入: what the consultation found
     verification: Verification | None = None  # 告知承诺制, once the licence is issued
     rectification: Period | None = None  # 告知承诺制: the rectification a failed verification allows
     assignees: dict[str, tuple[Actor, ...]] = Field(default_factory=dict)  # 转办 / 或签, by step
@@ -497,6 +499,7 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         steward=event.steward,
         simulated=event.simulated,
         commitment=event.commitment,
+        consultation=event.consultation,
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
@@ -755,6 +758,8 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         raise NotAuthorised(actor.id, "a steward submits only for a green-channel case assigned to them")
     if command.commitment is not None:
         _require_commitment_allowed(command)
+    if command.consultation is not None:
+        _require_consultation_fits(command, command.consultation)
     return ApplicationSubmitted(
         at=now,
         actor=command.actor,
@@ -773,7 +778,14 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         trusted_keys=command.trusted_keys,
         simulated=command.simulated,
         commitment=command.commitment,
+        consultation=command.consultation,
     )
+
+
+def _require_consultation_fits(command: SubmitApplication, findings: ConsultationFindings) -> None:
+    """提前介入's findings carry only into the same applicant's application of the same matter."""
+    if findings.matter_code != command.matter.code or findings.applicant.key != command.applicant.key:
+        raise InvalidCommand(f"consultation {findings.consultation_id} was for another matter or applicant")
 
 
 def _require_commitment_allowed(command: SubmitApplication) -> None:
@@ -823,6 +835,11 @@ def _request_correction(
             "不动产登记暂行条例 第17条: incomplete materials are refused in writing on the spot, listing "
             "every item to correct (reject_application); there is no later correction period"
         )
+    checked = _checked_in_consultation(state, command.missing)
+    if checked:
+        raise InvalidCommand(
+            f"提前介入: checked in the consultation, not examined again: {', '.join(checked)}"
+        )
     if state.status is Status.CORRECTION_REQUESTED and set(command.missing) <= set(state.missing):
         # Everything named is still awaited: the open notice says so already.
         raise InvalidCommand("the applicant has already been told of these items; the notice stands")
@@ -845,6 +862,12 @@ def _request_correction(
         notice_number=_notice_number(state),
     )
     return (event,)
+
+
+def _checked_in_consultation(state: ApplicationState, codes: Iterable[str]) -> tuple[str, ...]:
+    """The materials among ``codes`` in hand that the consultation's window already checked."""
+    checked = state.consultation.checked if state.consultation else ()
+    return tuple(code for code in codes if code in checked and code in state.provided)
 
 
 def _accept(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflows.domain.catalogue import Matter
 from workflows.domain.clock import DeadlinePlan, DeadlineRules, WarningLevel, WarningSubject
-from workflows.domain.events import MAX_DECIDERS, Actor, Applicant, Channel
+from workflows.domain.events import MAX_DECIDERS, Actor, Applicant, Channel, ConsultationFindings
 from workflows.domain.values import (
     ApplicationNumber,
     Assertion,
@@ -75,6 +75,9 @@ class SubmitApplication(Submission):
     )
     credit: CreditStanding | None = Field(
         default=None, description="告知承诺制's credit check, run by the engine (never by the caller)."
+    )
+    consultation: ConsultationFindings | None = Field(
+        default=None, description="提前介入: the findings the engine read of the consultation named."
     )
 
 

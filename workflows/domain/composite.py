@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -486,7 +486,14 @@ def record_budgets(state: CompositeState, command: RecordBudgets, now: datetime)
     return (BudgetsPlanned(at=now, actor=command.actor, plan=command.plan),)
 
 
-_St = TypeVar("_St", bound=CompositeState)
+class _Statused(Protocol):
+    """A state with a status: all the shared ``dispatch`` reads of any process's state."""
+
+    @property
+    def status(self) -> StrEnum: ...
+
+
+_St = TypeVar("_St", bound=_Statused)
 _Ev = TypeVar("_Ev")
 
 
@@ -507,12 +514,12 @@ def dispatch(
     kind = str(command.model_dump(include={"kind"})["kind"])
     if isinstance(command, opens):
         if state is not None:
-            raise NotAllowed(kind, state.status.value)  # type: ignore[attr-defined]
+            raise NotAllowed(kind, state.status.value)
         require_role(authorised, command.actor, kind)
         return (submit(command, now),)
     if state is None:
         raise NotAllowed(kind, "not submitted")
-    status = state.status  # type: ignore[attr-defined]
+    status = state.status
     if kind not in transitions[status]:
         raise NotAllowed(kind, status.value)
     require_role(authorised, command.actor, kind)

@@ -30,6 +30,8 @@ from workflows.domain.values import (
 
 # 或签: at most this many approvers share one step (any one of them decides it).
 MAX_DECIDERS = 10
+# 提前介入: at most this many pre-review opinions in one consultation (one per department, and then some).
+MAX_OPINIONS = 20
 
 
 class Role(StrEnum):
@@ -104,6 +106,30 @@ class Event(_Frozen):
     digest: Digest | None = Field(default=None, description="The digest of this event's canonical form.")
 
 
+class Opinion(BaseModel):
+    """提前介入: a department's pre-review opinion, as a consultation gave it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    department: Code
+    opinion: Text = Field(min_length=1)
+    given_by: Identifier
+    at: Instant
+
+
+class ConsultationFindings(BaseModel):
+    """提前介入: what a consultation found, carried into the application submitted on it (the materials
+    the window checked are not examined again; the departments' opinions are attached)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consultation_id: ApplicationNumber
+    matter_code: str
+    applicant: Applicant
+    checked: Codes = ()
+    opinions: tuple[Opinion, ...] = Field(default=(), max_length=MAX_OPINIONS)
+
+
 class ApplicationSubmitted(Event):
     """The intake received an application; the catalogue entry in force is copied in for good."""
 
@@ -126,6 +152,9 @@ class ApplicationSubmitted(Event):
     commitment: Name | None = Field(
         default=None,
         description="告知承诺制: the applicant's written commitment, in place of the matter's named proofs.",
+    )
+    consultation: ConsultationFindings | None = Field(
+        default=None, description="提前介入: the findings of the consultation the case was submitted on."
     )
 
 
