@@ -87,8 +87,12 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
         (drive_reference_commitment, {"check_credit", "revoke_licence", "write_credit_record"}),
         # 催办, 转办, 退回 and the supplement, 加签, 或签 and the decisions.
         (drive_reference_office, {"notify_department", "push_to_supervision", "issue_licence"}),
-        # 提前介入: a consultation, and the application whose registration reads its findings.
-        (drive_reference_consultation, {"read_consultation", "notify_department", "notify_applicant"}),
+        # 提前介入: a consultation, and the green-channel application whose registration reads its
+        # findings and holds its steward's slot.
+        (
+            drive_reference_consultation,
+            {"read_consultation", "notify_department", "hold_steward", "release_steward"},
+        ),
     ],
     ids=["cases", "project", "commitment", "office", "consultation"],
 )

@@ -298,8 +298,9 @@ async def drive_reference_office(env: WorkflowEnvironment, task_queue: str) -> d
 async def drive_reference_consultation(
     env: WorkflowEnvironment, task_queue: str
 ) -> dict[str, WorkflowHistory]:
-    """提前介入: a consultation opened by its steward, a material checked, an opinion given, an application
-    submitted on it (its findings read at registration), accepted and approved, the consultation closed."""
+    """提前介入: a consultation opened by its steward, a material checked, an opinion given, a green-channel
+    application submitted on it (its findings read, its steward's slot held at registration), accepted
+    and approved (the slot freed), the consultation closed."""
     helper = steward("steward-ref")
     consultations = Cases(env.client, task_queue).consultations()
     number = NUMBERS["consultation"]
@@ -319,8 +320,10 @@ async def drive_reference_consultation(
     await consultations.act(number, CheckMaterials(actor=OFFICER, materials=("premises_and_layout",)))
     inspector = approver("market_regulation")
     await consultations.act(number, GiveOpinion(actor=inspector, opinion="经营布局符合要求"))
+    # A green-channel case with its steward: its slot held at registration and freed when it closes,
+    # and its internal target planned beside the deadline.
     intake = _intake("FOOD-BUSINESS", all_materials("FOOD-BUSINESS")).model_copy(
-        update={"consultation_id": number}
+        update={"consultation_id": number, "green_channel": True, "steward": helper}
     )
     case = await env.client.start_workflow(
         ApplicationWorkflow.run, intake, id=NUMBERS["consulted"], task_queue=task_queue
