@@ -43,6 +43,7 @@ from workflows.domain.commands import (
     RecordRectification,
     ReferElsewhere,
     RejectApplication,
+    RemoveSigner,
     RequestCorrection,
     ResumeClock,
     ReturnToWindow,
@@ -78,6 +79,7 @@ PersonCommand = (
     | OrSignStep
     | ReturnToWindow
     | AddSigner
+    | RemoveSigner
     | UrgeStep
 )
 
@@ -248,6 +250,13 @@ ACTIONS: tuple[Action, ...] = (
             Flag("--department", "department", "DEPT", "the department whose step is added"),
             Flag("--after", "after", "", "after the step under review", required=False, switch_on=True),
         ),
+        reason_required=True,
+    ),
+    Action(
+        "remove-signer",
+        RemoveSigner,
+        "减签 (lead department): take back an added step not decided yet",
+        (_STEP,),
         reason_required=True,
     ),
     Action(

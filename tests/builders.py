@@ -29,6 +29,7 @@ from workflows.domain.commands import (
     RejectApplication,
     RequestCorrection,
     ReturnToWindow,
+    RevocationCause,
     RevokeLicence,
     SubmitApplication,
     SuspendClock,
@@ -177,6 +178,7 @@ def submit(
         simulated=simulated,
         commitment=COMMITMENT if committed else None,
         credit=CreditStanding(eligible=True) if committed else None,
+        internal_targets=True,  # as the engine registers cases now
     )
 
 
@@ -292,6 +294,7 @@ def drive_to(  # noqa: PLR0911, PLR0912 - one path per status, read top to botto
         return case
     if committed:
         case = then(case, found_untrue(matter))
+        return then(case, RevokeLicence(actor=system(), cause=RevocationCause.COMMITMENT))
     return then(case, RevokeLicence(actor=system()))
 
 

@@ -81,6 +81,7 @@ from workflows.domain.commands import (
     RecordRectification,
     ReferElsewhere,
     RejectApplication,
+    RemoveSigner,
     RequestCorrection,
     ResumeClock,
     ReturnToWindow,
@@ -181,6 +182,10 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             )
         case "record_approval":
             step = (state.pending_steps or approval_rounds(matter)[0])[0]
+            if state.status is Status.RETURNED:  # at the window: a refusal only
+                return RecordApproval(
+                    actor=approver(step.department), step=step.code, approved=False, reason="不符合法定条件"
+                )
             return RecordApproval(actor=approver(step.department), step=step.code, approved=True)
         case "suspend_clock":
             step = (state.pending_steps or approval_rounds(matter)[0])[0]
@@ -239,6 +244,9 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             )
         case "add_signer":
             return AddSigner(actor=approver(matter.departments[0]), department="fire", reason="涉及消防安全")
+        case "remove_signer":
+            added = state.added_signers[0].step if state.added_signers else "add1_fire"
+            return RemoveSigner(actor=approver(matter.departments[0]), step=added, reason="加签有误")
         case "verify_commitment":
             return VerifyCommitment(
                 actor=approver(matter.departments[0]), kept=True, reason="现场核查：与承诺相符"
@@ -277,7 +285,8 @@ def _matter_of(status: Status, kind: str) -> str:
     """The shipped matter a case of ``kind`` in ``status`` is driven on."""
     if _committed(status, kind):
         return COMMITTED
-    return SINGLE if kind == "add_signer" and kind in TRANSITIONS[status] else ENTERPRISE
+    signer = kind in ("add_signer", "remove_signer") and kind in TRANSITIONS[status]
+    return SINGLE if signer else ENTERPRISE
 
 
 def _committed(status: Status, kind: str) -> bool:
@@ -306,6 +315,9 @@ def _prepared(case: Case, kind: str) -> Case:
         return then(case, SupplementMaterials(actor=applicant_actor(), materials=redo))
     if kind == "record_rectification" and case.state.status is Status.ISSUED:
         return then(case, found_untrue(case.state.matter))
+    if kind == "remove_signer" and "add_signer" in TRANSITIONS[case.state.status]:
+        lead = approver(case.state.matter.departments[0])
+        return then(case, AddSigner(actor=lead, department="fire", reason="涉及消防安全"))
     if kind != "raise_warning" or "record_deadlines" not in TRANSITIONS[case.state.status]:
         return case
     return then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))

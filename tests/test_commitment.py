@@ -36,13 +36,19 @@ from workflows.domain.application import (
     replay,
 )
 from workflows.domain.calendar import end_of_day
+from workflows.domain.catalogue import DeficiencyMode
 from workflows.domain.clock import WarningLevel, WarningSubject
 from workflows.domain.commands import (
     AcceptApplication,
+    AcceptWithDeficiencies,
     CreditStanding,
+    IssueLicence,
     RaiseWarning,
+    RecordApproval,
     RecordDeadlines,
     RecordRectification,
+    RequestCorrection,
+    RevocationCause,
     RevokeLicence,
     VerifyCommitment,
 )
@@ -51,6 +57,7 @@ from workflows.domain.errors import (
     DeadlineOutOfRange,
     InvalidCommand,
     NotAuthorised,
+    SeparationOfDuties,
 )
 from workflows.domain.events import CommitmentFoundUntrue, CommitmentVerified, LicenceRevoked, Role
 
@@ -256,3 +263,49 @@ def test_a_case_without_a_commitment_owes_no_verification() -> None:
     assert (case.state.verification, case.state.closed) == (None, True)
     assert case.state.commitment is None
     assert Role.APPROVER not in {r for a in pending_actions(case.state) for r in a.roles}
+
+
+def test_a_correction_notice_may_not_ask_for_a_proof_the_commitment_replaces() -> None:
+    """It would leave the case awaiting a material nobody asks for: refused, naming it."""
+    case = opened(submit(shipped_matter(FOOD), committed=True))
+    ask = RequestCorrection(actor=window_officer(), missing=("premises_and_layout",))
+    with pytest.raises(InvalidCommand, match="replaced by the applicant's commitment: premises_and_layout"):
+        decide(case.state, ask, case.now)
+
+
+def test_who_accepted_the_case_does_not_verify_its_commitment() -> None:
+    """受审分离 holds for the verification too: the acceptor, with an approver's token, is refused."""
+    case = _issued()
+    acceptor = approver("market_regulation", case.state.acceptance_decided_by or "")
+    with pytest.raises(SeparationOfDuties):
+        decide(case.state, _kept().model_copy(update={"actor": acceptor}), case.now)
+
+
+def test_a_broken_supplement_promise_is_revoked_for_itself_not_as_an_untrue_commitment() -> None:
+    """告知承诺 and 容缺 issue-then-supplement on one case: the supplement deadline comes first and revokes
+    the licence naming the missing material; the rectification timer is its own."""
+    matter = shipped_matter(FOOD).model_copy(update={"deficiency_mode": DeficiencyMode.ISSUE_THEN_SUPPLEMENT})
+    materials = tuple(
+        m.code for m in matter.materials if not m.replaced_by_commitment and m.code != "food_safety_rules"
+    )
+    case = opened(submit(matter, materials=materials, committed=True))
+    promise = AcceptWithDeficiencies(
+        actor=window_officer(),
+        missing=("food_safety_rules",),
+        supplement_within=1,
+        commitment="容缺承诺-0002",
+        credit=CreditStanding(eligible=True),
+    )
+    case = then(case, promise)
+    case = then(
+        case, RecordApproval(actor=approver("market_regulation"), step="market_regulation", approved=True)
+    )
+    case = then(case, IssueLicence(actor=system(), licence_number="LIC-0002"))
+    case = _planned(then(case, found_untrue(matter)))
+    timer = next_timer(case.state)
+    assert timer is not None
+    assert isinstance(timer.command, RevokeLicence)
+    assert timer.command.cause is RevocationCause.DEFICIENCY
+    (revoked,) = decide(case.state, timer.command, timer.at)
+    assert isinstance(revoked, LicenceRevoked)
+    assert revoked.missing == ("food_safety_rules",)

@@ -30,7 +30,7 @@ from tests.test_workflow_acceptance import MONDAY, OFFICER, desk_at, intake_of, 
 from workflows.domain.application import Status
 from workflows.domain.application import decide as decide_application
 from workflows.domain.calendar import end_of_day
-from workflows.domain.commands import AcceptApplication, RequestCorrection, SubmitApplication
+from workflows.domain.commands import AcceptApplication, RecordApproval, RequestCorrection, SubmitApplication
 from workflows.domain.consultation import (
     CheckMaterials,
     CloseConsultation,
@@ -45,7 +45,13 @@ from workflows.domain.consultation import (
     lapses_at,
     start,
 )
-from workflows.domain.errors import InvalidCommand, NotAllowed, NotAuthorised, OneWindowError
+from workflows.domain.errors import (
+    InvalidCommand,
+    NotAllowed,
+    NotAuthorised,
+    OneWindowError,
+    SeparationOfDuties,
+)
 from workflows.domain.events import Actor, Channel, ConsultationFindings
 from workflows.messages import ConsultationIntake
 from workflows.testkit import kit_cases
@@ -141,6 +147,18 @@ def _findings(checked: tuple[str, ...] = ("premises_and_layout",)) -> Consultati
 
 def _submitted_on(findings: ConsultationFindings) -> SubmitApplication:
     return submit(shipped_matter(FOOD)).model_copy(update={"consultation": findings})
+
+
+def test_who_checked_materials_in_the_consultation_may_not_approve_the_application() -> None:
+    """受审分离: the consultation's check stands for the window's, so its officer acted at the window."""
+    checker = window_officer("li.na")
+    state = _then(_open(), CheckMaterials(actor=checker, materials=("premises_and_layout",)))
+    case = opened(_submitted_on(findings_of(state)))
+    assert checker.key in case.state.window_officers
+    case = then(case, AcceptApplication(actor=window_officer()))
+    disguised = approver(MARKET, "li.na")
+    with pytest.raises(SeparationOfDuties):
+        decide_application(case.state, RecordApproval(actor=disguised, step=MARKET, approved=True), case.now)
 
 
 def test_materials_the_consultation_checked_are_not_examined_again_at_acceptance() -> None:

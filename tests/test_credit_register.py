@@ -153,7 +153,7 @@ def test_a_register_drops_only_what_the_longest_bar_period_could_no_longer_reach
 def test_a_full_register_of_the_largest_records_fits_one_payload() -> None:
     """A register starts with its records and answers with them: both are payloads under the blob limit."""
     longest = _entry(
-        "案" * 40 + ":99999",
+        "案" * 200 + ":99999",
         applicant_id="企" * (4 * MAX_ID // 3),
         applicant_key="f" * 16,
         kind=CreditRecordKind.INVESTMENT_COMMITMENT_FAILED,
@@ -227,7 +227,7 @@ async def test_a_retried_write_adds_nothing_and_a_stranger_s_entry_is_refused_be
         assert (await _refused(client, task_queue, stranger, register=handle.id)).type == "InvalidCommand"
         unkeyed = _entry("APP-8:2", applicant_key=None)
         assert (await _refused(client, task_queue, unkeyed, register=handle.id)).type == "InvalidCommand"
-        large = _entry("APP-8:3", applicant_key=key, reason="长" * 400)
+        large = _entry("APP-8:3", applicant_key=key, reason="长" * 1000)
         refusal = await _refused(client, task_queue, large)
         assert refusal.type == "InvalidCommand"
         assert f"at most {MAX_ENTRY_BYTES} are accepted" in refusal.message

@@ -93,6 +93,20 @@ def test_an_internal_target_missed_tells_the_department_and_is_not_the_cases_war
     after = evolve(case.state, warning)
     assert after.warning_raised() is WarningLevel.NONE
     assert after.warning_raised(WarningSubject.INTERNAL_TARGET) is WarningLevel.RED
+    assert "督办" not in warning.reason  # the departments are told; nothing is escalated
+
+
+def test_a_case_registered_before_internal_targets_keeps_its_deadlines_as_planned() -> None:
+    """Its replay must plan what it planned then: no internal target, even in the green channel."""
+    assigned = steward()
+    command = submit(shipped_matter(FOOD), green_channel=True, assigned_steward=assigned)
+    case = then(
+        opened(command.model_copy(update={"internal_targets": False})),
+        AcceptApplication(actor=window_officer()),
+    )
+    plan = deadlines(case.state, case.now)
+    assert plan.internal_target_by is None
+    assert case.state.internal_target_days is None
 
 
 def test_a_share_above_one_is_refused_when_the_catalogue_loads() -> None:

@@ -23,6 +23,7 @@ from tests.histories.record import (
     drive_reference_commitment,
     drive_reference_consultation,
     drive_reference_establishment,
+    drive_reference_green,
     drive_reference_office,
     drive_reference_project,
     recording_keys,
@@ -61,7 +62,7 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
 
 def test_there_are_recordings_to_replay() -> None:
     """The parametrised test above must not pass by having nothing to replay."""
-    assert len(RECORDINGS) >= 13
+    assert len(RECORDINGS) >= 14
 
 
 Drive = Callable[[WorkflowEnvironment, str], Awaitable[dict[str, WorkflowHistory]]]
@@ -93,8 +94,10 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
             drive_reference_consultation,
             {"read_consultation", "notify_department", "hold_steward", "release_steward"},
         ),
+        # A green-channel case that accepts, waits past a warning and is decided.
+        (drive_reference_green, {"notify_applicant", "issue_licence"}),
     ],
-    ids=["cases", "project", "commitment", "office", "consultation"],
+    ids=["cases", "project", "commitment", "office", "consultation", "green"],
 )
 async def test_the_reference_cases_as_run_now_replay_deterministically(
     time_skipping_at: StartAt, run_worker: RunWorker, drive: Drive, activities: set[str]

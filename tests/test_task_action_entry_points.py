@@ -197,7 +197,8 @@ async def test_the_office_actions_over_http_with_their_refusals(http: httpx.Asyn
     assert (back.json()["status"], back.json()["returned"]) == ("returned", ["agent_authorisation"])
     approve = {"kind": "record_approval", "step": fire_step, "approved": True}
     waiting = await http.post(actions, json=approve, headers=bearer("fire"))
-    assert (waiting.status_code, waiting.json()["type"]) == (409, "NotAllowed")
+    assert (waiting.status_code, waiting.json()["type"]) == (409, "InvalidCommand")  # approvals wait
+    assert "at the window" in waiting.json()["detail"]
     history = (await http.get(f"/applications/{number}/events", headers=bearer("supervisor"))).json()
     assert {"step_urged", "signer_added", "case_returned"} <= {event["kind"] for event in history}
     document = (await http.get("/openapi.json")).json()

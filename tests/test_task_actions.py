@@ -41,6 +41,7 @@ from workflows.domain.commands import (
     OrSignStep,
     RecordApproval,
     RecordDeadlines,
+    RemoveSigner,
     ReturnToWindow,
     SupplementMaterials,
     TransferStep,
@@ -49,13 +50,19 @@ from workflows.domain.commands import (
 from workflows.domain.errors import (
     DeadlineOutOfRange,
     InvalidCommand,
-    NotAllowed,
     NotAuthorised,
     OneWindowError,
     RepeatLimitReached,
     SeparationOfDuties,
 )
-from workflows.domain.events import Actor, CaseReturned, SignerAdded, StepAssigned, StepUrged
+from workflows.domain.events import (
+    Actor,
+    CaseReturned,
+    SignerAdded,
+    SignerRemoved,
+    StepAssigned,
+    StepUrged,
+)
 
 FOOD = "FOOD-BUSINESS"  # one step, market_regulation's; limit 5 working days
 MARKET = "market_regulation"
@@ -191,7 +198,7 @@ def test_a_returned_case_waits_at_the_window_while_its_clock_runs_on() -> None:
     assert state.plan is not None
     assert state.plan.decision_due_at == due
     assert may_read(state, window_officer("window-77"))  # back at the window: any officer there
-    assert isinstance(_refused(case, _approve(HOLDER)), NotAllowed)
+    assert "at the window" in str(_refused(case, _approve(HOLDER)))  # the approval waits
     back = then(case, SupplementMaterials(actor=applicant_actor(), materials=("application_form",)))
     assert (back.state.status, back.state.returned) == (Status.UNDER_REVIEW, ())
     assert then(back, _approve(HOLDER)).state.status is Status.APPROVED
@@ -336,3 +343,35 @@ def test_a_returned_case_counts_its_warnings_as_any_running_decision() -> None:
     assert plan is not None
     assert plan.decision is not None
     assert plan.decision.last_day == date(2026, 3, 9)
+
+
+def test_a_returned_case_may_still_be_refused_so_it_never_waits_for_ever() -> None:
+    """退回 answered by nobody: the department may refuse (the case ends denied) instead of waiting."""
+    case = _returned(_reviewing())
+    refusal = RecordApproval(actor=HOLDER, step=MARKET, approved=False, reason="逾期未补回材料，不符合条件")
+    assert then(case, refusal).state.status is Status.DENIED
+
+
+def test_an_added_step_the_lead_takes_back_leaves_the_plan_as_it_was() -> None:
+    """减签: a signer added by mistake (a mistyped department nobody could decide for) is taken back by the
+    lead department, and the department no longer reads the case."""
+    case = then(_reviewing(), AddSigner(actor=HOLDER, department="fier", reason="涉及消防安全"))
+    typo = case.events[-1]
+    assert isinstance(typo, SignerAdded)
+    outsider = RemoveSigner(actor=approver("fier"), step=typo.step, reason="x")
+    assert isinstance(_refused(case, outsider), (NotAuthorised, OneWindowError))
+    assert isinstance(_refused(case, RemoveSigner(actor=HOLDER, step=MARKET, reason="x")), InvalidCommand)
+    case = then(case, RemoveSigner(actor=HOLDER, step=typo.step, reason="加签部门有误"))
+    assert isinstance(case.events[-1], SignerRemoved)
+    assert effects_of(case.events[-1]) == (Effect.NOTIFY_DEPARTMENT,)
+    assert [s.code for s in case.state.pending_steps] == [MARKET]
+    assert case.state.departments == (MARKET,)
+    assert not may_read(case.state, approver("fier"))
+    assert then(case, _approve(HOLDER)).state.status is Status.APPROVED
+
+
+def test_a_decided_added_step_is_not_taken_back() -> None:
+    case = then(_reviewing(), AddSigner(actor=HOLDER, department="fire", reason="涉及消防安全"))
+    step = case.events[-1].step  # type: ignore[union-attr]
+    case = then(case, _approve(approver("fire"), step=step))
+    assert isinstance(_refused(case, RemoveSigner(actor=HOLDER, step=step, reason="x")), InvalidCommand)

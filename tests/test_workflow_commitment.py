@@ -30,7 +30,12 @@ from tests.test_workflow_acceptance import (
 from workflows.domain.application import Status, Verification
 from workflows.domain.calendar import SHANGHAI, end_of_day
 from workflows.domain.clock import WarningLevel, WarningSubject
-from workflows.domain.commands import AcceptApplication, RecordRectification, VerifyCommitment
+from workflows.domain.commands import (
+    AcceptApplication,
+    AcceptWithDeficiencies,
+    RecordRectification,
+    VerifyCommitment,
+)
 from workflows.domain.events import (
     CommitmentFoundUntrue,
     CommitmentVerified,
@@ -227,3 +232,22 @@ async def test_a_commitment_on_a_matter_that_excludes_or_does_not_offer_it_fails
             task_queue=desk.task_queue,
         )
         assert (await registration_failure(handle)).type == "CommitmentNotAllowed"
+
+
+async def test_a_broken_supplement_promise_on_a_commitment_case_is_recorded_as_such(
+    run_worker: RunWorker, outbox: Outbox
+) -> None:
+    """告知承诺 and 容缺 together: the promised material never comes, the case is abandoned, and the credit
+    record says a 容缺 promise was broken (not a false commitment)."""
+    async with desk_at(run_worker, MONDAY) as desk:
+        intake = intake_of(FOOD, MONDAY, commitment=COMMITMENT, leave_out=("food_safety_rules",))
+        handle = await desk.start(intake)
+        promise = AcceptWithDeficiencies(
+            actor=OFFICER, missing=("food_safety_rules",), supplement_within=1, commitment="容缺承诺-0003"
+        )
+        view = await act(handle, promise)
+        assert view.supplement_by is not None
+        await desk.env.sleep(view.supplement_by - await desk.now() + timedelta(minutes=1))
+        await until(handle, lambda v: v.status is Status.ABANDONED, "abandoned")
+        credit = await _credit_record(outbox)
+        assert credit["kind"] == "deficiency_commitment_broken"

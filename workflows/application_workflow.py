@@ -69,7 +69,9 @@ with workflow.unsafe.imports_passed_through():
         ApplicationSubmitted,
         ConsultationFindings,
         GreenChannelChanged,
+        LicenceRevoked,
         SignerAdded,
+        SignerRemoved,
         StepAssigned,
         StepUrged,
         WarningRaised,
@@ -106,6 +108,9 @@ _SECURED = "signed-commands-number-claim-audit-log"
 # Cases registered (or given a steward) since a steward's open cases are counted hold a slot with their
 # steward; histories recorded before replay as they ran, holding none.
 _STEWARD_CAPACITY = "steward-capacity"
+# Cases registered since green-channel cases have internal targets are held to them; histories recorded
+# before replay without (their deadlines were planned without one).
+_INTERNAL_TARGETS = "internal-targets"
 # How a project or an establishment ends without its results: its open matters end with it.
 _PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned", "lapsed", "not_for_use"})
 
@@ -229,6 +234,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 simulated=self._part_of.simulated if self._part_of else False,
                 credit=credit,
                 consultation=consultation,
+                internal_targets=workflow.patched(_INTERNAL_TARGETS),
                 **intake.model_dump(exclude={"matter_code", "assertion", "part_of", "consultation_id"}),
             )
         except ValidationError as error:
@@ -436,9 +442,12 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                     **base, licence_number=state.licence_number or "", reason=event.reason
                 )
             case Effect.WRITE_CREDIT_RECORD:
+                # A revocation naming no missing material is a commitment found untrue (告知承诺);
+                # any other record, a 容缺 promise broken (abandoned, or revoked after issuance).
+                untrue = isinstance(event, LicenceRevoked) and not event.missing
                 kind = (
                     CreditRecordKind.FALSE_COMMITMENT
-                    if state.commitment
+                    if untrue
                     else CreditRecordKind.DEFICIENCY_COMMITMENT_BROKEN
                 )
                 return CreditEntry(
@@ -448,6 +457,15 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                     kind=kind,
                     reason=event.reason,
                     at=event.at,
+                )
+            case Effect.NOTIFY_DEPARTMENT if isinstance(event, SignerRemoved):  # 减签: its department told
+                added = next(a for a in state.added_signers if a.step == event.step)
+                return DepartmentNotice(
+                    **base,
+                    departments=(added.department,),
+                    step=event.step,
+                    notice=event.kind,
+                    text=event.reason,
                 )
             case Effect.NOTIFY_DEPARTMENT if isinstance(event, StepAssigned | SignerAdded | StepUrged):
                 assignees = tuple(a.id for a in event.assignees) if isinstance(event, StepAssigned) else ()

@@ -29,8 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import CreditEntry
 
 REGISTER_PREFIX = "credit:"
-MAX_RECORDS = 200
-MAX_ENTRY_BYTES = 1024  # one record as JSON: MAX_RECORDS of them fit a payload with room to spare
+MAX_RECORDS = 100
+# One record as a register keeps it, as JSON: the longest application number twice (its key), in CJK
+# characters of 3 bytes, and the start of its reason; MAX_RECORDS of them fit a payload with room to spare.
+MAX_ENTRY_BYTES = 2048
 REASON_CHARS = 100  # the register keeps the start of a reason; the case's history keeps all of it
 HISTORY_BOUND = 2000  # events in one run before it continues as new
 _CARRIED_BYTES = MAX_RECORDS * (MAX_ENTRY_BYTES + 1) + 1024
@@ -68,8 +70,9 @@ def register_id(applicant_key: str) -> str:
 
 
 def register_form(entry: CreditEntry) -> CreditEntry:
-    """The entry as a register keeps it: the reason cut to its first ``REASON_CHARS`` characters."""
-    return entry.model_copy(update={"reason": entry.reason[:REASON_CHARS]})
+    """The entry as a register keeps it: the reason cut to its first ``REASON_CHARS`` characters, and
+    without the identity number (the register is the applicant's own, found by their pseudonym)."""
+    return entry.model_copy(update={"reason": entry.reason[:REASON_CHARS], "applicant_id": ""})
 
 
 @workflow.defn

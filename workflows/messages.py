@@ -273,7 +273,7 @@ class ApplicationView(BaseModel):
             licence_number=state.licence_number,
             simulated=state.simulated,
             internal_target_by=plan.internal_target_by if plan and running else None,
-            internal_target_days=state.matter.internal_target if state.green_channel else None,
+            internal_target_days=state.internal_target_days,
             internal_warning_level=state.warning_raised(WarningSubject.INTERNAL_TARGET),
             approval_plan=state.rounds,
             assignments={step: tuple(a.id for a in who) for step, who in state.assignees.items()},

@@ -99,6 +99,7 @@ NUMBERS = {
     "office": "REF-OFFICE",
     "consultation": "REF-CONSULTATION",
     "consulted": "REF-CONSULTED",  # the application submitted on it
+    "green": "REF-GREEN",  # recorded by the version before internal targets (drive_reference_green)
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -337,6 +338,26 @@ async def drive_reference_consultation(
         "consultation": await env.client.get_workflow_handle(number).fetch_history(),
         "consulted": await case.fetch_history(),
     }
+
+
+async def drive_reference_green(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """A green-channel case with its steward, received Monday 2 November 2026, accepted, idle past the
+    end of its fourth working day (a notice), then approved: a case running when internal targets came.
+    Its recording was made by the version before them (77eb584), received at its own instant."""
+    received = await env.get_current_time()
+    intake = _intake("FOOD-BUSINESS", all_materials("FOOD-BUSINESS")).model_copy(
+        update={"received_at": received, "green_channel": True, "steward": steward()}
+    )
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run, intake, id=NUMBERS["green"], task_queue=task_queue
+    )
+    await act(case, AcceptApplication(actor=OFFICER))
+    await env.sleep(timedelta(days=4, hours=16))
+    await act(
+        case, RecordApproval(actor=approver("market_regulation"), step="market_regulation", approved=True)
+    )
+    await final_view(case)
+    return {"green": await case.fetch_history()}
 
 
 def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:

@@ -57,11 +57,13 @@ from workflows.domain.commands import (
     RecordRectification,
     ReferElsewhere,
     RejectApplication,
+    RemoveSigner,
     RequestCorrection,
     ResumeClock,
     ReturnToWindow,
     ReviseDeadlineRules,
     ReviseTrustedKeys,
+    RevocationCause,
     RevokeLicence,
     SubmitApplication,
     SupplementMaterials,
@@ -121,6 +123,7 @@ from workflows.domain.events import (
     MaterialsSupplemented,
     Role,
     SignerAdded,
+    SignerRemoved,
     SimulationConfirmed,
     StepAssigned,
     StepUrged,
@@ -226,6 +229,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
         "abandon_application",
         "return_to_window",
         "add_signer",
+        "remove_signer",
     },
     # Suspended: the clock stands still, but a deadline already passed stays passed, and the pause has
     # its own expected length: warnings still come due.
@@ -243,6 +247,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     Status.RETURNED: _UNTIL_ISSUED
     | {
         "raise_warning",
+        "record_approval",  # a refusal only: the approval waits for the materials
         "extend_deadline",
         "supplement_materials",
         "withdraw_application",
@@ -296,6 +301,7 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "or_sign_step": frozenset({Role.APPROVER}),
     "return_to_window": frozenset({Role.APPROVER}),
     "add_signer": frozenset({Role.APPROVER}),  # of the lead department
+    "remove_signer": frozenset({Role.APPROVER}),  # of the lead department
     "urge_step": frozenset({Role.SUPERVISOR, Role.WINDOW_OFFICER}),
     "verify_commitment": frozenset({Role.APPROVER}),  # the deciding department verifies (核查)
     "record_rectification": frozenset({Role.APPROVER}),
@@ -381,6 +387,8 @@ class ApplicationState(BaseModel):
     rectification: Period | None = None  # 告知承诺制: the rectification a failed verification allows
     assignees: dict[str, tuple[Actor, ...]] = Field(default_factory=dict)  # 转办 / 或签, by step
     added_signers: tuple[SignerAdded, ...] = ()  # 加签, in the order added
+    removed_signers: frozenset[str] = frozenset()  # 减签: added steps taken back
+    internal_targets: bool = False  # 绿色通道: held to internal targets (cases registered before: never)
     returned: tuple[str, ...] = ()  # 退回: the materials the window must bring back
     urges: dict[str, int] = Field(default_factory=dict)  # 催办, by step
 
@@ -416,17 +424,23 @@ class ApplicationState(BaseModel):
         )
 
     @property
+    def internal_target_days(self) -> int | None:
+        """绿色通道: the internal target in working days, while the case is in the green channel."""
+        return self.matter.internal_target if self.internal_targets and self.green_channel else None
+
+    @property
     def rounds(self) -> tuple[tuple[ApprovalStep, ...], ...]:
         """The approval plan: the catalogue's rounds, with the steps added on the case (加签) in place."""
         rounds = list(approval_rounds(self.matter))
         for added in self.added_signers:
             rounds.insert(added.position, (ApprovalStep(code=added.step, department=added.department),))
-        return tuple(rounds)
+        return tuple(r for r in rounds if not (len(r) == 1 and r[0].code in self.removed_signers))
 
     @property
     def departments(self) -> tuple[str, ...]:
         """Every department with a step on the case: the matter's, then those added (加签)."""
-        return tuple(dict.fromkeys((*self.matter.departments, *(a.department for a in self.added_signers))))
+        added = (a.department for a in self.added_signers if a.step not in self.removed_signers)
+        return tuple(dict.fromkeys((*self.matter.departments, *added)))
 
     def _round_done(self, round_: tuple[ApprovalStep, ...], decided: set[str]) -> bool:
         """All of a round's steps decided; under 或签 (several departments), any one of them."""
@@ -500,11 +514,20 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         simulated=event.simulated,
         commitment=event.commitment,
         consultation=event.consultation,
+        internal_targets=event.internal_targets,
         status=Status.RECEIVED,
         version=1,
         provided=frozenset(event.materials),
-        window_officers=(event.actor.key,) if event.actor.role is Role.WINDOW_OFFICER else (),
+        window_officers=_first_window_officers(event),
     )
+
+
+def _first_window_officers(event: ApplicationSubmitted) -> tuple[str, ...]:
+    """Who acted at the window before anything else: the submitting officer, and the officers who checked
+    materials in the consultation the case comes from (受审分离: their check stands for the window's)."""
+    keys = [event.actor.key] if event.actor.role is Role.WINDOW_OFFICER else []
+    keys += event.consultation.checked_by if event.consultation else ()
+    return tuple(dict.fromkeys(keys))
 
 
 def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState:  # noqa: PLR0912, PLR0915 - a case per event
@@ -550,6 +573,8 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes["assignees"] = state.assignees | {event.step: event.assignees}
         case SignerAdded():
             changes["added_signers"] = (*state.added_signers, event)
+        case SignerRemoved():
+            changes["removed_signers"] = state.removed_signers | {event.step}
         case StepUrged():
             changes["urges"] = state.urges | {event.step: state.urges.get(event.step, 0) + 1}
         case ApplicationAccepted():
@@ -779,6 +804,7 @@ def _submit(command: SubmitApplication, now: datetime) -> ApplicationSubmitted:
         simulated=command.simulated,
         commitment=command.commitment,
         consultation=command.consultation,
+        internal_targets=command.internal_targets,
     )
 
 
@@ -835,6 +861,9 @@ def _request_correction(
             "不动产登记暂行条例 第17条: incomplete materials are refused in writing on the spot, listing "
             "every item to correct (reject_application); there is no later correction period"
         )
+    neither = [code for code in command.missing if code not in state.missing and code not in state.provided]
+    if neither:  # 告知承诺制: the proofs the commitment replaces are asked for by no one
+        raise InvalidCommand(f"replaced by the applicant's commitment: {', '.join(neither)}")
     checked = _checked_in_consultation(state, command.missing)
     if checked:
         raise InvalidCommand(
@@ -984,8 +1013,9 @@ def _record_approval(
     state: ApplicationState, command: RecordApproval, now: datetime
 ) -> tuple[ApplicationEvent, ...]:
     actor = command.actor
-    if actor.key == state.acceptance_decided_by or actor.key in state.window_officers:
-        raise SeparationOfDuties(actor.id, "受审分离: who accepted, or acted at the window, may not approve")
+    _require_separated(state, actor)
+    if state.status is Status.RETURNED and command.approved:
+        raise InvalidCommand(f"the case is at the window for {', '.join(state.returned)}: refuse, or wait")
     step = _pending_step(state, command.step)
     if actor.department != step.department:
         raise NotAuthorised(actor.id, f"step {step.code} belongs to department {step.department}")
@@ -1006,6 +1036,12 @@ def _record_approval(
     if not after.pending_steps:
         return (recorded, ApplicationApproved(at=now, actor=actor, reason=command.reason))
     return (recorded,)
+
+
+def _require_separated(state: ApplicationState, actor: Actor) -> None:
+    """受审分离: who accepted the case, or acted at its window, never decides on it."""
+    if actor.key == state.acceptance_decided_by or actor.key in state.window_officers:
+        raise SeparationOfDuties(actor.id, "受审分离: who accepted, or acted at the window, may not approve")
 
 
 def _pending_step(state: ApplicationState, code: str) -> ApprovalStep:
@@ -1040,10 +1076,7 @@ def _hand_on(
             raise InvalidCommand(
                 f"{assignee.id} is no approver of {step.department}, which owns step {step.code}"
             )
-        if assignee.key == state.acceptance_decided_by or assignee.key in state.window_officers:
-            raise SeparationOfDuties(
-                assignee.id, "受审分离: who accepted, or acted at the window, may not approve"
-            )
+        _require_separated(state, assignee)
     if len({a.key for a in assignees}) < len(assignees):
         raise InvalidCommand("or-sign names each approver once")
     if isinstance(command, TransferStep) and command.to.key == actor.key:
@@ -1114,6 +1147,23 @@ def _add_signer(state: ApplicationState, command: AddSigner, now: datetime) -> t
         after=command.after,
     )
     return (added,)
+
+
+def _remove_signer(
+    state: ApplicationState, command: RemoveSigner, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """减签 by the lead department: a step it added, not decided yet (one added by mistake, say)."""
+    lead = state.matter.departments[0]
+    if command.actor.department != lead:
+        raise NotAuthorised(command.actor.id, f"减签 is the lead department's ({lead})")
+    added = {a.step for a in state.added_signers} - state.removed_signers
+    decided = {d.step for d in state.decisions}
+    if command.step not in added or command.step in decided:
+        open_steps = ", ".join(sorted(added - decided)) or "none"
+        raise InvalidCommand(f"step {command.step!r} is no undecided added step (those: {open_steps})")
+    if not visible(command.reason):
+        raise InvalidCommand("减签 must state its reason")
+    return (SignerRemoved(at=now, actor=command.actor, reason=command.reason, step=command.step),)
 
 
 def _urge_step(state: ApplicationState, command: UrgeStep, now: datetime) -> tuple[ApplicationEvent, ...]:
@@ -1293,12 +1343,11 @@ def _end_with_project(
 
 
 def _revoke(state: ApplicationState, command: RevokeLicence, now: datetime) -> tuple[ApplicationEvent, ...]:
-    if state.verification is Verification.RECTIFYING:
-        return (
-            _revoked_for_false_commitment(
-                command.actor, command.reason or "告知承诺: not rectified in time", now
-            ),
-        )
+    if command.cause is RevocationCause.COMMITMENT:
+        if state.verification is not Verification.RECTIFYING:
+            raise InvalidCommand("no 告知承诺 rectification is awaited on this case")
+        reason = command.reason or "告知承诺: not rectified in time"
+        return (_revoked_for_false_commitment(command.actor, reason, now),)
     if not state.outstanding or state.matter.deficiency_mode is not DeficiencyMode.ISSUE_THEN_SUPPLEMENT:
         raise InvalidCommand(
             "a licence is revoked here only for an unkept issue-then-supplement promise or an unrectified "
@@ -1320,8 +1369,10 @@ def _revoked_for_false_commitment(actor: Actor, reason: str, now: datetime) -> L
 def _require_verification_step(
     state: ApplicationState, command: VerifyCommitment | RecordRectification
 ) -> None:
-    """The deciding department, at the verification's stage that admits the command, with its findings."""
+    """The deciding department, never who accepted (受审分离), at the verification's stage that admits the
+    command, with its findings."""
     _require_department(state, command.actor)
+    _require_separated(state, command.actor)
     if state.verification is not _VERIFICATION_STEPS[command.kind]:
         raise InvalidCommand(f"no 告知承诺 {command.kind.split('_', 1)[1]} is awaited on this case")
     if not visible(command.reason):
@@ -1476,6 +1527,7 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     OrSignStep: _hand_on,
     ReturnToWindow: _return_to_window,
     AddSigner: _add_signer,
+    RemoveSigner: _remove_signer,
     UrgeStep: _urge_step,
     VerifyCommitment: _verify_commitment,
     RecordRectification: _record_rectification,
@@ -1500,7 +1552,7 @@ def plan_request(state: ApplicationState) -> PlanRequest:
         decided_at=state.decided_at if state.status is Status.APPROVED else None,
         stage=state.stage_limit,
         verification=_verification_period(state),
-        internal_target=state.matter.internal_target if state.green_channel else None,
+        internal_target=state.internal_target_days,
         rectification=state.rectification if state.verification is Verification.RECTIFYING else None,
     )
 
@@ -1593,6 +1645,8 @@ def _worth_offering(state: ApplicationState, kind: str) -> bool:  # noqa: PLR091
             return False
         case "add_signer":
             return state.matter.approval is not ApprovalMode.STAGED
+        case "remove_signer":
+            return bool({a.step for a in state.added_signers} - state.removed_signers)
     return True
 
 
@@ -1615,7 +1669,7 @@ def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> Pen
             return PendingAction(command=kind, roles=roles, departments=reviewing, steps=state.pending_steps)
         case "return_to_window":
             return PendingAction(command=kind, roles=roles, departments=reviewing)
-        case "add_signer":
+        case "add_signer" | "remove_signer":
             return PendingAction(command=kind, roles=roles, departments=state.matter.departments[:1])
         case "suspend_clock":
             return PendingAction(command=kind, roles=roles, departments=reviewing)
@@ -1668,6 +1722,7 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     # urge (催办) reaches both the department and supervision, which counts it.
     "step_assigned": frozenset({Effect.NOTIFY_DEPARTMENT}),
     "signer_added": frozenset({Effect.NOTIFY_DEPARTMENT}),
+    "signer_removed": frozenset({Effect.NOTIFY_DEPARTMENT}),
     "case_returned": _NOTICE,
     "step_urged": frozenset({Effect.NOTIFY_DEPARTMENT, Effect.PUSH_TO_SUPERVISION}),
     # 告知承诺制: the verification's findings go to the applicant and to supervision (审批监管联动).
@@ -1732,7 +1787,11 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
     if state.status is Status.RECEIVED and plan.acceptance_by is not None:
         candidates.append(ScheduledCommand(at=plan.acceptance_by, command=DeemAccepted(actor=ENGINE)))
     if state.verification is Verification.RECTIFYING and plan.rectification_by is not None:
-        revoke = RevokeLicence(actor=ENGINE, reason="告知承诺: the commitment was not rectified in time")
+        revoke = RevokeLicence(
+            actor=ENGINE,
+            reason="告知承诺: the commitment was not rectified in time",
+            cause=RevocationCause.COMMITMENT,
+        )
         candidates.append(ScheduledCommand(at=plan.rectification_by, command=revoke))
     if state.outstanding and plan.supplement_by is not None:
         broken: ApplicationCommand = (

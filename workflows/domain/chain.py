@@ -44,7 +44,7 @@ class ChainHash(StrEnum):
 # did when it was linked (a case replayed on newer code keeps the digests its audit log holds). Every
 # field added to an event model from now on is added here, by its model's name.
 ADDED_LATER: dict[str, frozenset[str]] = {
-    "ApplicationSubmitted": frozenset({"simulated", "commitment", "consultation"}),
+    "ApplicationSubmitted": frozenset({"simulated", "commitment", "consultation", "internal_targets"}),
     "Matter": frozenset(
         {
             "project_types",

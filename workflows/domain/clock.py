@@ -602,7 +602,8 @@ def _decision_marks(
                     level=level, subject=subject, at=end_of_day(counted[day - 1]), cause=cause, counts=True
                 )
             )
-    overdue = f"overdue: the {subject.value} was due by the end of {decision.last_day.isoformat()} (督办)"
+    escalated = " (督办)" if subject.statutory else ""  # an internal target's is the office's own
+    overdue = f"overdue: the {subject.value} was due by the end of {decision.last_day.isoformat()}{escalated}"
     marks.append(
         WarningMark(level=WarningLevel.RED, subject=subject, at=decision.due_at, cause=overdue, counts=True)
     )

@@ -5,6 +5,7 @@ Each is one typed, plain-JSON message; ``application.decide`` turns it into even
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,6 +79,9 @@ class SubmitApplication(Submission):
     )
     consultation: ConsultationFindings | None = Field(
         default=None, description="提前介入: the findings the engine read of the consultation named."
+    )
+    internal_targets: bool = Field(
+        default=False, description="绿色通道: the engine holds the case to internal targets (its version)."
     )
 
 
@@ -170,6 +174,13 @@ class AddSigner(Command):
     after: bool = False
 
 
+class RemoveSigner(Command):
+    """减签: the lead department takes back a step it added (加签) that has not been decided."""
+
+    kind: Literal["remove_signer"] = "remove_signer"
+    step: Code
+
+
 class UrgeStep(Command):
     """催办: the supervisor or the window urges a pending step; its department is told."""
 
@@ -225,10 +236,18 @@ class AbandonApplication(Command):
     kind: Literal["abandon_application"] = "abandon_application"
 
 
+class RevocationCause(StrEnum):
+    """Which broken promise the engine revokes a licence for."""
+
+    DEFICIENCY = "deficiency"  # 容缺, issue-then-supplement: the supplement deadline passed
+    COMMITMENT = "commitment"  # 告知承诺: the rectification deadline passed
+
+
 class RevokeLicence(Command):
-    """Issue-then-supplement: the supplement deadline passed after issuance."""
+    """The engine revokes an issued licence whose promise was broken."""
 
     kind: Literal["revoke_licence"] = "revoke_licence"
+    cause: RevocationCause = RevocationCause.DEFICIENCY
 
 
 class RecordDeadlines(Command):
@@ -320,6 +339,7 @@ ApplicationCommand = Annotated[
     | OrSignStep
     | ReturnToWindow
     | AddSigner
+    | RemoveSigner
     | UrgeStep
     | VerifyCommitment
     | RecordRectification

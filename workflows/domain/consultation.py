@@ -197,6 +197,7 @@ class ConsultationState(BaseModel):
     trusted_keys: tuple[str, ...]
     materials: tuple[str, ...]  # brought, in the order they came
     checked: tuple[str, ...] = ()
+    checked_by: tuple[str, ...] = ()  # the window officers who checked (person keys): 受审分离 follows them
     opinions: tuple[Opinion, ...] = ()
     closed_at: Instant | None = None
 
@@ -254,7 +255,10 @@ def evolve(state: ConsultationState, event: ConsultationEvent) -> ConsultationSt
         case MaterialsBrought():
             changes["materials"] = (*state.materials, *event.materials)
         case MaterialsChecked():
-            changes["checked"] = (*state.checked, *event.materials)
+            changes |= {
+                "checked": (*state.checked, *event.materials),
+                "checked_by": tuple(dict.fromkeys((*state.checked_by, event.actor.key))),
+            }
         case OpinionGiven():
             opinion = Opinion(
                 department=event.department, opinion=event.opinion, given_by=event.actor.id, at=event.at
@@ -418,6 +422,7 @@ def findings_of(state: ConsultationState) -> ConsultationFindings:
         matter_code=state.matter.code,
         applicant=state.opened.applicant,
         checked=state.checked,
+        checked_by=state.checked_by,
         opinions=state.opinions,
     )
 

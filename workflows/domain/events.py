@@ -127,6 +127,9 @@ class ConsultationFindings(BaseModel):
     matter_code: str
     applicant: Applicant
     checked: Codes = ()
+    checked_by: tuple[str, ...] = Field(
+        default=(), max_length=MAX_OPINIONS, description="Who checked them at the window (person keys)."
+    )
     opinions: tuple[Opinion, ...] = Field(default=(), max_length=MAX_OPINIONS)
 
 
@@ -155,6 +158,11 @@ class ApplicationSubmitted(Event):
     )
     consultation: ConsultationFindings | None = Field(
         default=None, description="提前介入: the findings of the consultation the case was submitted on."
+    )
+    internal_targets: bool = Field(
+        default=False,
+        description="绿色通道: held to an internal target while in the green channel (cases registered"
+        " before internal targets existed are not: their replay must not change).",
     )
 
 
@@ -243,6 +251,13 @@ class SignerAdded(Event):
     department: Code
     position: int = Field(ge=0, description="Where the step's round sits in the approval plan.")
     after: bool
+
+
+class SignerRemoved(Event):
+    """减签: the lead department takes back a step it added that has not been decided."""
+
+    kind: Literal["signer_removed"] = "signer_removed"
+    step: Code
 
 
 class StepUrged(Event):
@@ -420,6 +435,7 @@ ApplicationEvent = Annotated[
     | StepAssigned
     | CaseReturned
     | SignerAdded
+    | SignerRemoved
     | StepUrged
     | CommitmentVerified
     | CommitmentFoundUntrue
