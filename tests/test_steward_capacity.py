@@ -30,8 +30,12 @@ from temporalio.worker import Replayer, Worker
 import worker
 from activities.outbox import Outbox
 from activities.stewards import StewardActivities
+from cli import run as run_cli
+from gateway.app import create_app
+from gateway.tokens import TokenBook
 from tests.builders import all_materials, applicant, supervisor
 from tests.case_helpers import Handle, act, refusal, registered, registration_failure
+from tests.test_gateway import bearer, client_of
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import BoundaryInterceptor
 from workflows.domain.calendar import SHANGHAI
@@ -52,7 +56,7 @@ from workflows.steward_register import (
     carried_bytes,
     register_id,
 )
-from workflows.testkit import kit_security, onewindow_worker, time_skipping_server
+from workflows.testkit import kit_cases, kit_security, onewindow_worker, time_skipping_server
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 REPLAYER = Replayer(
@@ -458,3 +462,50 @@ async def test_a_case_without_a_steward_asks_no_register(window: Window) -> None
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     }
     assert not scheduled & {"hold_steward", "release_steward"}
+
+
+async def test_a_steward_past_capacity_is_refused_through_the_gateway_and_the_cli(
+    dev_server: WorkflowEnvironment, outbox: Outbox, catalogue: Catalogue, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a capacity of one, the steward's second case is refused 409 StewardAtCapacity over HTTP and
+    exit 2 from the CLI, and the first case is untouched."""
+    helper = f"steward-cap-{uuid.uuid4().hex[:6]}"
+    tokens = TokenBook.of({"portal": Actor(id="intake-portal", role=Role.SYSTEM)})
+    async with onewindow_worker(dev_server.client, outbox, catalogue=catalogue, steward_capacity=1) as served:
+        cases = kit_cases(dev_server.client, served.task_queue)
+        body = {
+            "applicant": {
+                "id_number": "91210200MA0000051S",
+                "name": "大连示例食品有限公司",
+                "contact": "0411-1",
+            },
+            "matter_code": "FOOD-BUSINESS",
+            "materials": list(all_materials("FOOD-BUSINESS")),
+            "channel": "online",
+            "received_at": datetime.now(SHANGHAI).isoformat(),
+            "green_channel": True,
+            "steward": {"id": helper, "role": "steward"},
+        }
+        async with client_of(create_app(cases, tokens)) as http:
+            first = await http.post(
+                "/applications", json={**body, "application_id": f"{helper}-1"}, headers=bearer("portal")
+            )
+            assert first.status_code == 201, first.text
+            second = await http.post(
+                "/applications", json={**body, "application_id": f"{helper}-2"}, headers=bearer("portal")
+            )
+            assert (second.status_code, second.json()["type"]) == (409, "StewardAtCapacity")
+        capsys.readouterr()
+        code = await run_cli(
+            [
+                "submit", "--id", f"{helper}-3", "--matter", "FOOD-BUSINESS",
+                "--applicant-id", "91210200MA0000051S", "--applicant-name", "大连示例食品有限公司",
+                "--contact", "0411-1", "--channel", "window",
+                *[flag for code in all_materials("FOOD-BUSINESS") for flag in ("--material", code)],
+                "--green-channel", "--steward", f"{helper}:steward", "--as", "window-8:window_officer",
+            ],
+            cases=cases,
+        )  # fmt: skip
+        assert code == 2
+        assert "StewardAtCapacity" in capsys.readouterr().err
+        assert (await cases.state(f"{helper}-1", reader=None)).status.value == "received"
