@@ -194,6 +194,11 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         Anything refused here fails the case before it claims its number, which is then free again.
         """
         secured = workflow.patched(_SECURED)
+        # The case's versions are read before any local activity: a patch marker decided in the activation
+        # a local activity's result arrives in may be recorded before or after that result's marker, and a
+        # replay that meets them in the other order fails (seen on queries of closed cases).
+        internal_targets = workflow.patched(_INTERNAL_TARGETS)
+        counts_stewards = workflow.patched(_STEWARD_CAPACITY)
         started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
@@ -234,7 +239,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 simulated=self._part_of.simulated if self._part_of else False,
                 credit=credit,
                 consultation=consultation,
-                internal_targets=workflow.patched(_INTERNAL_TARGETS),
+                internal_targets=internal_targets,
                 **intake.model_dump(exclude={"matter_code", "assertion", "part_of", "consultation_id"}),
             )
         except ValidationError as error:
@@ -243,7 +248,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         with self._clock_stopped_at(decided_at):
             events = self._decide(submission)
         steward = intake.steward
-        if steward is not None and self._part_of is None and workflow.patched(_STEWARD_CAPACITY):
+        if steward is not None and self._part_of is None and counts_stewards:
             await self._hold_slot(steward)  # before the number is claimed: refused, it is free again
             self._steward_slot = steward
         if secured:
