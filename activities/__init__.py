@@ -53,8 +53,10 @@ def all_activities(
         outbox, security.pseudonyms.of, platform=credit_platform, bar_months=credit_bar_months
     )
     stewards = StewardActivities(steward_capacity)
+    catalogue_activities = CatalogueActivities(catalogue)
     return [
-        CatalogueActivities(catalogue).lookup_matter,
+        catalogue_activities.lookup_matter,
+        catalogue_activities.lookup_complaint_category,
         DeadlineActivities(calendar, policy, receipt_policy).deadline_rules,
         licensing.issue_licence,
         licensing.revoke_licence,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.domain.catalogue import Catalogue
+from workflows.domain.catalogue import Catalogue, UnknownComplaintCategory
 from workflows.domain.errors import UnknownMatter
-from workflows.messages import CatalogueEntry
+from workflows.messages import CatalogueEntry, ComplaintCategoryEntry
 
 
 class CatalogueActivities:
@@ -24,3 +24,12 @@ class CatalogueActivities:
         except UnknownMatter as error:
             raise ApplicationError(str(error), type=error.type, non_retryable=True) from error
         return CatalogueEntry(catalogue_version=self._catalogue.version, matter=matter)
+
+    @activity.defn(name="lookup_complaint_category")
+    async def lookup_complaint_category(self, category_code: str) -> ComplaintCategoryEntry:
+        """The dispatch-table row of a 12345/8890 category; an unknown one is permanent, like a matter."""
+        try:
+            category = self._catalogue.complaint_category(category_code)
+        except UnknownComplaintCategory as error:
+            raise ApplicationError(str(error), type=error.type, non_retryable=True) from error
+        return ComplaintCategoryEntry(catalogue_version=self._catalogue.version, category=category)

@@ -37,6 +37,7 @@ from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
 from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand, Command, Submission
+from workflows.domain.complaint import ComplaintCommand, ComplaintEvent, ComplaintView
 from workflows.domain.consultation import ConsultationCommand, ConsultationEvent, ConsultationView
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
@@ -56,6 +57,7 @@ from workflows.messages import (
     STILL_REGISTERING,
     TASK_QUEUE,
     ApplicationView,
+    ComplaintIntake,
     ConsultationIntake,
     EventsPage,
     Intake,
@@ -74,6 +76,7 @@ __all__ = [  # the client's API, with the domain errors its callers catch
     "CaseClient",
     "CaseSummary",
     "Cases",
+    "Complaints",
     "Establishments",
     "IdempotencyKeyReused",
     "NotAllowed",
@@ -200,7 +203,7 @@ class Announcement:
     unreached: dict[str, str]
 
 
-_I = TypeVar("_I", bound=Submission)
+_I = TypeVar("_I", bound=Command)  # a submission, or a complaint's intake
 _C = TypeVar("_C", bound=Command)
 _V = TypeVar("_V", bound=BaseModel)
 _E = TypeVar("_E", bound=BaseModel)
@@ -300,7 +303,7 @@ class CaseClient(Generic[_I, _C, _V, _E]):
     and read the same way (its workflow's ``run``, the ``act`` update, ``state_for`` and ``events_for``)."""
 
     _workflow: ClassVar[str]
-    _intake: ClassVar[type[Submission]]
+    _intake: ClassVar[type[Command]]
     _view: ClassVar[type[BaseModel]]
     _page: ClassVar[Any]  # the events page of the process's own event type
 
@@ -334,7 +337,7 @@ class CaseClient(Generic[_I, _C, _V, _E]):
                 # A case that failed to register (a mistyped matter code) frees its number; no other does.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                priority=priority_of(intake.green_channel),
+                priority=priority_of(isinstance(intake, Submission) and intake.green_channel),
                 memo={_MEMO_IDEMPOTENCY: marker} if marker else None,
             )
         except WorkflowAlreadyStartedError as error:
@@ -583,6 +586,10 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
         """提前介入 consultations on the same client, task queue and pseudonym key."""
         return Consultations(self.client, self.task_queue, pseudonyms=self._pseudonyms)
 
+    def complaints(self) -> Complaints:
+        """12345/8890 complaints on the same client, task queue and pseudonym key."""
+        return Complaints(self.client, self.task_queue, pseudonyms=self._pseudonyms)
+
     async def announce_calendar_revision(self, version: str | None = None) -> Announcement:
         """R-CAL-4: tell the running cases that a new calendar is loaded.
 
@@ -637,6 +644,15 @@ class Consultations(CaseClient[ConsultationIntake, ConsultationCommand, Consulta
     _intake = ConsultationIntake
     _view = ConsultationView
     _page = EventsPage[ConsultationEvent]
+
+
+class Complaints(CaseClient[ComplaintIntake, ComplaintCommand, ComplaintView, ComplaintEvent]):
+    """12345/8890 complaints on one Temporal namespace and task queue, read as their view."""
+
+    _workflow = "ComplaintWorkflow"
+    _intake = ComplaintIntake
+    _view = ComplaintView
+    _page = EventsPage[ComplaintEvent]
 
 
 def _or_null(result: type) -> type:

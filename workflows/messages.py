@@ -21,15 +21,16 @@ from workflows.domain.application import (
     clock_reading,
     pending_actions,
 )
-from workflows.domain.catalogue import Matter
+from workflows.domain.catalogue import ComplaintCategory, Matter
 from workflows.domain.chain import AuditRecord, ChainHash
 from workflows.domain.clock import DeadlineRules, WarningLevel, WarningSubject, highest
 from workflows.domain.commands import Command, Submission
+from workflows.domain.complaint import Caller, ComplaintChannel
 from workflows.domain.composite import Budget
 from workflows.domain.credit import CreditRecordKind
 from workflows.domain.digests import sha256_hex
 from workflows.domain.events import Actor, Applicant, Opinion
-from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode, Name
+from workflows.domain.values import ApplicationNumber, Code, Instant, MatterCode, Name, Text
 from workflows.identity import TrustedKeys
 
 _Event = TypeVar("_Event", bound=BaseModel)
@@ -87,6 +88,30 @@ class ConsultationIntake(Submission):
     """What opens a consultation (提前介入): the steward's, for a green-channel case, with the materials."""
 
     matter_code: MatterCode = Field(description="The catalogue code of the matter to be applied for.")
+
+
+class ComplaintIntake(Command):
+    """What a hotline operator sends to register a 12345/8890 complaint (the workflow id is its number).
+
+    The caller is personal data: it travels in this (encrypted) payload only, never in an id or a log.
+    """
+
+    caller: Caller
+    channel: ComplaintChannel
+    content: Text = Field(min_length=1)
+    category_code: Code = Field(description="The dispatch table's category (派单 follows from it).")
+    application_id: ApplicationNumber | None = Field(
+        default=None, description="The application the complaint concerns, if any."
+    )
+
+
+class ComplaintCategoryEntry(BaseModel):
+    """The dispatch table's row in force when a complaint registers, with the catalogue's version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    catalogue_version: str
+    category: ComplaintCategory
 
 
 class ProjectIntake(Submission):

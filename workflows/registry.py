@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from workflows.application_workflow import ApplicationWorkflow
+from workflows.complaint_workflow import ComplaintWorkflow
 from workflows.consultation_workflow import ConsultationWorkflow
 from workflows.credit_register import CreditRegister
 from workflows.establishment_workflow import EstablishmentWorkflow
@@ -17,6 +18,7 @@ WORKFLOWS = (
     ProjectWorkflow,
     EstablishmentWorkflow,
     ConsultationWorkflow,
+    ComplaintWorkflow,
     NumberClaim,
     CreditRegister,
     StewardLoad,

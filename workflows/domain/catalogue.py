@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from workflows.domain.credit_code import PREFIX_PATTERN
-from workflows.domain.errors import CatalogueInvalid, UnknownMatter
+from workflows.domain.errors import CatalogueInvalid, OneWindowError, UnknownMatter
 from workflows.domain.values import Code, MatterCode, Name, Text, repeated
 
 # Departments deciding one matter: each is a reader of its cases (access.case_readers), and with the other
@@ -508,15 +508,39 @@ def _require_unique(field_name: str, codes: list[str]) -> None:
         raise ValueError(f"{field_name}: codes repeated: {', '.join(twice)}")
 
 
+class UnknownComplaintCategory(OneWindowError):
+    """The complaint category is not in the dispatch table in force; the nearest codes are suggested."""
+
+    def __init__(self, code: str, suggestions: tuple[str, ...] = ()) -> None:
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown complaint category {code!r}{hint}")
+        self.code = code
+        self.suggestions = suggestions
+
+
+class ComplaintCategory(_Entry):
+    """One row of the 12345/8890 dispatch table (派单): where a complaint of this category goes and how
+    long each step may take. Local choices (DESIGN.md section 9): configurable here, never in code."""
+
+    code: Code
+    name: Name
+    department: Code = Field(description="The department a complaint of this category is dispatched to.")
+    handling_days: PositiveInt = Field(default=5, description="Working days to handle, from the day after.")
+    extension_days: PositiveInt = Field(default=5, description="One extension, with the head's approval.")
+    misroute_hours: PositiveInt = Field(default=24, description="Hours after dispatch to return it (退单).")
+
+
 class Catalogue(_Entry):
     """The catalogue in force; its version is copied into each case with the entry."""
 
     version: str = Field(min_length=1)
     matters: tuple[Matter, ...] = Field(min_length=1)
+    complaint_categories: tuple[ComplaintCategory, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _require_unique("matters", [m.code for m in self.matters])
+        _require_unique("complaint_categories", [c.code for c in self.complaint_categories])
         for matter in self.matters:
             _check_commitment(matter)
         return self
@@ -532,6 +556,13 @@ class Catalogue(_Entry):
                 code, tuple(f"{entry.code}.{v.code}" for v in entry.variants), "choose a type"
             )
         return entry.variant(variant) if variant else entry
+
+    def complaint_category(self, code: str) -> ComplaintCategory:
+        """The dispatch-table row of the complaint category ``code``."""
+        found = next((c for c in self.complaint_categories if c.code == code), None)
+        if found is None:
+            raise UnknownComplaintCategory(code, nearest(code, (c.code for c in self.complaint_categories)))
+        return found
 
 
 def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:

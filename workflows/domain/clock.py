@@ -183,6 +183,7 @@ class WarningSubject(StrEnum):
     DELIVERY = "delivery"  # R-XK-44: the licence within 10 working days of the decision
     VERIFICATION = "verification"  # 告知承诺制: the department verifies the commitment after issuance
     INTERNAL_TARGET = "internal_target"  # 绿色通道: the shorter target the office sets itself
+    HANDLING = "handling"  # 12345/8890: a complaint handled within its category's working days
 
     @property
     def statutory(self) -> bool:

@@ -1,0 +1,240 @@
+"""ComplaintWorkflow: a 12345/8890 complaint's closed loop (DESIGN.md sections 8 and 9).
+
+The rules are ``workflows.domain.complaint``; the mechanism is ``workflows.orchestration``'s, as every
+process's: the chained log, signed commands, effects once, and one durable timer, on the next warning of
+the handling period in force (notice, yellow, red with 督办), re-armed whenever the complaint changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from pydantic import TypeAdapter, ValidationError
+from temporalio import workflow
+from temporalio.common import Priority, RawValue, SearchAttributeKey
+
+from workflows.orchestration import CaseWorkflow, gather_all
+
+# The pure modules workflow code shares, passed through the sandbox (imported once per worker):
+with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes
+    from workflows.boundary import decode, invalid, refusal, still_registering
+    from workflows.domain.application import ENGINE
+    from workflows.domain.calendar import local_date
+    from workflows.domain.clock import WarningSubject
+    from workflows.domain.commands import ReviseTrustedKeys
+    from workflows.domain.complaint import (
+        PEOPLE_COMMANDS,
+        ComplaintCommand,
+        ComplaintEvent,
+        ComplaintRegistered,
+        ComplaintState,
+        ComplaintView,
+        HandlingWarningRaised,
+        RaiseHandlingWarning,
+        RegisterComplaint,
+        decide,
+        effects_of,
+        evolve,
+        handling_due,
+        next_warning,
+        start,
+        view_of,
+    )
+    from workflows.domain.errors import OneWindowError
+    from workflows.identity import TrustedKeys, key_id_of, verify
+    from workflows.messages import (
+        ORDINARY_PRIORITY,
+        ComplaintCategoryEntry,
+        ComplaintIntake,
+        DepartmentNotice,
+        Escalation,
+        EventsPage,
+        OutsideCall,
+        ReadRequest,
+        SecurityContext,
+        SupervisionPush,
+    )
+    from workflows.orchestration import OUTSIDE_TIMEOUT
+
+_INTAKE: TypeAdapter[ComplaintIntake] = TypeAdapter(ComplaintIntake)
+_COMMANDS: TypeAdapter[ComplaintCommand] = TypeAdapter(ComplaintCommand)
+
+if TYPE_CHECKING:
+    IntakePayload: TypeAlias = ComplaintIntake | RawValue
+    CommandPayload: TypeAlias = ComplaintCommand | RawValue
+else:
+    IntakePayload = CommandPayload = RawValue
+
+
+@workflow.defn
+class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCommand]):
+    """One complaint; the workflow id is its number (the hotline's work-order number)."""
+
+    @workflow.run
+    async def run(self, intake: IntakePayload) -> ComplaintView:
+        """Register and dispatch the complaint, then follow it until it is closed or merged."""
+        await self._register(decode(intake, _INTAKE, "intake"))
+        while True:
+            seen = self._current.version
+            await self._perform_effects()
+            if self._current.closed:
+                break
+            mark = next_warning(self._current)
+            fired = await self._sleep_until_changed(seen, mark.at if mark else None)
+            if fired and mark is not None:
+                self._record(self._decide(RaiseHandlingWarning(actor=ENGINE, level=mark.level)))
+        await self._perform_effects()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return view_of(self._current, self._now())
+
+    async def _register(self, intake: ComplaintIntake) -> None:
+        """Verify the operator, pin the dispatch table's row and the calendar, claim the number, record."""
+        started_at = self._now()
+        context, entry, rules = await gather_all(
+            self._verified_operator(intake),
+            self._local("lookup_complaint_category", intake.category_code, ComplaintCategoryEntry),
+            self._deadline_rules(local_date(started_at).year, reload=False),
+        )
+        try:
+            registration = RegisterComplaint(
+                complaint_id=workflow.info().workflow_id,
+                category=entry.category,
+                catalogue_version=entry.catalogue_version,
+                rules=rules,
+                caller_key=context.applicant_key,
+                trusted_keys=context.trusted.key_ids,
+                **intake.model_dump(exclude={"category_code", "assertion"}),
+            )
+        except ValidationError as error:
+            raise invalid("complaint", error) from None
+        with self._clock_stopped_at(started_at):
+            events = self._decide(registration)
+        await self._claim_number()
+        with self._clock_stopped_at(started_at):
+            self._record(events, signed_by=key_id_of(intake.assertion))
+
+    async def _verified_operator(self, intake: ComplaintIntake) -> SecurityContext:
+        """The worker's keys, the caller's keyed pseudonym (of their phone), the operator verified."""
+        context = await self._security_context(intake.caller.phone)
+        try:
+            verify(
+                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
+            )
+        except OneWindowError as error:
+            raise refusal(error) from None
+        return context
+
+    # --- messages -----------------------------------------------------------------------------------------
+
+    @workflow.update
+    async def act(self, payload: CommandPayload) -> ComplaintView:
+        """Apply a person's command (a ``ComplaintCommand`` as JSON); the validator refused the rest."""
+        command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
+        self._idempotency_keys.remember()
+        trusted = None
+        if isinstance(command, ReviseTrustedKeys):
+            trusted = await workflow.execute_activity(
+                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
+            )
+            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
+        self._record(self._decide(command), signed_by=key_id_of(command.assertion))
+        self._trusted = trusted or self._trusted
+        return view_of(self._current, self._now())
+
+    @act.validator
+    def _refuse_invalid(self, payload: CommandPayload) -> None:
+        """Refuse before anything enters history, with the domain error's type."""
+        command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
+        if self._state is None:
+            raise still_registering()
+        try:
+            self._authenticate(command, rotation=False)
+            self._state.admit(command)
+        except OneWindowError as error:
+            raise refusal(error) from None
+        self._idempotency_keys.refuse_reused()
+        if isinstance(command, ReviseTrustedKeys):  # the trust store is read in the handler
+            command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
+        self._decide(command)
+
+    @workflow.query
+    def state(self) -> ComplaintView:
+        """Where the complaint stands, its handling deadline, and what may be done now."""
+        return view_of(self._current, self._now())
+
+    @workflow.query
+    def events(self) -> list[ComplaintEvent]:
+        """The whole domain log: kind, instant, actor and reason of every action."""
+        return list(self._events)
+
+    @workflow.query
+    def state_for(self, read: ReadRequest) -> ComplaintView | None:
+        """``state`` as ``read.reader`` may see it, at ``read.at``: nothing (``null``) if not theirs."""
+        if not self._may_read(read):
+            return None
+        return view_of(self._current, read.at or self._now())
+
+    @workflow.query
+    def events_for(self, read: ReadRequest) -> EventsPage[ComplaintEvent] | None:
+        """A page of ``events`` as ``read.reader`` may see them, from ``read.first``."""
+        if self._state is None:
+            raise still_registering()
+        return EventsPage.of(self._events, read.first) if self._may_read(read) else None
+
+    # --- what the shared mechanism asks of a process --------------------------------------------------
+
+    def _may_read(self, read: ReadRequest) -> bool:
+        return read.reader is None or self._current.may_read(read.reader)
+
+    def _priority(self) -> Priority:
+        return ORDINARY_PRIORITY
+
+    def _fold(self, state: ComplaintState | None, event: ComplaintEvent) -> ComplaintState:
+        if isinstance(event, ComplaintRegistered):
+            return start(event)
+        if state is None:
+            raise ValueError("a complaint's log starts with its registration")
+        return evolve(state, event)
+
+    def _decide_at(
+        self, state: ComplaintState | None, command: ComplaintCommand, now: datetime
+    ) -> tuple[ComplaintEvent, ...]:
+        return decide(state, command, now)
+
+    def _wanted_search_attributes(self, state: ComplaintState) -> Mapping[SearchAttributeKey[Any], object]:
+        # Never the caller: a search attribute is stored unencrypted.
+        return {
+            search_attributes.STATUS: state.status.value,
+            search_attributes.DEPARTMENTS: [state.department],
+            search_attributes.READERS: list(state.readers),
+            search_attributes.DUE_AT: handling_due(state),
+            search_attributes.WARNING_LEVEL: state.warned.value,
+        }
+
+    async def _effects_of(self, event: ComplaintEvent, sequence: int) -> None:
+        for effect in effects_of(event):
+            await self._call(effect, self._outside_message(effect, event, self._key(sequence)))
+
+    def _outside_message(self, effect: str, event: ComplaintEvent, key: str) -> OutsideCall:
+        """The department's notice, or supervision's escalation; the caller is never in either."""
+        state = self._current
+        base = {"key": key, "application_id": state.complaint_id}
+        departments = (state.department,)
+        if effect == "escalate" and isinstance(event, HandlingWarningRaised):
+            return Escalation(
+                **base,
+                matter_code=state.category.code,
+                departments=departments,
+                subject=WarningSubject.HANDLING,
+                deadline_at=event.deadline_at,
+            )
+        if effect == "push_to_supervision":
+            return SupervisionPush(
+                **base, matter_code=state.category.code, departments=departments, result="joint_supervision"
+            )
+        return DepartmentNotice(
+            **base, departments=departments, notice=event.kind, text=event.reason or state.category.name
+        )
