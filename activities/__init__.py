@@ -14,7 +14,13 @@ from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
 from activities.outbox import Outbox
-from activities.peers import read_consultation, read_parts, read_project
+from activities.peers import (
+    concerned_application,
+    read_complaint,
+    read_consultation,
+    read_parts,
+    read_project,
+)
 from activities.scheduling import set_case_priority
 from activities.stewards import StewardActivities
 from activities.supervision import SupervisionActivities
@@ -76,4 +82,6 @@ def all_activities(
         read_parts,
         read_project,
         read_consultation,
+        read_complaint,
+        concerned_application,
     ]

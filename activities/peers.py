@@ -8,9 +8,10 @@ client. So a signal from a stranger can make a case look, never make it believe.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,7 +24,7 @@ from workflows.domain.events import (
     ApprovalRecorded,
     ConsultationFindings,
 )
-from workflows.messages import ApplicationView, PartsRequest, ProcessOutcome
+from workflows.messages import ApplicationView, ComplaintLink, PartsRequest, ProcessOutcome
 
 
 @activity.defn(name="read_parts")
@@ -68,20 +69,40 @@ async def read_project(project_id: str) -> ProcessOutcome:
 async def read_consultation(consultation_id: str) -> ConsultationFindings:
     """提前介入: what a consultation found, for the application submitted on it (a consultation that does
     not exist fails the registration typed; one still registering is asked again)."""
-    handle = activity.client().get_workflow_handle(consultation_id)
-    try:
-        described = await handle.describe()
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise _no_consultation(consultation_id) from None
-        raise
-    if described.workflow_type != "ConsultationWorkflow":  # an application's number, say
-        raise _no_consultation(consultation_id)
+    handle = await _described(activity.client(), consultation_id, "ConsultationWorkflow", "consultation")
     findings: ConsultationFindings = await handle.query("findings", result_type=ConsultationFindings)
     return findings
 
 
-def _no_consultation(consultation_id: str) -> ApplicationError:
-    return ApplicationError(
-        f"no consultation {consultation_id}", type=UnknownApplication.__name__, non_retryable=True
-    )
+@activity.defn(name="read_complaint")
+async def read_complaint(complaint_id: str) -> ComplaintLink:
+    """What a complaint says of the application it concerns (an application told of it reads it here)."""
+    handle = await _described(activity.client(), complaint_id, "ComplaintWorkflow", "complaint")
+    link: ComplaintLink = await handle.query("link", result_type=ComplaintLink)
+    return link
+
+
+@activity.defn(name="concerned_application")
+async def concerned_application(application_id: str) -> None:
+    """A complaint names an application: it must be one (a typo fails the registration typed)."""
+    await _described(activity.client(), application_id, "ApplicationWorkflow", "application")
+
+
+async def _described(
+    client: Client, workflow_id: str, workflow_type: str, what: str
+) -> WorkflowHandle[Any, Any]:
+    """The handle of ``workflow_id`` if it is a ``workflow_type``, else a permanent UnknownApplication."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        described = await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise _unknown(what, workflow_id) from None
+        raise
+    if described.workflow_type != workflow_type:
+        raise _unknown(what, workflow_id)
+    return handle
+
+
+def _unknown(what: str, workflow_id: str) -> ApplicationError:
+    return ApplicationError(f"no {what} {workflow_id}", type=UnknownApplication.__name__, non_retryable=True)

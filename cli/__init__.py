@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import NoReturn
 
-from cli import actions, calendar, catalogue, composites, reading, security, submit
+from cli import actions, calendar, catalogue, composites, reading, report, security, submit
 from cli.arguments import Parser, output_options
 from cli.connection import Connection, Handler, temporal_options
 from cli.errors import EPILOG, answered
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_submit(commands, with_cases)
     actions.add_actions(commands, with_cases)
     reading.add_reading(commands, with_cases)
+    report.add_report(commands, with_cases)
     composites.add_composites(commands, with_cases)
     calendar.add_calendar(commands, with_cases)
     security.add_security(commands, with_cases)

@@ -18,7 +18,7 @@ from gateway.bodies import BODY_COMPONENTS
 from gateway.codec_sessions import CodecSessions
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
-from gateway.routers import applications, calendar, composites, lists
+from gateway.routers import applications, calendar, composites, lists, report
 from gateway.routers import codec as codec_routes
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
 from gateway.tokens import TokenBook
@@ -102,7 +102,9 @@ def create_app(
         composites.projects,
         composites.establishments,
         composites.consultations,
+        composites.complaints,
         lists.router,
+        report.router,
     )
     for router in (*routers, calendar.router, codec_routes.router):
         app.include_router(router)

@@ -23,22 +23,23 @@ from pydantic.fields import FieldInfo
 
 from gateway.limits import read_body
 from workflows.boundary import short
-from workflows.domain import consultation, establishment, project
+from workflows.domain import complaint, consultation, establishment, project
 from workflows.domain.application import PEOPLE_COMMANDS
-from workflows.domain.commands import ApplicationCommand, Command, Submission
+from workflows.domain.commands import ApplicationCommand, Command
+from workflows.domain.complaint import ComplaintCommand
 from workflows.domain.consultation import ConsultationCommand
 from workflows.domain.establishment import EstablishmentCommand
 from workflows.domain.events import Actor
 from workflows.domain.project import ProjectCommand
 from workflows.domain.values import ApplicationNumber
-from workflows.messages import ConsultationIntake, Intake, ProjectIntake
+from workflows.messages import ComplaintIntake, ConsultationIntake, Intake, ProjectIntake
 
 _FILLED_BY_THE_GATEWAY = frozenset({"actor"})  # taken from the bearer token
 _FILLED_BY_THE_ENGINE = frozenset({"credit"})  # 容缺's credit check: run by the engine, never claimed
 _UNION_TAG_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
 _T = typing.TypeVar("_T")
 _C = typing.TypeVar("_C", bound=Command)
-_I = typing.TypeVar("_I", bound=Submission)
+_I = typing.TypeVar("_I", bound=Command)  # a submission, or a complaint's intake
 
 
 def _body_model(model: type[BaseModel], name: str, **extra: tuple[Any, FieldInfo]) -> type[BaseModel]:
@@ -151,6 +152,9 @@ ESTABLISHMENT_BODIES: Bodies[EstablishmentCommand, ProjectIntake] = Bodies(
 CONSULTATION_BODIES: Bodies[ConsultationCommand, ConsultationIntake] = Bodies(
     ConsultationCommand, consultation.PEOPLE_COMMANDS, ConsultationIntake, "ConsultationSubmissionBody"
 )
+COMPLAINT_BODIES: Bodies[ComplaintCommand, ComplaintIntake] = Bodies(
+    ComplaintCommand, complaint.PEOPLE_COMMANDS, ComplaintIntake, "ComplaintSubmissionBody"
+)
 
 
 async def body_of(request: Request) -> bytes:
@@ -193,3 +197,4 @@ ACTION_SCHEMA, SUBMISSION_SCHEMA = APPLICATION_BODIES.schemas(BODY_COMPONENTS)
 PROJECT_ACTION_SCHEMA, PROJECT_SUBMISSION_SCHEMA = PROJECT_BODIES.schemas(BODY_COMPONENTS)
 ESTABLISHMENT_ACTION_SCHEMA, ESTABLISHMENT_SUBMISSION_SCHEMA = ESTABLISHMENT_BODIES.schemas(BODY_COMPONENTS)
 CONSULTATION_ACTION_SCHEMA, CONSULTATION_SUBMISSION_SCHEMA = CONSULTATION_BODIES.schemas(BODY_COMPONENTS)
+COMPLAINT_ACTION_SCHEMA, COMPLAINT_SUBMISSION_SCHEMA = COMPLAINT_BODIES.schemas(BODY_COMPONENTS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Generic, TypeVar
 
 import structlog
@@ -16,16 +16,20 @@ from pydantic import BaseModel
 
 from gateway.errors import EngineTimeout
 from workflows.client import Announcement, CaseClient, Cases, CaseSummary, open_cases_query
-from workflows.domain.commands import Command, Submission
+from workflows.domain.catalogue import Catalogue
+from workflows.domain.commands import Command
 from workflows.domain.errors import NotAuthorised
 from workflows.domain.events import Actor, Role
+from workflows.domain.figures import Report
+from workflows.reference_data import load_catalogue
+from workflows.reports import city_report
 
 QUERY_TIMEOUT = 10.0  # seconds; a query waits for a worker to replay the case, forever if none is polling
 ACTION_TIMEOUT = 30.0  # seconds; an update runs the credit check and the deadline plan before it answers
 
 log = structlog.get_logger()
 _T = TypeVar("_T")
-_I = TypeVar("_I", bound=Submission)
+_I = TypeVar("_I", bound=Command)  # a submission, or a complaint's intake
 _C = TypeVar("_C", bound=Command)
 _V = TypeVar("_V", bound=BaseModel)
 _E = TypeVar("_E", bound=BaseModel)
@@ -88,15 +92,18 @@ class Gateway:
         clock: Callable[[], datetime] = utc_now,
         query_timeout: float = QUERY_TIMEOUT,
         action_timeout: float = ACTION_TIMEOUT,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.cases = cases
         self.clock = clock
+        self.catalogue = catalogue or load_catalogue()  # 网上可办率 counts its matters
         self.query_timeout = query_timeout
         self.action_timeout = action_timeout
         self.applications = Process(cases, query_timeout, action_timeout)
         self.projects = Process(cases.projects(), query_timeout, action_timeout)
         self.establishments = Process(cases.establishments(), query_timeout, action_timeout)
         self.consultations = Process(cases.consultations(), query_timeout, action_timeout)
+        self.complaints = Process(cases.complaints(), query_timeout, action_timeout)
 
     async def find(
         self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
@@ -109,6 +116,13 @@ class Gateway:
             matters=[matter] if matter else [],
         )
         return await in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
+
+    async def report(self, actor: Actor, first_day: date, last_day: date) -> Report:
+        """The city's figures as ``actor`` may read them: those of ``onewindow report``."""
+        found = city_report(
+            self.cases, first_day, last_day, reader=actor, now=self.clock(), catalogue=self.catalogue
+        )
+        return await in_time(found, self.query_timeout)
 
     async def announce_calendar_revision(self, actor: Actor, version: str | None) -> Announcement:
         """R-CAL-4, by a supervisor: every running case (not yet on ``version``) recomputes its deadlines."""

@@ -72,8 +72,10 @@ from workflows.domain.commands import (
     CreditStanding,
     DeemAccepted,
     EndWithProject,
+    ExplainOverdue,
     ExtendDeadline,
     IssueLicence,
+    LinkComplaint,
     OrSignStep,
     RaiseWarning,
     RecordApproval,
@@ -255,6 +257,12 @@ def valid_command(kind: str, state: ApplicationState) -> ApplicationCommand:  # 
             return RecordRectification(
                 actor=approver(matter.departments[0]), rectified=True, reason="复查：已按期整改"
             )
+        case "explain_overdue":
+            return ExplainOverdue(actor=department_head(matter.departments[0]), explanation="专家意见分歧")
+        case "link_complaint":
+            return LinkComplaint(
+                actor=system(), complaint_id="GD-0001", category_code="business_environment", department="x"
+            )
     raise AssertionError(f"no builder for command kind {kind}")
 
 
@@ -318,6 +326,10 @@ def _prepared(case: Case, kind: str) -> Case:
     if kind == "remove_signer" and "add_signer" in TRANSITIONS[case.state.status]:
         lead = approver(case.state.matter.departments[0])
         return then(case, AddSigner(actor=lead, department="fire", reason="涉及消防安全"))
+    if kind == "explain_overdue" and kind in TRANSITIONS[case.state.status]:  # a red warning first
+        planned = then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))
+        red = RaiseWarning(actor=system(), level=WarningLevel.RED, subject=WarningSubject.DECISION)
+        return then(planned, red)
     if kind != "raise_warning" or "record_deadlines" not in TRANSITIONS[case.state.status]:
         return case
     return then(case, RecordDeadlines(actor=system(), plan=overdue_plan(RECEIVED_AT)))

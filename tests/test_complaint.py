@@ -12,8 +12,9 @@ import pytest
 
 from activities.outbox import Outbox
 from tests.builders import approver, department_head, shipped_catalogue, shipped_rules, supervisor, system
+from tests.case_helpers import registration_failure
 from tests.conftest import RunWorker
-from tests.test_workflow_acceptance import MONDAY, desk_at
+from tests.test_workflow_acceptance import MONDAY, desk_at, intake_of, until
 from workflows.client import Complaints
 from workflows.domain.calendar import SHANGHAI, end_of_day
 from workflows.domain.catalogue import UnknownComplaintCategory
@@ -257,14 +258,14 @@ def test_the_view_counts_working_days_and_names_the_application() -> None:
 # --- on the time-skipping server ------------------------------------------------------------------------
 
 
-def _intake(category: str = "business_environment") -> ComplaintIntake:
+def _intake(category: str = "business_environment", concerns: str | None = None) -> ComplaintIntake:
     return ComplaintIntake(
         actor=OPERATOR,
         caller=CALLER,
         channel=ComplaintChannel.HOTLINE_12345,
         content="审批窗口要求重复提交材料",
         category_code=category,
-        application_id="APP-2026-0001",
+        concerns=concerns,
     )
 
 
@@ -371,3 +372,44 @@ async def test_handling_warnings_escalate_red_and_the_extension_and_supervision_
         assert [(p["action"], p["result"]) for p in pushed] == [("result", "joint_supervision")]
         extended = await complaints.state("GD-2026-4", reader=None)
         assert extended.warning_level is not WarningLevel.RED  # its deadline is 16 March
+
+
+async def test_a_complaint_about_an_application_shows_in_its_events_and_view(run_worker: RunWorker) -> None:
+    """The application reads the complaint that says it concerns it and records the link; a complaint
+    naming no application that exists is refused at registration, its number free again."""
+    async with desk_at(run_worker, MONDAY) as desk:
+        cases = kit_cases(desk.env.client, desk.task_queue)
+        await cases.submit("APP-GD-1", intake_of("FOOD-BUSINESS", await desk.now()))
+        await cases.registered("APP-GD-1", reader=None)
+        complaints = cases.complaints()
+        await complaints.submit("GD-2026-6", _intake(concerns="APP-GD-1"))
+        await complaints.registered("GD-2026-6", reader=None)
+        handle = desk.env.client.get_workflow_handle("APP-GD-1")
+        view = await until(handle, lambda v: v.complaints == ("GD-2026-6",), "linked")
+        assert view.complaints == ("GD-2026-6",)
+        linked = [e for e in await cases.events("APP-GD-1", reader=None) if e.kind == "complaint_linked"]
+        assert [(e.complaint_id, e.department) for e in linked] == [("GD-2026-6", MARKET)]
+        assert CALLER.phone not in str(linked)
+
+        await complaints.submit("GD-2026-7", _intake(concerns="APP-NOT-THERE"))
+        failed = await registration_failure(desk.env.client.get_workflow_handle("GD-2026-7"))
+        assert failed.type == "UnknownApplication"
+        await complaints.submit("GD-2026-7", _intake())  # the number is free again
+        assert (await complaints.registered("GD-2026-7", reader=None)).application_id is None
+
+
+async def test_a_forged_signal_links_nothing(run_worker: RunWorker) -> None:
+    """Anyone may say a complaint concerns a case; the case links only a complaint that names it."""
+    async with desk_at(run_worker, MONDAY) as desk:
+        cases = kit_cases(desk.env.client, desk.task_queue)
+        await cases.submit("APP-GD-2", intake_of("FOOD-BUSINESS", await desk.now()))
+        await cases.registered("APP-GD-2", reader=None)
+        complaints = cases.complaints()
+        await complaints.submit("GD-2026-8", _intake())  # about no application
+        await complaints.registered("GD-2026-8", reader=None)
+        handle = desk.env.client.get_workflow_handle("APP-GD-2")
+        for forged in ("GD-2026-8", "APP-GD-2", "no-such-complaint", {"x": 1}, "长" * 500):
+            await handle.signal("complaint_filed", forged)
+        await complaints.submit("GD-2026-9", _intake(concerns="APP-GD-2"))
+        view = await until(handle, lambda v: bool(v.complaints), "linked")
+        assert view.complaints == ("GD-2026-9",)

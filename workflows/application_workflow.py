@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
 
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.application import (
         ENGINE,
         PEOPLE_COMMANDS,
+        REPEAT_LIMITS,
         ApplicationState,
         Effect,
         deadlines,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         next_timer,
         plan_request,
         ready_to_issue,
+        report_facts,
         start,
     )
     from workflows.domain.calendar import local_date
@@ -51,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         CreditStanding,
         EndWithProject,
         IssueLicence,
+        LinkComplaint,
         RecordDeadlines,
         ReviseDeadlineRules,
         ReviseTrustedKeys,
@@ -76,11 +79,13 @@ with workflow.unsafe.imports_passed_through():
         StepUrged,
         WarningRaised,
     )
+    from workflows.domain.values import MAX_NAME
     from workflows.identity import TrustedKeys, key_id_of
     from workflows.messages import (
         ApplicantNotice,
         ApplicationView,
         CatalogueEntry,
+        ComplaintLink,
         CreditEntry,
         CreditQuery,
         DepartmentNotice,
@@ -111,7 +116,12 @@ _STEWARD_CAPACITY = "steward-capacity"
 # Cases registered since green-channel cases have internal targets are held to them; histories recorded
 # before replay without (their deadlines were planned without one).
 _INTERNAL_TARGETS = "internal-targets"
+# Cases registered since the city's figures are read from visibility keep their search attributes;
+# histories recorded before replay upserting what they did.
+_REPORTED = "report-attributes"
 # How a project or an establishment ends without its results: its open matters end with it.
+# Complaints read in one go when several say they concern the case; more are ignored until read.
+_COMPLAINTS_READ_AT_ONCE = 10
 _PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned", "lapsed", "not_for_use"})
 
 _INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
@@ -143,6 +153,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         self._part_of: PartOf | None = None  # set for a matter of a project
         self._told_project: object = None  # what the project last heard of this case
         self._project_check_requested = False
+        self._reported = False  # keeps the figures' search attributes (cases registered since they exist)
+        self._complaints_to_read: list[str] = []  # complaints that said they concern this case
         self._steward_slot: Actor | None = None  # the steward whose register holds this case
         self._stewards = asyncio.Lock()  # one change of steward at a time: each decides on the case as it is
 
@@ -175,6 +187,9 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             if self._calendar_revision_requested and not self._current.closed:
                 await self._revise_rules()
                 continue
+            if self._complaints_to_read and not self._current.closed:
+                await self._link_complaints()
+                continue
             if self._current.closed:
                 break
             if ready_to_issue(self._current):
@@ -199,6 +214,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         # replay that meets them in the other order fails (seen on queries of closed cases).
         internal_targets = workflow.patched(_INTERNAL_TARGETS)
         counts_stewards = workflow.patched(_STEWARD_CAPACITY)
+        self._reported = workflow.patched(_REPORTED)
         started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
@@ -314,6 +330,41 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             with self._clock_stopped_at(asked_at):
                 self._apply(ReviseDeadlineRules(actor=ENGINE, rules=rules))
 
+    async def _link_complaints(self) -> None:
+        """12345/8890: read each complaint that said it concerns this case, and link the ones that do."""
+        asked_at = self._now()
+        numbers, self._complaints_to_read = self._complaints_to_read, []
+        links = await gather_all(*(self._complaint(number) for number in numbers))
+        own = workflow.info().workflow_id
+        for link in links:
+            state = self._current
+            if (
+                link is None
+                or state.closed
+                or link.application_id != own
+                or link.complaint_id in state.complaints
+            ):
+                continue
+            if state.repeats.get("complaint_linked", 0) >= REPEAT_LIMITS["complaint_linked"]:
+                continue  # the complaint still names the case; its log is full of links already
+            command = LinkComplaint(
+                actor=ENGINE,
+                complaint_id=link.complaint_id,
+                category_code=link.category_code,
+                department=link.department,
+            )
+            with self._clock_stopped_at(asked_at):
+                self._apply(command)
+
+    async def _complaint(self, number: str) -> ComplaintLink | None:
+        """The complaint ``number`` as it reads itself; None when there is no such complaint (a forged or
+        mistaken signal must not end the case)."""
+        try:
+            return await self._call("read_complaint", number, ComplaintLink)
+        except ActivityError:
+            workflow.logger.info("no_such_complaint", extra={"complaint_id": number[:64]})
+            return None
+
     async def _wait_for_change_or_deadline(self, version: int) -> None:
         """Sleep on one durable timer, unless the case moved on from ``version``."""
         state = self._current
@@ -323,7 +374,11 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         if calendar_missing:
             recheck_at = self._now() + _CALENDAR_RECHECK
             wake_at = min(wake_at, recheck_at) if wake_at else recheck_at
-        asked = lambda: self._calendar_revision_requested or self._project_check_requested  # noqa: E731
+        asked = lambda: (  # noqa: E731
+            self._calendar_revision_requested
+            or self._project_check_requested
+            or bool(self._complaints_to_read)
+        )
         if not await self._sleep_until_changed(version, wake_at, asked):
             return
         if scheduled is None or self._now() < scheduled.at:
@@ -575,6 +630,17 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         """
         self._project_check_requested = self._part_of is not None
 
+    @workflow.signal
+    def complaint_filed(self, complaint_id: object = None, *_ignored: object) -> None:
+        """A complaint says it concerns this case: the case reads the complaint itself before linking it.
+
+        Anyone may send it; only a complaint that names this case is linked, and a few are read at once.
+        """
+        pending = self._complaints_to_read
+        fits = isinstance(complaint_id, str) and len(complaint_id) <= MAX_NAME  # an application number's
+        if fits and complaint_id not in pending and len(pending) < _COMPLAINTS_READ_AT_ONCE:
+            pending.append(str(complaint_id))
+
     @workflow.query
     def state(self, at: datetime | None = None) -> ApplicationView:
         """The case as supervisors and portals see it at ``at`` (callers pass their current time).
@@ -642,4 +708,5 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             search_attributes.DUE_AT: due_at,
             search_attributes.READERS: list(case_readers(state)),
             search_attributes.CALENDAR: state.rules.calendar.version,
+            **(search_attributes.reported(report_facts(state)) if self._reported else {}),
         }

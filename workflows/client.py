@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -34,7 +34,7 @@ from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import MAX_MESSAGE_BYTES
 from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
-from workflows.domain.calendar import CALENDAR_VERSION_PATTERN
+from workflows.domain.calendar import CALENDAR_VERSION_PATTERN, SHANGHAI, end_of_day
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand, Command, Submission
 from workflows.domain.complaint import ComplaintCommand, ComplaintEvent, ComplaintView
@@ -50,6 +50,7 @@ from workflows.domain.errors import (
 )
 from workflows.domain.establishment import EstablishmentCommand, EstablishmentEvent, EstablishmentProgress
 from workflows.domain.events import Actor, ApplicationEvent
+from workflows.domain.figures import CaseFacts
 from workflows.domain.project import ProjectCommand, ProjectEvent, ProjectProgress
 from workflows.domain.values import MAX_IDEMPOTENCY_KEY, Code, IdempotencyKey, Instant, MatterCode
 from workflows.messages import (
@@ -208,6 +209,8 @@ _C = TypeVar("_C", bound=Command)
 _V = TypeVar("_V", bound=BaseModel)
 _E = TypeVar("_E", bound=BaseModel)
 _CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
+# The most cases one figures' report reads (a year of a large centre's approvals and complaints).
+MAX_FIGURES_ROWS = 200_000
 _MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
 _CODE: TypeAdapter[str] = TypeAdapter(Code)
 _MATTER_CODE: TypeAdapter[str] = TypeAdapter(MatterCode)
@@ -505,6 +508,35 @@ class CaseClient(Generic[_I, _C, _V, _E]):
                 )
             )
         return found
+
+    async def figures_rows(self, first_day: date, last_day: date, *, reader: Actor | None) -> list[CaseFacts]:
+        """Every application and complaint ``reader`` may read whose deadline falls from ``first_day`` to
+        ``last_day`` (Shanghai), as its search attributes describe it: the rows of the city's figures."""
+        after = datetime.combine(first_day, time(0), tzinfo=SHANGHAI).astimezone(UTC)
+        until = end_of_day(last_day).astimezone(UTC)
+        types = " OR ".join(f"WorkflowType = '{name}'" for name in search_attributes.REPORTED_TYPES.values())
+        clauses = [
+            f"({types})",
+            f"{search_attributes.DEADLINE.name} > '{after.isoformat()}'",
+            f"{search_attributes.DEADLINE.name} <= '{until.isoformat()}'",
+        ]
+        scope = readable_by(reader, self._pseudonym) if reader is not None else None
+        if scope is not None:
+            clauses.append(scope)
+        kinds = {name: kind for kind, name in search_attributes.REPORTED_TYPES.items()}
+        rows: dict[str, CaseFacts] = {}
+        async for execution in self.client.list_workflows(" AND ".join(clauses), limit=MAX_FIGURES_ROWS + 1):
+            if execution.id in rows:  # an earlier run of the number (a registration that failed)
+                continue
+            if len(rows) == MAX_FIGURES_ROWS:
+                raise Refused(
+                    "RangeTooLarge", f"more than {MAX_FIGURES_ROWS} cases fall in the range: narrow it"
+                )
+            kind = kinds[execution.workflow_type]
+            rows[execution.id] = search_attributes.facts_from(
+                execution.id, kind, execution.typed_search_attributes
+            )
+        return list(rows.values())
 
     async def _shadowed_by_duplicate(self, application_id: str) -> WorkflowHandle[Any, Any] | None:
         """The run holding the number, when a later run of it (started by a raw client, whatever its

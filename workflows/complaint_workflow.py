@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         evolve,
         handling_due,
         next_warning,
+        report_facts,
         start,
         view_of,
     )
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ORDINARY_PRIORITY,
         ComplaintCategoryEntry,
         ComplaintIntake,
+        ComplaintLink,
         DepartmentNotice,
         Escalation,
         EventsPage,
@@ -98,6 +100,8 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
             self._local("lookup_complaint_category", intake.category_code, ComplaintCategoryEntry),
             self._deadline_rules(local_date(started_at).year, reload=False),
         )
+        if intake.concerns is not None:  # a mistyped number fails the registration, typed
+            await self._call("concerned_application", intake.concerns)
         try:
             registration = RegisterComplaint(
                 complaint_id=workflow.info().workflow_id,
@@ -106,7 +110,8 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
                 rules=rules,
                 caller_key=context.applicant_key,
                 trusted_keys=context.trusted.key_ids,
-                **intake.model_dump(exclude={"category_code", "assertion"}),
+                application_id=intake.concerns,
+                **intake.model_dump(exclude={"category_code", "assertion", "concerns"}),
             )
         except ValidationError as error:
             raise invalid("complaint", error) from None
@@ -166,6 +171,17 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
         return view_of(self._current, self._now())
 
     @workflow.query
+    def link(self) -> ComplaintLink:
+        """What the application it concerns reads of it before linking it (never the caller)."""
+        state = self._current
+        return ComplaintLink(
+            complaint_id=state.complaint_id,
+            application_id=state.registered.application_id,
+            category_code=state.category.code,
+            department=state.department,
+        )
+
+    @workflow.query
     def events(self) -> list[ComplaintEvent]:
         """The whole domain log: kind, instant, actor and reason of every action."""
         return list(self._events)
@@ -212,11 +228,25 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
             search_attributes.READERS: list(state.readers),
             search_attributes.DUE_AT: handling_due(state),
             search_attributes.WARNING_LEVEL: state.warned.value,
+            search_attributes.MATTER: state.category.code,
+            search_attributes.CONCERNS: state.registered.application_id,
+            **search_attributes.reported(report_facts(state)),
         }
 
     async def _effects_of(self, event: ComplaintEvent, sequence: int) -> None:
+        if isinstance(event, ComplaintRegistered) and event.application_id is not None:
+            await self._tell_application(event.application_id)
         for effect in effects_of(event):
             await self._call(effect, self._outside_message(effect, event, self._key(sequence)))
+
+    async def _tell_application(self, application_id: str) -> None:
+        """The application hears that a complaint concerns it, and reads the complaint itself; a case
+        already closed hears nothing (the complaint still names it, ``OwConcerns``)."""
+        application = workflow.get_external_workflow_handle(application_id)
+        try:
+            await application.signal("complaint_filed", self._current.complaint_id)
+        except Exception as error:
+            workflow.logger.info("application_not_told", extra={"error": type(error).__name__})
 
     def _outside_message(self, effect: str, event: ComplaintEvent, key: str) -> OutsideCall:
         """The department's notice, or supervision's escalation; the caller is never in either."""

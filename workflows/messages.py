@@ -100,8 +100,8 @@ class ComplaintIntake(Command):
     channel: ComplaintChannel
     content: Text = Field(min_length=1)
     category_code: Code = Field(description="The dispatch table's category (派单 follows from it).")
-    application_id: ApplicationNumber | None = Field(
-        default=None, description="The application the complaint concerns, if any."
+    concerns: ApplicationNumber | None = Field(
+        default=None, description="The number of the application the complaint concerns, if any."
     )
 
 
@@ -128,6 +128,17 @@ class ProjectIntake(Submission):
         le=10_240,
         description="Continue as new past this many history events (Temporal's own suggestion otherwise).",
     )
+
+
+class ComplaintLink(BaseModel):
+    """What a complaint says of the application it concerns, as an application reads it (no caller)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    complaint_id: str
+    application_id: str | None
+    category_code: str
+    department: str
 
 
 class PartsRequest(BaseModel):
@@ -230,6 +241,13 @@ class ApplicationView(BaseModel):
     )
     returned: tuple[str, ...] = Field(default=(), description="退回: materials the window must bring back.")
     urges: dict[str, int] = Field(default_factory=dict, description="催办: how often each step was urged.")
+    window_visits: int = Field(
+        default=0, description="最多跑一次: the steps brought to the window in person."
+    )
+    overdue_explanation: str | None = Field(
+        default=None, description="优化营商环境条例 第36条: why the overdue case is late, as published."
+    )
+    complaints: tuple[str, ...] = Field(default=(), description="12345/8890 complaints about the case.")
     commitment: str | None = Field(
         default=None, description="告知承诺制: the written commitment in place of the named proofs."
     )
@@ -304,6 +322,9 @@ class ApplicationView(BaseModel):
             assignments={step: tuple(a.id for a in who) for step, who in state.assignees.items()},
             returned=state.returned,
             urges=state.urges,
+            window_visits=state.window_visits,
+            overdue_explanation=state.overdue_explanation,
+            complaints=state.complaints,
             commitment=state.commitment,
             consultation_id=consultation.consultation_id if consultation else None,
             checked_in_consultation=consultation.checked if consultation else (),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.domain.clock import WarningLevel
+from workflows.domain.figures import CaseFacts, CaseKind
 
 MATTER = SearchAttributeKey.for_keyword("OwMatter")
 DEPARTMENTS = SearchAttributeKey.for_keyword_list("OwDepartments")
@@ -25,6 +28,19 @@ CALENDAR = SearchAttributeKey.for_keyword("OwCalendar")
 # The project a matter's application belongs to: set by the project when it starts the child.
 PARENT = SearchAttributeKey.for_keyword("OwParent")
 
+# A complaint's application (12345/8890): the complaints about a case, found with one query.
+CONCERNS = SearchAttributeKey.for_keyword("OwConcerns")
+# What the city's figures count (``workflows.domain.figures``): one row per case, read from visibility.
+DEADLINE = SearchAttributeKey.for_datetime("OwDeadline")
+DONE_AT = SearchAttributeKey.for_datetime("OwDoneAt")
+ON_TIME = SearchAttributeKey.for_bool("OwOnTime")
+WARNINGS = SearchAttributeKey.for_keyword_list("OwWarnings")
+RATING = SearchAttributeKey.for_keyword("OwRating")
+WINDOW_VISITS = SearchAttributeKey.for_int("OwWindowVisits")
+COUNTED_DAYS = SearchAttributeKey.for_int("OwCountedDays")
+ELAPSED_DAYS = SearchAttributeKey.for_int("OwElapsedDays")
+EXPLAINED = SearchAttributeKey.for_bool("OwExplained")
+
 ALL: Sequence[SearchAttributeKey[Any]] = (
     MATTER,
     DEPARTMENTS,
@@ -36,7 +52,60 @@ ALL: Sequence[SearchAttributeKey[Any]] = (
     READERS,
     CALENDAR,
     PARENT,
+    CONCERNS,
+    DEADLINE,
+    DONE_AT,
+    ON_TIME,
+    WARNINGS,
+    RATING,
+    WINDOW_VISITS,
+    COUNTED_DAYS,
+    ELAPSED_DAYS,
+    EXPLAINED,
 )
+
+# The workflow type of each kind of case the figures count.
+REPORTED_TYPES: Mapping[CaseKind, str] = {
+    CaseKind.APPLICATION: "ApplicationWorkflow",
+    CaseKind.COMPLAINT: "ComplaintWorkflow",
+}
+
+
+def reported(facts: CaseFacts) -> Mapping[SearchAttributeKey[Any], object]:
+    """The search attributes a case keeps for the city's figures (nothing personal)."""
+    return {
+        DEADLINE: facts.deadline,
+        DONE_AT: facts.done_at,
+        ON_TIME: facts.on_time,
+        WARNINGS: sorted(level.value for level in facts.warnings),
+        RATING: facts.rating,
+        WINDOW_VISITS: facts.window_visits,
+        COUNTED_DAYS: facts.counted_days,
+        ELAPSED_DAYS: facts.elapsed_days,
+        EXPLAINED: facts.explained or None,
+    }
+
+
+def facts_from(case_id: str, kind: CaseKind, attributes: TypedSearchAttributes) -> CaseFacts:
+    """The row of the figures a case's search attributes describe (the inverse of ``reported``)."""
+    return CaseFacts(
+        case_id=case_id,
+        kind=kind,
+        matter=attributes.get(MATTER) or "",
+        departments=tuple(attributes.get(DEPARTMENTS) or ()),
+        deadline=attributes.get(DEADLINE),
+        done_at=attributes.get(DONE_AT),
+        on_time=attributes.get(ON_TIME),
+        warnings=frozenset(WarningLevel(v) for v in attributes.get(WARNINGS) or () if v in _LEVELS),
+        rating=attributes.get(RATING),
+        window_visits=attributes.get(WINDOW_VISITS),
+        counted_days=attributes.get(COUNTED_DAYS),
+        elapsed_days=attributes.get(ELAPSED_DAYS),
+        explained=bool(attributes.get(EXPLAINED)),
+    )
+
+
+_LEVELS = frozenset(level.value for level in WarningLevel)
 
 
 async def register(client: Client) -> list[str]:

@@ -1,6 +1,6 @@
-"""The processes beside applications over HTTP: a construction project, an enterprise establishment and a
-consultation (提前介入), each opened, given commands, and read as its view and its history, as an
-application is.
+"""The processes beside applications over HTTP: a construction project, an enterprise establishment, a
+consultation (提前介入) and a 12345/8890 complaint, each opened, given commands, and read as its view and
+its history, as an application is.
 
 A process's matters are applications of their own (``<number>.<matter>``), driven under ``/applications``.
 """
@@ -14,6 +14,9 @@ import structlog
 from fastapi import APIRouter, Request, Response, status
 
 from gateway.bodies import (
+    COMPLAINT_ACTION_SCHEMA,
+    COMPLAINT_BODIES,
+    COMPLAINT_SUBMISSION_SCHEMA,
     CONSULTATION_ACTION_SCHEMA,
     CONSULTATION_BODIES,
     CONSULTATION_SUBMISSION_SCHEMA,
@@ -29,6 +32,7 @@ from gateway.dependencies import ApplicationId, Caller, IdempotencyKey, Service
 from gateway.errors import problems
 from gateway.routers.applications import Submitted, json_body
 from gateway.service import Gateway, Process
+from workflows.domain.complaint import ComplaintEvent, ComplaintView
 from workflows.domain.consultation import ConsultationEvent, ConsultationView
 from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
 from workflows.domain.project import ProjectEvent, ProjectProgress
@@ -202,6 +206,39 @@ consultations = composite_router(
                 "value": {"kind": "give_opinion", "opinion": "经营布局符合要求"},
             },
             "close": {"summary": "Close (steward)", "value": {"kind": "close_consultation"}},
+        },
+    ),
+)
+complaints = composite_router(
+    "complaint",
+    bodies=COMPLAINT_BODIES,
+    process=lambda gateway: gateway.complaints,
+    view=ComplaintView,
+    event=ComplaintEvent,
+    schemas=(COMPLAINT_ACTION_SCHEMA, COMPLAINT_SUBMISSION_SCHEMA),
+    examples=(
+        {
+            "application_id": "GD-2026-000101",
+            "caller": {"name": "王女士", "phone": "13800000000"},
+            "channel": "12345",
+            "content": "窗口要求重复提交已提交过的材料",
+            "category_code": "business_environment",
+            "concerns": "APP-2026-000042",
+        },
+        {
+            "sign": {"summary": "Sign for it (签收, the department)", "value": {"kind": "sign_complaint"}},
+            "return": {
+                "summary": "Return it as misrouted (退单, within the hours)",
+                "value": {"kind": "return_complaint", "reason": "属不动产登记职责"},
+            },
+            "reply": {
+                "summary": "Reply (答复)",
+                "value": {"kind": "reply_complaint", "reply": "已责成窗口一次性告知，不再重复收取"},
+            },
+            "callback": {
+                "summary": "Call back (回访, the hotline)",
+                "value": {"kind": "record_callback", "rating": "satisfied"},
+            },
         },
     ),
 )

@@ -48,8 +48,10 @@ from workflows.domain.commands import (
     ConfirmSimulation,
     DeemAccepted,
     EndWithProject,
+    ExplainOverdue,
     ExtendDeadline,
     IssueLicence,
+    LinkComplaint,
     OrSignStep,
     RaiseWarning,
     RecordApproval,
@@ -112,6 +114,7 @@ from workflows.domain.events import (
     CommitmentFoundUntrue,
     CommitmentRectified,
     CommitmentVerified,
+    ComplaintLinked,
     ConsultationFindings,
     CorrectionRequested,
     DeadlineExtended,
@@ -121,6 +124,7 @@ from workflows.domain.events import (
     LicenceIssued,
     LicenceRevoked,
     MaterialsSupplemented,
+    OverdueExplained,
     Role,
     SignerAdded,
     SignerRemoved,
@@ -130,6 +134,7 @@ from workflows.domain.events import (
     TrustedKeysRevised,
     WarningRaised,
 )
+from workflows.domain.figures import CaseFacts, CaseKind
 from workflows.domain.values import Instant, visible
 
 # R-XK-42a / R-XK-42b: the one extension and who may grant it.
@@ -152,6 +157,7 @@ REPEAT_LIMITS: Mapping[str, int] = MappingProxyType(
         "step_assigned": 30,
         "step_urged": 30,
         "signer_added": MAX_DEPARTMENTS,
+        "complaint_linked": 20,
     }
 )
 # 退回: the pause a matter's catalogue entry lists (with its legal basis) when the time a returned case
@@ -198,12 +204,16 @@ _BEFORE_ACCEPTANCE = frozenset(
 )
 # The engine's bookkeeping while a case is open: its deadlines, recomputed whenever they may change, and
 # the calendar they are counted with (R-CAL-4).
-_WHILE_OPEN = frozenset({"record_deadlines", "revise_deadline_rules", "revise_trusted_keys"})
+_WHILE_OPEN = frozenset(
+    {"record_deadlines", "revise_deadline_rules", "revise_trusted_keys", "link_complaint"}
+)
 # Green-channel help (帮办代办) matters until the licence is issued; so does the project it is part of.
 _UNTIL_ISSUED = _WHILE_OPEN | {"change_green_channel", "end_with_project", "confirm_simulation"}
 
 # An office's actions on a pending step (转办, 或签, 催办), while its department reviews, paused or not.
 _STEP_ACTIONS = frozenset({"transfer_step", "or_sign_step", "urge_step"})
+# 第36条: an overdue case's explanation, while its decision is still owed.
+_OVERDUE = frozenset({"explain_overdue"})
 
 # The allowed transitions, as data a policy officer can review: status -> commands it admits.
 # A status absent from a row's set refuses the command with NotAllowed before any other rule runs.
@@ -219,6 +229,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     | {"request_correction", "supplement_materials", "withdraw_application"},
     Status.UNDER_REVIEW: _UNTIL_ISSUED
     | _STEP_ACTIONS
+    | _OVERDUE
     | {
         "raise_warning",
         "record_approval",
@@ -235,6 +246,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     # its own expected length: warnings still come due.
     Status.SUSPENDED: _UNTIL_ISSUED
     | _STEP_ACTIONS
+    | _OVERDUE
     | {
         "raise_warning",
         "resume_clock",
@@ -245,6 +257,7 @@ TRANSITIONS: Mapping[Status, frozenset[str]] = {
     },
     # 退回: the approvals wait for the materials; the period runs (or stands, if the matter says so).
     Status.RETURNED: _UNTIL_ISSUED
+    | _OVERDUE
     | {
         "raise_warning",
         "record_approval",  # a refusal only: the approval waits for the materials
@@ -305,6 +318,8 @@ AUTHORISED_ROLES: Mapping[str, frozenset[Role]] = {
     "urge_step": frozenset({Role.SUPERVISOR, Role.WINDOW_OFFICER}),
     "verify_commitment": frozenset({Role.APPROVER}),  # the deciding department verifies (核查)
     "record_rectification": frozenset({Role.APPROVER}),
+    "explain_overdue": frozenset({Role.DEPARTMENT_HEAD}),  # of a department deciding the case
+    "link_complaint": frozenset({Role.SYSTEM}),  # read from the complaint that concerns the case
 }
 
 
@@ -391,6 +406,9 @@ class ApplicationState(BaseModel):
     internal_targets: bool = False  # 绿色通道: held to internal targets (cases registered before: never)
     returned: tuple[str, ...] = ()  # 退回: the materials the window must bring back
     urges: dict[str, int] = Field(default_factory=dict)  # 催办, by step
+    window_visits: int = 0  # 最多跑一次: the steps brought to the window in person
+    overdue_explanation: str | None = None  # 第36条: why the overdue case is late, as published
+    complaints: tuple[str, ...] = ()  # 12345/8890 complaints that concern the case
 
     def warning_raised(self, subject: WarningSubject | None = None) -> WarningLevel:
         """The highest warning (of ``subject``, or of any statutory one) recorded so far: a warning once
@@ -506,6 +524,7 @@ def start(event: ApplicationSubmitted) -> ApplicationState:
         channel=event.channel,
         received_at=event.received_at,
         acceptance_from=event.received_at,
+        window_visits=int(event.channel is Channel.WINDOW),
         submitted_by=event.actor,
         applicant_key=event.applicant_key,
         trusted_keys=event.trusted_keys,
@@ -549,6 +568,7 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes |= {
                 "provided": provided,
                 "outstanding": tuple(m for m in state.outstanding if m not in event.materials),
+                "window_visits": state.window_visits + int(event.channel is Channel.WINDOW),
             }
             if state.status is Status.CORRECTION_REQUESTED and _complete(state, provided):
                 # R-XK-32: the complete materials start a new acceptance period from their receipt.
@@ -577,6 +597,10 @@ def evolve(state: ApplicationState, event: ApplicationEvent) -> ApplicationState
             changes["removed_signers"] = state.removed_signers | {event.step}
         case StepUrged():
             changes["urges"] = state.urges | {event.step: state.urges.get(event.step, 0) + 1}
+        case OverdueExplained():
+            changes["overdue_explanation"] = event.explanation
+        case ComplaintLinked():
+            changes["complaints"] = (*state.complaints, event.complaint_id)
         case ApplicationAccepted():
             changes |= _accepted(state, event, event.as_of)
         case AcceptedWithDeficiencies():
@@ -1004,7 +1028,11 @@ def _supplement(
     if already:
         raise InvalidCommand(f"already provided, nothing to supplement: {', '.join(already)}")
     event = MaterialsSupplemented(
-        at=now, actor=command.actor, reason=command.reason, materials=command.materials
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        materials=command.materials,
+        channel=command.channel,
     )
     return (event,)
 
@@ -1164,6 +1192,39 @@ def _remove_signer(
     if not visible(command.reason):
         raise InvalidCommand("减签 must state its reason")
     return (SignerRemoved(at=now, actor=command.actor, reason=command.reason, step=command.step),)
+
+
+def _explain_overdue(
+    state: ApplicationState, command: ExplainOverdue, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    """第36条: only an overdue case is explained, by the head of a department deciding it, once."""
+    _require_department(state, command.actor)
+    if state.warning_raised() is not WarningLevel.RED:
+        raise InvalidCommand("the case is not overdue: nothing to explain")
+    if state.overdue_explanation is not None:
+        raise InvalidCommand("the delay is explained already")
+    if not visible(command.explanation):
+        raise InvalidCommand("explanation: say why the case is late")
+    explained = OverdueExplained(
+        at=now, actor=command.actor, reason=command.reason, explanation=command.explanation
+    )
+    return (explained,)
+
+
+def _link_complaint(
+    state: ApplicationState, command: LinkComplaint, now: datetime
+) -> tuple[ApplicationEvent, ...]:
+    if command.complaint_id in state.complaints:
+        raise InvalidCommand(f"complaint {command.complaint_id} is linked already")
+    linked = ComplaintLinked(
+        at=now,
+        actor=command.actor,
+        reason=command.reason,
+        complaint_id=command.complaint_id,
+        category_code=command.category_code,
+        department=command.department,
+    )
+    return (linked,)
 
 
 def _urge_step(state: ApplicationState, command: UrgeStep, now: datetime) -> tuple[ApplicationEvent, ...]:
@@ -1529,6 +1590,8 @@ _HANDLERS: Mapping[type, Callable[[ApplicationState, Any, datetime], tuple[Appli
     AddSigner: _add_signer,
     RemoveSigner: _remove_signer,
     UrgeStep: _urge_step,
+    ExplainOverdue: _explain_overdue,
+    LinkComplaint: _link_complaint,
     VerifyCommitment: _verify_commitment,
     RecordRectification: _record_rectification,
     RecordDeadlines: _record_deadlines,
@@ -1647,6 +1710,8 @@ def _worth_offering(state: ApplicationState, kind: str) -> bool:  # noqa: PLR091
             return state.matter.approval is not ApprovalMode.STAGED
         case "remove_signer":
             return bool({a.step for a in state.added_signers} - state.removed_signers)
+        case "explain_overdue":
+            return state.warning_raised() is WarningLevel.RED and state.overdue_explanation is None
     return True
 
 
@@ -1677,7 +1742,7 @@ def _offered(state: ApplicationState, kind: str, roles: tuple[Role, ...]) -> Pen
             pause = state.clock.open_suspension if state.clock else None
             paused_by = (pause.department,) if pause and pause.department else ()
             return PendingAction(command=kind, roles=roles, departments=paused_by)
-        case "verify_commitment" | "record_rectification":
+        case "verify_commitment" | "record_rectification" | "explain_overdue":
             return PendingAction(command=kind, roles=roles, departments=state.matter.departments)
         case "extend_deadline" if state.matter.joint_handling:  # R-XK-42b
             return PendingAction(command=kind, roles=(Role.GOVERNMENT_LEADER,))
@@ -1725,6 +1790,7 @@ EFFECTS: Mapping[str, frozenset[Effect]] = {
     "signer_removed": frozenset({Effect.NOTIFY_DEPARTMENT}),
     "case_returned": _NOTICE,
     "step_urged": frozenset({Effect.NOTIFY_DEPARTMENT, Effect.PUSH_TO_SUPERVISION}),
+    "overdue_explained": frozenset({Effect.PUSH_TO_SUPERVISION}),  # 第36条: published
     # 告知承诺制: the verification's findings go to the applicant and to supervision (审批监管联动).
     "commitment_verified": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
     "commitment_found_untrue": _NOTICE | {Effect.PUSH_TO_SUPERVISION},
@@ -1806,3 +1872,26 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
             warning = RaiseWarning(actor=ENGINE, reason=mark.cause, level=mark.level, subject=mark.subject)
             candidates.append(ScheduledCommand(at=mark.at, command=warning))
     return min(candidates, key=lambda scheduled: scheduled.at, default=None)
+
+
+def report_facts(state: ApplicationState) -> CaseFacts:
+    """The case as the city's figures count it (``workflows.domain.figures``): due at its decision
+    deadline once accepted; done at its decision, or when it ended otherwise after acceptance."""
+    plan = state.plan
+    deadline = plan.decision_due_at if plan is not None and state.clock is not None else None
+    done_at = state.decided_at or (state.closed_at if state.clock is not None else None)
+    reading = clock_reading(state, done_at) if done_at is not None else None
+    return CaseFacts(
+        case_id=state.application_id,
+        kind=CaseKind.APPLICATION,
+        matter=state.matter.code,
+        departments=state.departments,
+        deadline=deadline,
+        done_at=done_at,
+        on_time=None if done_at is None or deadline is None else done_at <= deadline,
+        warnings=frozenset(w.level for w in state.warnings if w.subject.statutory),
+        window_visits=state.window_visits,
+        counted_days=reading.used if reading else None,
+        elapsed_days=reading.used + reading.suspended if reading else None,
+        explained=state.overdue_explanation is not None,
+    )

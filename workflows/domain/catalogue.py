@@ -216,6 +216,10 @@ class Matter(_Entry):
         default=INTERNAL_TARGET_SHARE,
         description="绿色通道: the internal target, as (numerator, denominator) of the limit; at most 1.",
     )
+    online: bool = Field(
+        default=False,
+        description="全程网办: the applicant can do it wholly online, never coming to a window (网上可办率).",
+    )
     clock_pauses: tuple[ClockPause, ...] = ()
     stages: tuple[Stage, ...] = ()
     variants: tuple[Variant, ...] = ()

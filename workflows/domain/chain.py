@@ -53,9 +53,11 @@ ADDED_LATER: dict[str, frozenset[str]] = {
             "verification_within",
             "rectification_within",
             "internal_target_share",
+            "online",
         }
     ),
     "Material": frozenset({"replaced_by_commitment"}),
+    "MaterialsSupplemented": frozenset({"channel"}),
     "DeadlinePlan": frozenset({"verification_by", "rectification_by", "internal_target_by"}),
     "Stage": frozenset({"materials", "precondition"}),
     "StageMatter": frozenset({"joint_departments"}),

@@ -132,6 +132,9 @@ class SupplementMaterials(Command):
 
     kind: Literal["supplement_materials"] = "supplement_materials"
     materials: Codes = Field(min_length=1)
+    channel: Channel | None = Field(
+        default=None, description="Brought to the window or sent online (最多跑一次 counts the visits)."
+    )
 
 
 class RecordApproval(Command):
@@ -287,6 +290,22 @@ class ConfirmSimulation(Command):
     evidence: Name
 
 
+class ExplainOverdue(Command):
+    """优化营商环境条例 第36条: the department head of an overdue case publishes why it is late."""
+
+    kind: Literal["explain_overdue"] = "explain_overdue"
+    explanation: Text = Field(min_length=1)
+
+
+class LinkComplaint(Command):
+    """A 12345/8890 complaint concerning the case, as the complaint itself says (the engine's own)."""
+
+    kind: Literal["link_complaint"] = "link_complaint"
+    complaint_id: ApplicationNumber
+    category_code: Code
+    department: Code
+
+
 class RaiseWarning(Command):
     """A warning instant of the plan has passed (the engine's own command, from a durable timer)."""
 
@@ -343,6 +362,8 @@ ApplicationCommand = Annotated[
     | UrgeStep
     | VerifyCommitment
     | RecordRectification
+    | ExplainOverdue
+    | LinkComplaint
     | RaiseWarning,
     Field(discriminator="kind"),
 ]

@@ -43,6 +43,7 @@ from workflows.domain.errors import (
     UnknownApplication,
 )
 from workflows.domain.events import Actor, Event, Role, TrustedKeysRevised
+from workflows.domain.figures import CaseFacts, CaseKind
 from workflows.domain.values import ApplicationNumber, Code, Instant, KeyId, Name, Text, visible
 
 # What a phone number may look like: digits, an optional leading +, and hyphens (0411-8888-1234).
@@ -373,6 +374,7 @@ class ComplaintState(BaseModel):
     extended: bool = False  # once per complaint
     period_extended: bool = False  # the period in force carries the extension
     warned: WarningLevel = WarningLevel.NONE  # the highest raised in the period in force
+    warnings_raised: frozenset[WarningLevel] = frozenset()  # every level raised, in any period
     reopen_count: int = 0
     reply: str | None = None
     replied_at: Instant | None = None
@@ -420,8 +422,11 @@ class ComplaintState(BaseModel):
     @property
     def handling_clock(self) -> StatutoryClock | None:
         """The handling period in force, while one runs (dispatched or handling)."""
-        if self.status not in _HANDLED:
-            return None
+        return self.period_clock if self.status in _HANDLED else None
+
+    @property
+    def period_clock(self) -> StatutoryClock:
+        """The last handling period, running or not: what the reply was due by."""
         category = self.category
         extensions = (category.extension_days,) if self.period_extended else ()
         return StatutoryClock(
@@ -476,7 +481,7 @@ def evolve(state: ComplaintState, event: ComplaintEvent) -> ComplaintState:
         case ComplaintSupervised():
             changes["supervised"] = True
         case HandlingWarningRaised():
-            changes["warned"] = event.level
+            changes |= {"warned": event.level, "warnings_raised": state.warnings_raised | {event.level}}
         case TrustedKeysRevised():
             changes["trusted_keys"] = event.trusted_keys
     return state.model_copy(update=changes)
@@ -665,7 +670,11 @@ def misroute_until(state: ComplaintState) -> datetime | None:
 def handling_due(state: ComplaintState) -> datetime | None:
     """24:00 Shanghai of the handling period's last working day (R-CAL-1); None while no period runs or
     while the calendar does not reach that far (it then waits for the data, R-CAL-4)."""
-    clock = state.handling_clock
+    return period_due(state.handling_clock, state)
+
+
+def period_due(clock: StatutoryClock | None, state: ComplaintState) -> datetime | None:
+    """When ``clock`` (a handling period of ``state``) ends; None without one or without the calendar."""
     if clock is None:
         return None
     try:
@@ -789,3 +798,26 @@ def effects_of(event: ComplaintEvent) -> tuple[str, ...]:
     if isinstance(event, HandlingWarningRaised) and event.level is WarningLevel.RED:
         return (*effects, "escalate")
     return effects
+
+
+def report_facts(state: ComplaintState) -> CaseFacts:
+    """The complaint as the city's figures count it: due at its last handling period's end, done when
+    the call-back closed it, in time if the reply that closed it came within that period. A duplicate
+    merged into another (并单) is not counted: the other one is."""
+    merged = state.status is ComplaintStatus.MERGED
+    deadline = None if merged else period_due(state.period_clock, state)
+    replied_at = state.replied_at
+    closed_in_time = None
+    if state.closed_at is not None and deadline is not None and replied_at is not None:
+        closed_in_time = replied_at <= deadline
+    return CaseFacts(
+        case_id=state.complaint_id,
+        kind=CaseKind.COMPLAINT,
+        matter=state.category.code,
+        departments=(state.department,),
+        deadline=deadline,
+        done_at=None if merged else state.closed_at,
+        on_time=closed_in_time,
+        warnings=state.warnings_raised,
+        rating=state.rating.value if state.rating else None,
+    )

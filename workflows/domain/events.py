@@ -179,6 +179,7 @@ class MaterialsSupplemented(Event):
 
     kind: Literal["materials_supplemented"] = "materials_supplemented"
     materials: Codes
+    channel: Channel | None = None  # brought to the window or sent online; not recorded before 2026-12
 
 
 class ApplicationAccepted(Event):
@@ -372,6 +373,22 @@ class CommitmentRectified(Event):
     kind: Literal["commitment_rectified"] = "commitment_rectified"
 
 
+class OverdueExplained(Event):
+    """优化营商环境条例 第36条: why an overdue case is late, published by its department head."""
+
+    kind: Literal["overdue_explained"] = "overdue_explained"
+    explanation: Text
+
+
+class ComplaintLinked(Event):
+    """A 12345/8890 complaint concerns the case (read from the complaint, not from whoever told)."""
+
+    kind: Literal["complaint_linked"] = "complaint_linked"
+    complaint_id: ApplicationNumber
+    category_code: Code
+    department: Code
+
+
 class DeadlinesPlanned(Event):
     """The case's deadlines, computed with one calendar version; replay reads them, never recomputes."""
 
@@ -440,6 +457,8 @@ ApplicationEvent = Annotated[
     | CommitmentVerified
     | CommitmentFoundUntrue
     | CommitmentRectified
+    | OverdueExplained
+    | ComplaintLinked
     | DeadlinesPlanned
     | TrustedKeysRevised
     | WarningRaised
