@@ -24,6 +24,7 @@ from temporalio.exceptions import TemporalError
 
 from workflows.client import NotYetRegistered, UnknownApplication
 from workflows.domain.errors import IdempotencyKeyReused, OneWindowError
+from workflows.domain.figures import RangeInvalid
 
 log = structlog.get_logger()
 
@@ -69,6 +70,8 @@ STATUS_OF_TYPE: Mapping[str, int] = {
     UnknownApplication.__name__: status.HTTP_404_NOT_FOUND,
     BodyTooLarge.__name__: status.HTTP_413_CONTENT_TOO_LARGE,
     IdempotencyKeyReused.__name__: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    RangeInvalid.__name__: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    "RangeTooLarge": status.HTTP_422_UNPROCESSABLE_CONTENT,
     RateLimited.__name__: status.HTTP_429_TOO_MANY_REQUESTS,
     InternalError.__name__: status.HTTP_500_INTERNAL_SERVER_ERROR,
     UNTYPED_FAILURE: status.HTTP_502_BAD_GATEWAY,

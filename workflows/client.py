@@ -209,6 +209,8 @@ _C = TypeVar("_C", bound=Command)
 _V = TypeVar("_V", bound=BaseModel)
 _E = TypeVar("_E", bound=BaseModel)
 _CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
+# The complaints a closed case's view lists (found by visibility; an open case's are in its log).
+MAX_COMPLAINTS_SHOWN = 100
 # The most cases one figures' report reads (a year of a large centre's approvals and complaints).
 MAX_FIGURES_ROWS = 200_000
 _MEMO_IDEMPOTENCY = "idempotency"  # the digest of the submitter and key a case was started with
@@ -517,6 +519,7 @@ class CaseClient(Generic[_I, _C, _V, _E]):
         types = " OR ".join(f"WorkflowType = '{name}'" for name in search_attributes.REPORTED_TYPES.values())
         clauses = [
             f"({types})",
+            f"TaskQueue = '{self.task_queue}'",  # this deployment's cases (a queue name holds no quote)
             f"{search_attributes.DEADLINE.name} > '{after.isoformat()}'",
             f"{search_attributes.DEADLINE.name} <= '{until.isoformat()}'",
         ]
@@ -606,6 +609,21 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
     _view = ApplicationView
     _page = EventsPage[ApplicationEvent]
 
+    async def state(
+        self, application_id: str, at: datetime | None = None, *, reader: Actor | None
+    ) -> ApplicationView:
+        """As every process's, and a closed case's complaints besides: a complaint made after the case
+        closed cannot enter its log, so it is found by the number it names (``OwConcerns``)."""
+        view = await super().state(application_id, at, reader=reader)
+        if not view.closed:
+            return view
+        query = (
+            f"WorkflowType = '{Complaints._workflow}' AND TaskQueue = '{self.task_queue}' AND "
+            f"{search_attributes.CONCERNS.name} = '{_quoted(application_id)}'"
+        )
+        later = [c.id async for c in self.client.list_workflows(query, limit=MAX_COMPLAINTS_SHOWN)]
+        return view.model_copy(update={"complaints": tuple(dict.fromkeys((*view.complaints, *later)))})
+
     def projects(self) -> Projects:
         """Construction projects on the same client, task queue and pseudonym key."""
         return Projects(self.client, self.task_queue, pseudonyms=self._pseudonyms)
@@ -685,6 +703,12 @@ class Complaints(CaseClient[ComplaintIntake, ComplaintCommand, ComplaintView, Co
     _intake = ComplaintIntake
     _view = ComplaintView
     _page = EventsPage[ComplaintEvent]
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside a visibility query's single quotes (an application number holds none, but a
+    query is never built from a caller's text unescaped)."""
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _or_null(result: type) -> type:

@@ -1874,12 +1874,25 @@ def next_timer(state: ApplicationState) -> ScheduledCommand | None:
     return min(candidates, key=lambda scheduled: scheduled.at, default=None)
 
 
+def _decision_deadline(state: ApplicationState, done_at: datetime | None) -> datetime | None:
+    """The decision deadline: as planned while the case is decided on (none while a pause leaves it
+    open), as it stood when the case was done afterwards; none before acceptance."""
+    clock = state.clock
+    if clock is None:
+        return None
+    if done_at is None:
+        return state.plan.decision_due_at if state.plan else None
+    try:
+        return clock.deadline(state.rules.working, done_at, state.rules.rest_day_receipt).due_at
+    except CalendarNotPublished:
+        return None
+
+
 def report_facts(state: ApplicationState) -> CaseFacts:
     """The case as the city's figures count it (``workflows.domain.figures``): due at its decision
     deadline once accepted; done at its decision, or when it ended otherwise after acceptance."""
-    plan = state.plan
-    deadline = plan.decision_due_at if plan is not None and state.clock is not None else None
     done_at = state.decided_at or (state.closed_at if state.clock is not None else None)
+    deadline = _decision_deadline(state, done_at)
     reading = clock_reading(state, done_at) if done_at is not None else None
     return CaseFacts(
         case_id=state.application_id,

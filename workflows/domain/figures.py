@@ -192,12 +192,16 @@ def deadline_day(deadline: datetime) -> date:
     return local_date(deadline - timedelta(microseconds=1))
 
 
+class RangeInvalid(InvalidCommand):
+    """The report's range ends before it begins, or spans more than a person reads."""
+
+
 def check_range(first_day: date, last_day: date) -> None:
     """A range of whole days that a person can read: refused otherwise, before anything is read."""
     if last_day < first_day:
-        raise InvalidCommand("the range ends before it begins")
+        raise RangeInvalid("the range ends before it begins")
     if (last_day - first_day).days > MAX_RANGE_DAYS:
-        raise InvalidCommand(f"a range spans at most {MAX_RANGE_DAYS} days")
+        raise RangeInvalid(f"a range spans at most {MAX_RANGE_DAYS} days")
 
 
 def report(
