@@ -54,8 +54,8 @@ def _complaint(concerns: str | None = None) -> ComplaintIntake:
 
 
 async def _seed(cases: Cases) -> dict[str, str]:
-    """A: decided in time (one visit to the window); B: at the window twice, still under review; C: a complaint
-    answered and closed 满意; D: a complaint about A, reopened 不满意 and handled again."""
+    """A: decided in time (one visit to the window); B: at the window twice, still under review; C: a
+    complaint answered and closed 满意; D: a complaint about A, reopened 不满意 and handled again."""
     tag = uuid.uuid4().hex[:6]
     numbers = {name: f"{name}-{tag}" for name in "ABCD"}
     now = datetime.now(SHANGHAI)
