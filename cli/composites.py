@@ -8,6 +8,9 @@ result over. Each matter is an application of its own (``<number>.<matter>``), d
 verbs (``accept``, ``approve``, ``suspend`` ...); ``status`` shows every stage or item and the working days.
 ``consultation submit`` is a steward opening 提前介入 for a green-channel case; ``check``, ``opinion`` and
 ``close`` follow, and ``onewindow submit --consultation ID`` carries its findings into the application.
+``complaint submit`` is a hotline operator registering a 12345/8890 call (dispatched at once by the
+catalogue's 派单表); ``sign``, ``return``, ``redispatch``, ``extend``, ``reply``, ``callback``, ``merge`` and
+``supervise`` follow.
 """
 
 from __future__ import annotations
@@ -38,15 +41,15 @@ from cli.arguments import (
 )
 from cli.connection import Connection
 from cli.errors import EXIT_OK, InvalidInput
-from cli.render import consultation_text, establishment_text, events_text, progress_text
+from cli.render import complaint_text, consultation_text, establishment_text, events_text, progress_text
 from workflows.client import CaseClient, Cases
-from workflows.domain import consultation, establishment, project
+from workflows.domain import complaint, consultation, establishment, project
 from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import ReviseTrustedKeys
 from workflows.domain.errors import InvalidCommand
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.values import ApplicationNumber
-from workflows.messages import ConsultationIntake, ProjectIntake
+from workflows.messages import ComplaintIntake, ConsultationIntake, ProjectIntake
 from workflows.reference_data import load_catalogue
 
 REGISTRATION_WAIT = 10.0
@@ -67,8 +70,10 @@ class Process:
     client: Callable[[Cases], CaseClient[Any, Any, Any, Any]]
     text: Callable[[Any, Sequence[str]], str]
     events: TypeAdapter[Any]
-    first_materials: Callable[[Any], set[str]]  # what the opening may bring
-    intake: type[ProjectIntake] | type[ConsultationIntake] = ProjectIntake
+    first_materials: Callable[[Any], set[str]] | None  # what the opening may bring (None: no materials)
+    intake: type[ProjectIntake] | type[ConsultationIntake] | type[ComplaintIntake] = ProjectIntake
+    # The flags that open it (a lambda: the function is defined below, with the other parsers).
+    opening: Callable[[Parser, Process], None] = lambda parser, process: _submission_flags(parser, process)  # noqa: PLW0108
 
     def may_now(self, progress: Any, reader: Actor) -> tuple[str, ...]:  # noqa: ANN401 - the process's view
         """The verbs ``reader``'s role may give in the process's status (its transition table)."""
@@ -191,15 +196,76 @@ CONSULTATION = Process(
 )
 
 
-def intake_of(args: argparse.Namespace) -> tuple[str, ProjectIntake | ConsultationIntake]:
+COMPLAINT = Process(
+    name="complaint",
+    summary="12345/8890 complaints: dispatched, signed or returned, handled, replied, called back",
+    matter=None,
+    actions=(
+        Action("sign", complaint.SignComplaint, "签收: the dispatched department takes it on"),
+        Action(
+            "return",
+            complaint.ReturnComplaint,
+            "退单: misrouted, within the dispatch table's hours",
+            reason_required=True,
+        ),
+        Action(
+            "redispatch",
+            complaint.RedispatchComplaint,
+            "改派: the hotline dispatches a returned complaint to another department",
+            (Flag("--department", "department", "CODE", "the department it now goes to", type=code),),
+        ),
+        Action(
+            "extend", complaint.ExtendHandling, "the department head's one extension", reason_required=True
+        ),
+        Action(
+            "reply",
+            complaint.ReplyComplaint,
+            "答复: the department's reply to the caller",
+            (Flag("--reply", "reply", "TEXT", "what the caller is told"),),
+        ),
+        Action(
+            "callback",
+            complaint.RecordCallback,
+            "回访: the caller's rating; the bottom two reopen it",
+            (Flag("--rating", "rating", "LEVEL", ", ".join(r.value for r in complaint.Rating)),),
+        ),
+        Action(
+            "merge",
+            complaint.MergeComplaint,
+            "并单: a duplicate merged into another complaint",
+            (Flag("--into", "into", "ID", "the complaint that carries on"),),
+        ),
+        Action(
+            "supervise",
+            complaint.SuperviseComplaint,
+            "joint supervision of a key complaint (督办)",
+            reason_required=True,
+        ),
+        Action("revise-keys", ReviseTrustedKeys, _ROTATION, reason_required=True),
+    ),
+    transitions=complaint.TRANSITIONS,
+    roles=complaint.AUTHORISED_ROLES,
+    client=lambda cases: cases.complaints(),
+    text=complaint_text,
+    events=TypeAdapter(list[complaint.ComplaintEvent]),
+    first_materials=None,
+    intake=ComplaintIntake,
+    opening=lambda parser, process: _complaint_flags(parser),
+)
+
+
+def intake_of(args: argparse.Namespace) -> tuple[str, ProjectIntake | ConsultationIntake | ComplaintIntake]:
     """The number and the opening intake, checked against the local catalogue (nearest codes suggested)."""
     process: Process = args.process
     name = flag_names(args)
     number = validated(_NUMBER, args.application_id, lambda _: name("application_id"))
     data = nested(fields(args, process.intake.model_fields))
-    data.setdefault("received_at", datetime.now(SHANGHAI))
-    adapter: TypeAdapter[ProjectIntake | ConsultationIntake] = TypeAdapter(process.intake)
+    if "received_at" in process.intake.model_fields:
+        data.setdefault("received_at", datetime.now(SHANGHAI))
+    adapter: TypeAdapter[ProjectIntake | ConsultationIntake | ComplaintIntake] = TypeAdapter(process.intake)
     intake = validated(adapter, data, name)
+    if process.first_materials is None or isinstance(intake, ComplaintIntake):
+        return number, intake
     asked = process.first_materials(intake)
     unknown = sorted(set(intake.materials) - asked)
     if unknown:
@@ -258,8 +324,8 @@ async def events(args: argparse.Namespace, connection: Connection) -> int:
 
 
 def add_composites(commands: Commands, parents: Sequence[Parser]) -> None:
-    """``project``, ``establishment`` and ``consultation``, each with its verbs."""
-    for process in (PROJECT, ESTABLISHMENT, CONSULTATION):
+    """``project``, ``establishment``, ``consultation`` and ``complaint``, each with its verbs."""
+    for process in (PROJECT, ESTABLISHMENT, CONSULTATION, COMPLAINT):
         _add(commands, parents, process)
 
 
@@ -268,27 +334,7 @@ def _add(commands: Commands, parents: Sequence[Parser], process: Process) -> Non
     verbs: Commands = group.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=Parser)
     opened = subcommand(verbs, "submit", submit, f"open a {process.name}", parents=parents)
     opened.add_argument("--id", dest="application_id", required=True, help="its number (the workflow id)")
-    opened.add_argument(
-        "--matter",
-        dest="matter_code",
-        default=process.matter,
-        required=process.matter is None,
-        help="the catalogue entry",
-    )
-    if process is PROJECT:
-        opened.add_argument("--type", dest="project_type", type=code, help="e.g. small_social_investment")
-    opened.add_argument(
-        "--applicant-id", dest="applicant.id_number", required=True, help="identity number or code"
-    )
-    opened.add_argument("--applicant-name", dest="applicant.name", required=True)
-    opened.add_argument("--contact", dest="applicant.contact", required=True)
-    opened.add_argument("--material", dest="materials", action="append", metavar="CODE", help="repeat")
-    opened.add_argument("--channel", choices=[c.value for c in Channel], default=Channel.WINDOW.value)
-    opened.add_argument(
-        "--received-at", type=instant, help="ISO 8601; no offset means Shanghai (default now)"
-    )
-    opened.add_argument("--green-channel", action=argparse.BooleanOptionalAction, help="绿色通道")
-    opened.add_argument("--steward", type=actor, metavar="ID:steward", help="assigned 项目管家")
+    process.opening(opened, process)
     add_as(opened, "who submits, e.g. window-7:window_officer")
     opened.add_argument("--wait", type=float, default=REGISTRATION_WAIT, metavar="SECONDS")
     opened.set_defaults(process=process)
@@ -308,6 +354,42 @@ def _add(commands: Commands, parents: Sequence[Parser], process: Process) -> Non
         read.add_argument("application_id", metavar="ID", help=f"the {process.name}'s number")
         add_as(read, "who reads")
         read.set_defaults(process=process)
+
+
+def _submission_flags(parser: Parser, process: Process) -> None:
+    """What opens a process on an applicant's materials (a project, an establishment, a consultation)."""
+    parser.add_argument(
+        "--matter",
+        dest="matter_code",
+        default=process.matter,
+        required=process.matter is None,
+        help="the catalogue entry",
+    )
+    if process is PROJECT:
+        parser.add_argument("--type", dest="project_type", type=code, help="e.g. small_social_investment")
+    parser.add_argument(
+        "--applicant-id", dest="applicant.id_number", required=True, help="identity number or code"
+    )
+    parser.add_argument("--applicant-name", dest="applicant.name", required=True)
+    parser.add_argument("--contact", dest="applicant.contact", required=True)
+    parser.add_argument("--material", dest="materials", action="append", metavar="CODE", help="repeat")
+    parser.add_argument("--channel", choices=[c.value for c in Channel], default=Channel.WINDOW.value)
+    parser.add_argument(
+        "--received-at", type=instant, help="ISO 8601; no offset means Shanghai (default now)"
+    )
+    parser.add_argument("--green-channel", action=argparse.BooleanOptionalAction, help="绿色通道")
+    parser.add_argument("--steward", type=actor, metavar="ID:steward", help="assigned 项目管家")
+
+
+def _complaint_flags(parser: Parser) -> None:
+    """What a hotline operator takes down when a complaint is called in."""
+    parser.add_argument("--caller-name", dest="caller.name", required=True)
+    parser.add_argument("--caller-phone", dest="caller.phone", required=True)
+    channels = [c.value for c in complaint.ComplaintChannel]
+    parser.add_argument("--channel", choices=channels, default=channels[0], help="the hotline")
+    parser.add_argument("--content", required=True, help="what the caller says")
+    parser.add_argument("--category", dest="category_code", type=code, required=True, help="派单表's row")
+    parser.add_argument("--concerns", metavar="ID", help="the application it is about, if any")
 
 
 async def _usage(args: argparse.Namespace, connection: Connection) -> int:

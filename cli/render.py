@@ -14,6 +14,7 @@ from workflows.client import CaseSummary
 from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.catalogue import Catalogue, Importance, Matter, Variant
 from workflows.domain.clock import DeadlinePlan, DeadlineRules
+from workflows.domain.complaint import ComplaintEvent, ComplaintView
 from workflows.domain.composite import CompositePlan, Part, PartReading
 from workflows.domain.consultation import ConsultationEvent, ConsultationView
 from workflows.domain.establishment import EstablishmentEvent, EstablishmentProgress
@@ -24,7 +25,7 @@ from workflows.messages import ApplicationView
 NO_VALUE = "—"
 
 # The events of every process: the audit trail prints them alike.
-AnyEvent = ApplicationEvent | ProjectEvent | EstablishmentEvent | ConsultationEvent
+AnyEvent = ApplicationEvent | ProjectEvent | EstablishmentEvent | ConsultationEvent | ComplaintEvent
 
 
 def _width(text: str) -> int:
@@ -277,6 +278,34 @@ def consultation_text(view: ConsultationView, may_now: Sequence[str]) -> str:
     ]
     rows += [("may now", verb) for verb in may_now]
     return _fields(rows)
+
+
+def complaint_text(view: ComplaintView, may_now: Sequence[str]) -> str:
+    """A 12345/8890 complaint: where it is dispatched, its handling deadline, the reply and rating."""
+    rows: list[tuple[str, str]] = [
+        ("complaint", view.complaint_id),
+        ("category", f"{view.category_code} {view.category_name}"),
+        ("status", view.status.value + (" (closed)" if view.closed else "")),
+        ("department", view.department),
+        ("concerns", view.application_id or ""),
+        ("dispatched", _moment(view.dispatched_at)),
+        ("return until", _moment(view.misroute_until) if view.misroute_until else ""),
+        ("handle by", _deadline(view.handling_due_at) if view.handling_due_at else ""),
+        ("working days", _used(view.working_days_used, view.working_days_left)),
+        ("warning", view.warning_level.value if view.warning_level.value != "none" else ""),
+        ("reopened", str(view.reopen_count) if view.reopen_count else ""),
+        ("reply", view.reply or ""),
+        ("rating", view.rating.chinese if view.rating else ""),
+        ("merged into", view.merged_into or ""),
+        ("supervised", "jointly (督办)" if view.supervised else ""),
+        ("events", str(view.event_count)),
+    ]
+    rows += [("may now", verb) for verb in may_now]
+    return _fields(rows)
+
+
+def _used(used: int | None, left: int | None) -> str:
+    return "" if used is None else f"{used} used, {left} left"
 
 
 def events_text(events: Sequence[AnyEvent]) -> str:
