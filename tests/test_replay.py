@@ -21,6 +21,7 @@ from tests.histories.record import (
     RECORDING_KEYS,
     drive_reference_cases,
     drive_reference_commitment,
+    drive_reference_complaints,
     drive_reference_consultation,
     drive_reference_establishment,
     drive_reference_green,
@@ -96,8 +97,14 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
         ),
         # A green-channel case that accepts, waits past a warning and is decided.
         (drive_reference_green, {"notify_applicant", "issue_licence"}),
+        # 12345/8890: a complaint checked against its application, read and linked by it, reopened and
+        # closed; another returned, re-dispatched, escalated and merged.
+        (
+            drive_reference_complaints,
+            {"concerned_application", "read_complaint", "notify_department", "escalate"},
+        ),
     ],
-    ids=["cases", "project", "commitment", "office", "consultation", "green"],
+    ids=["cases", "project", "commitment", "office", "consultation", "green", "complaints"],
 )
 async def test_the_reference_cases_as_run_now_replay_deterministically(
     time_skipping_at: StartAt, run_worker: RunWorker, drive: Drive, activities: set[str]

@@ -40,6 +40,7 @@ from tests.builders import (
 )
 from tests.builders import supervisor as supervisor_actor
 from tests.case_helpers import act, final_view
+from tests.test_workflow_acceptance import until as case_until
 from tests.test_workflow_project import (
     STAGE_MATERIALS,
     accept_stage,
@@ -71,6 +72,17 @@ from workflows.domain.commands import (
     UrgeStep,
     VerifyCommitment,
 )
+from workflows.domain.complaint import (
+    Caller,
+    ComplaintChannel,
+    MergeComplaint,
+    Rating,
+    RecordCallback,
+    RedispatchComplaint,
+    ReplyComplaint,
+    ReturnComplaint,
+    SignComplaint,
+)
 from workflows.domain.consultation import CheckMaterials, CloseConsultation, GiveOpinion
 from workflows.domain.establishment import (
     AcceptEstablishment,
@@ -81,13 +93,13 @@ from workflows.domain.establishment import (
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.domain.project import SubmitStage, WithdrawProject
 from workflows.establishment_workflow import EstablishmentWorkflow
-from workflows.messages import ConsultationIntake, Intake, ProjectIntake
+from workflows.messages import ComplaintIntake, ConsultationIntake, Intake, ProjectIntake
 from workflows.project_workflow import ProjectWorkflow
 from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "instruments"  # what this version's recordings add: 告知承诺制, an office's actions, 提前介入
+RECORDING = "supervision"  # what this version's recordings add: complaints, linked to their application
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -100,6 +112,9 @@ NUMBERS = {
     "consultation": "REF-CONSULTATION",
     "consulted": "REF-CONSULTED",  # the application submitted on it
     "green": "REF-GREEN",  # recorded by the version before internal targets (drive_reference_green)
+    "complained": "REF-COMPLAINED",  # an application a complaint concerns
+    "complaint": "REF-GD-1",  # about it: reopened once, then closed
+    "returned": "REF-GD-2",  # returned, re-dispatched, and late (督办)
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -360,13 +375,61 @@ async def drive_reference_green(env: WorkflowEnvironment, task_queue: str) -> di
     return {"green": await case.fetch_history()}
 
 
+async def drive_reference_complaints(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """12345/8890: a complaint about an open application (checked at registration, linked by the case
+    after reading it), signed, replied, called back 不满意 and reopened, replied again and closed 满意;
+    a second complaint returned as misrouted, re-dispatched, left past its warnings and escalated."""
+    operator = Actor(id="hotline-ref", role=Role.HOTLINE_OPERATOR)
+    market = approver("market_regulation")
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("FOOD-BUSINESS", all_materials("FOOD-BUSINESS")),
+        id=NUMBERS["complained"],
+        task_queue=task_queue,
+    )
+    await act(case, AcceptApplication(actor=OFFICER))
+    complaints = Cases(env.client, task_queue).complaints()
+    call = ComplaintIntake(
+        actor=operator,
+        caller=Caller(name="王女士", phone="13800000000"),
+        channel=ComplaintChannel.HOTLINE_12345,
+        content="办理进度无人告知",
+        category_code="business_environment",
+        concerns=NUMBERS["complained"],
+    )
+    first, second = NUMBERS["complaint"], NUMBERS["returned"]
+    await complaints.submit(first, call)
+    await complaints.registered(first, reader=None)
+    await case_until(case, lambda view: bool(view.complaints), "the complaint linked")
+    for rating in (Rating.DISSATISFIED, Rating.SATISFIED):
+        if rating is Rating.DISSATISFIED:
+            await complaints.act(first, SignComplaint(actor=market))
+        await complaints.act(first, ReplyComplaint(actor=market, reply="已告知办理进度"))
+        await complaints.act(first, RecordCallback(actor=operator, rating=rating))
+    await complaints.submit(second, call.model_copy(update={"concerns": None}))
+    await complaints.registered(second, reader=None)
+    await complaints.act(second, ReturnComplaint(actor=market, reason="属不动产登记职责"))
+    await complaints.act(second, RedispatchComplaint(actor=operator, department="natural_resources"))
+    await env.sleep(timedelta(days=17))  # past National Day and the five working days after it
+    await act(case, RecordApproval(actor=market, step="market_regulation", approved=True))
+    await final_view(case)
+    await complaints.act(second, MergeComplaint(actor=operator, into=first, reason="重复来电"))
+    for number in (first, second):
+        await asyncio.wait_for(env.client.get_workflow_handle(number).result(), timeout=30)
+    return {
+        "complained": await case.fetch_history(),
+        "complaint": await env.client.get_workflow_handle(first).fetch_history(),
+        "returned": await env.client.get_workflow_handle(second).fetch_history(),
+    }
+
+
 def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
     """Whether the establishment has read the applications of these matters."""
     return all(item.status not in _UNREAD for item in progress.items if item.code in codes)
 
 
 # The drives whose histories this version adds (the earlier ones lie beside them already).
-RECORDED_NOW = (drive_reference_commitment, drive_reference_office, drive_reference_consultation)
+RECORDED_NOW = (drive_reference_complaints,)
 
 
 def recording_keys() -> PayloadKeys:
