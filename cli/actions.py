@@ -37,6 +37,7 @@ from workflows.domain.commands import (
     AddSigner,
     ChangeGreenChannel,
     Command,
+    ExplainOverdue,
     ExtendDeadline,
     OrSignStep,
     RecordApproval,
@@ -55,7 +56,7 @@ from workflows.domain.commands import (
     VerifyCommitment,
     WithdrawApplication,
 )
-from workflows.domain.events import Actor, Role
+from workflows.domain.events import Actor, Channel, Role
 from workflows.messages import ApplicationView
 
 # The commands a person gives through the CLI (the engine gives the rest itself).
@@ -190,7 +191,17 @@ ACTIONS: tuple[Action, ...] = (
         "supplement",
         SupplementMaterials,
         "materials provided (after 补正, or a 容缺 promise kept)",
-        (Flag("--material", "materials", "CODE", "a material provided; repeat", repeat=True),),
+        (
+            Flag("--material", "materials", "CODE", "a material provided; repeat", repeat=True),
+            Flag(
+                "--channel",
+                "channel",
+                "online|window",
+                "brought to the window or sent online (最多跑一次 counts the visits)",
+                type=Channel,
+                required=False,
+            ),
+        ),
     ),
     Action(
         "approve",
@@ -261,6 +272,12 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action(
         "urge", UrgeStep, "催办 (supervisor, window): urge a pending step; its department is told", (_STEP,)
+    ),
+    Action(
+        "explain-overdue",
+        ExplainOverdue,
+        "优化营商环境条例 第36条: the department head says why an overdue case is late (published)",
+        (Flag("--explanation", "explanation", "TEXT", "why the case is late"),),
     ),
     Action(
         "extend",
