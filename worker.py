@@ -27,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import all_activities
+from activities.adapters import adapter_settings
 from activities.audit import SqliteAuditLog, audit_log_path
 from activities.credit import CityCreditPlatform
 from activities.outbox import Outbox
@@ -203,9 +204,10 @@ def _cluster_configured(settings: Settings) -> bool:
 async def serve(settings: Settings) -> None:
     """Load and validate reference data, register search attributes, and run the worker until stopped.
 
-    A mistake in the credit or steward settings or the reference data is reported first, then a port
-    already taken: all before anything starts listening.
+    A mistake in the outside-system, credit or steward settings or the reference data is reported first,
+    then a port already taken: all before anything starts listening.
     """
+    adapters = adapter_settings(os.environ)
     credit = credit_settings(os.environ)
     capacity = steward_capacity(os.environ)
     catalogue = load_catalogue()
@@ -223,6 +225,8 @@ async def serve(settings: Settings) -> None:
         platform="city" if credit.platform else "embedded register",
     )
     log.info("stewards_configured", capacity=capacity)
+    # The systems' names only: a URL may hold a secret.
+    log.info("outside_systems_configured", over_http=sorted(adapters.endpoints))
     _require_free_ports(_listening_ports(settings))
     # make run creates development keys once; a deployment supplies its own (README, "Security").
     # A worker alone gives no command, so it needs no signing key; beside the gateway it signs for it.
@@ -249,6 +253,7 @@ async def serve(settings: Settings) -> None:
                 credit_bar_months=credit.bar_months,
                 credit_platform=credit.platform,
                 steward_capacity=capacity,
+                adapters=adapters,
             ),
             interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.adapters import AdapterSettings, outside_systems
 from activities.audit import AuditActivities, AuditLog
 from activities.catalogue import CatalogueActivities
 from activities.claims import claim_number
@@ -45,16 +46,19 @@ def all_activities(
     credit_bar_months: int = DEFAULT_BAR_MONTHS,
     credit_platform: CreditPlatform | None = None,
     steward_capacity: int = DEFAULT_CAPACITY,
+    adapters: AdapterSettings | None = None,
 ) -> list[Callable[..., Any]]:
     """Every activity a onewindow worker registers, wired to its outside systems and its keys.
 
-    Credit records go to ``credit_platform`` (the city's), else to the register embedded in Temporal; a
-    steward holds at most ``steward_capacity`` open cases at once.
+    Notification, licensing and supervision are told over HTTP where ``adapters`` gives them an endpoint,
+    else through ``outbox``. Credit records go to ``credit_platform`` (the city's), else to the register
+    embedded in Temporal; a steward holds at most ``steward_capacity`` open cases at once.
     """
     keys = KeyActivities(security)
-    notification = NotificationActivities(outbox)
-    licensing = LicensingActivities(outbox)
-    supervision = SupervisionActivities(outbox)
+    systems = outside_systems(outbox, adapters)
+    notification = NotificationActivities(systems)
+    licensing = LicensingActivities(systems)
+    supervision = SupervisionActivities(systems)
     credit = CreditActivities(
         outbox, security.pseudonyms.of, platform=credit_platform, bar_months=credit_bar_months
     )

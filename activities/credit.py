@@ -8,15 +8,8 @@ Each record is also written to the worker's outbox, the trail of what outside sy
 
 from __future__ import annotations
 
-import asyncio
-import http.client
-import json
-import string
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.adapters import MAX_ANSWER_BYTES, REQUEST_TIMEOUT, HttpFailure, post_json, url_problem
 from activities.outbox import Outbox
 from workflows.credit_register import (
     Carried,
@@ -41,11 +35,6 @@ from workflows.messages import CreditEntry, CreditQuery
 SYSTEM = "credit"
 REGISTER_FULL = CreditRegisterFull.__name__
 PLATFORM_UNAVAILABLE = "CreditPlatformUnavailable"
-PLATFORM_TIMEOUT = 10.0  # seconds per request; the activity's own timeout is longer, and it retries
-MAX_ANSWER_BYTES = 1024 * 1024
-# Printable ASCII passes into the Idempotency-Key header as it is; anything else (a CJK application
-# number) is percent-encoded, "%" included, so two keys never share a header.
-_HEADER_SAFE = "".join(c for c in string.punctuation if c != "%")
 
 log = structlog.get_logger()
 
@@ -130,23 +119,22 @@ class CityCreditPlatform:
     Any failure raises, and Temporal retries the activity until the platform answers.
     """
 
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = PLATFORM_TIMEOUT) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("the credit platform's URL must be an http:// or https:// URL with a host")
+    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = REQUEST_TIMEOUT) -> None:
+        problem = url_problem(base_url)
+        if problem:
+            raise ValueError(f"the credit platform's URL {problem}")
         self._base = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
 
     async def record(self, entry: CreditEntry) -> None:
         """Send the record; the platform answers a repeated Idempotency-Key as it answered the first."""
-        headers = {"Idempotency-Key": quote(entry.key, safe=_HEADER_SAFE)}
-        await asyncio.to_thread(self._exchange, "/records", entry.model_dump(mode="json"), headers)
+        await self._exchange("/records", entry.model_dump(mode="json"), key=entry.key)
 
     async def records(self, query: CreditQuery) -> Sequence[CreditEntry]:
         """The platform's records of the applicant."""
         body = {"applicant_id": query.applicant_id}  # the platform knows people by number, not our key
-        answer = await asyncio.to_thread(self._exchange, "/records/search", body, {})
+        answer = await self._exchange("/records/search", body)
         try:
             return _PlatformRecords.model_validate_json(answer).records
         except ValidationError:
@@ -155,26 +143,14 @@ class CityCreditPlatform:
                 type=PLATFORM_UNAVAILABLE,
             ) from None
 
-    def _exchange(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> bytes:
-        """One POST (in a thread: the worker's event loop never blocks); the answer's body."""
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) in __init__
-            self._base + path,
-            data=json.dumps(body, ensure_ascii=False).encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                **({"Authorization": f"Bearer {self._token}"} if self._token else {}),
-                **headers,
-            },
-        )
+    async def _exchange(self, path: str, body: dict[str, Any], *, key: str | None = None) -> bytes:
+        """One POST through the outside systems' transport, not retried here: the activity is."""
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - as above
-                answer: bytes = response.read(MAX_ANSWER_BYTES + 1)
-        except urllib.error.HTTPError as error:  # its body is the platform's, unread: it may echo the record
-            raise _unavailable(path, f"answered {error.code}") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise _unavailable(path, f"could not be reached ({type(error).__name__})") from None
+            answer = await post_json(
+                self._base + path, body, key=key, token=self._token, timeout=self._timeout
+            )
+        except HttpFailure as failure:
+            raise _unavailable(path, failure.what) from None
         if len(answer) > MAX_ANSWER_BYTES:
             raise _unavailable(path, f"answered more than {MAX_ANSWER_BYTES} bytes")
         return answer
