@@ -14,20 +14,13 @@ from typing import Any, Protocol
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio import activity
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.adapters import MAX_ANSWER_BYTES, REQUEST_TIMEOUT, HttpFailure, post_json, url_problem
 from activities.outbox import Outbox
-from workflows.credit_register import (
-    Carried,
-    CreditRegister,
-    CreditRegisterFull,
-    register_form,
-    register_id,
-)
+from workflows.credit_register import CreditRegister, CreditRegisterFull, keep_record, register_id
 from workflows.domain.commands import CreditStanding
 from workflows.domain.credit import DEFAULT_BAR_MONTHS, standing
 from workflows.messages import CreditEntry, CreditQuery
@@ -57,20 +50,8 @@ class TemporalCreditRegister:
 
     async def record(self, entry: CreditEntry) -> None:
         """Update-with-start: the register is started if need be, and answers once the record is durable."""
-        start = WithStartWorkflowOperation(
-            CreditRegister.run,
-            Carried(),
-            id=register_id(_key_of(entry)),
-            task_queue=activity.info().task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
         try:
-            added = await activity.client().execute_update_with_start_workflow(
-                CreditRegister.record,
-                register_form(entry),
-                start_workflow_operation=start,
-                id=f"record:{entry.key}",
-            )
+            added = await keep_record(activity.client(), activity.info().task_queue, entry)
         except WorkflowUpdateFailedError as error:
             raise _refused(error) from None
         log.info("credit_recorded", application_id=entry.application_id, key=entry.key, repeated=not added)

@@ -1,5 +1,7 @@
-"""``onewindow report``: the city's figures (办结率, 按时办结率, 满意率, warnings, overdue, 网上可办率,
-最多跑一次) per department and per matter, read from Temporal's visibility; ``GET /report`` gives the same."""
+"""Supervision's commands: ``onewindow report``, the city's figures (办结率, 按时办结率, 满意率, warnings,
+overdue, 网上可办率, 最多跑一次) per department and per matter, read from Temporal's visibility (``GET
+/report`` gives the same); ``onewindow finding``, a supervision finding on an issued licence, kept in the
+applicant's credit register (``POST /applications/{id}/findings``)."""
 
 from __future__ import annotations
 
@@ -109,6 +111,16 @@ def report_text(found: Report) -> str:
     return "\n\n".join(parts)
 
 
+async def finding(args: argparse.Namespace, connection: Connection) -> int:
+    """Keep the finding in the applicant's credit register: it bars 容缺 and 告知承诺 from now."""
+    cases = await connection.cases()
+    recorded = await cases.record_finding(args.application_id, args.finding, reader=args.actor)
+    print(
+        recorded.model_dump_json(indent=2) if args.json else f"recorded {recorded.kind.value} {recorded.key}"
+    )
+    return EXIT_OK
+
+
 def add_report(commands: Commands, parents: Sequence[Parser]) -> None:
     """``report --from DAY --to DAY``."""
     command = subcommand(
@@ -126,3 +138,17 @@ def add_report(commands: Commands, parents: Sequence[Parser]) -> None:
     add_as(command, "who reads (supervision: every department; a department: its own)")
     command.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True, metavar="DAY")
     command.add_argument("--to", dest="last_day", type=date.fromisoformat, required=True, metavar="DAY")
+    found = subcommand(
+        commands,
+        "finding",
+        finding,
+        "a supervision finding on an issued licence: a credit record against its holder",
+        description=(
+            "审批监管联动's way back: the finding is kept in the applicant's credit register (once per text "
+            "and case) and bars 容缺 and 告知承诺 for the bar period, on every worker."
+        ),
+        parents=list(parents),
+    )
+    found.add_argument("application_id", metavar="ID", help="the case whose licence the finding concerns")
+    found.add_argument("--finding", required=True, metavar="TEXT", help="what supervision found")
+    add_as(found, "who records it (supervisor, or a supervising department's head)")

@@ -21,6 +21,7 @@ from workflows.domain.commands import Command
 from workflows.domain.errors import NotAuthorised
 from workflows.domain.events import Actor, Role
 from workflows.domain.figures import Report
+from workflows.messages import FindingRecorded
 from workflows.reference_data import load_catalogue
 from workflows.reports import city_report
 
@@ -116,6 +117,15 @@ class Gateway:
             matters=[matter] if matter else [],
         )
         return await in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
+
+    async def record_finding(self, actor: Actor, application_id: str, finding: str) -> FindingRecorded:
+        """A supervision finding on the case's issued licence, kept in its holder's credit register."""
+        entry = await in_time(
+            self.cases.record_finding(application_id, finding, reader=actor), self.action_timeout
+        )
+        return FindingRecorded(
+            application_id=entry.application_id, kind=entry.kind, key=entry.key, at=entry.at
+        )
 
     async def report(self, actor: Actor, first_day: date, last_day: date) -> Report:
         """The city's figures as ``actor`` may read them: those of ``onewindow report``."""

@@ -33,26 +33,37 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows import search_attributes
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.boundary import MAX_MESSAGE_BYTES
+from workflows.credit_register import keep_record
 from workflows.domain.access import READS_EVERYTHING, Pseudonymiser, reader_keys
 from workflows.domain.calendar import CALENDAR_VERSION_PATTERN, SHANGHAI, end_of_day
 from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import ApplicationCommand, Command, Submission
 from workflows.domain.complaint import ComplaintCommand, ComplaintEvent, ComplaintView
 from workflows.domain.consultation import ConsultationCommand, ConsultationEvent, ConsultationView
+from workflows.domain.credit import CreditRecordKind
 from workflows.domain.digests import sha256_hex
 from workflows.domain.errors import (
     AlreadySubmitted,
     IdempotencyKeyReused,
     InvalidCommand,
     NotAllowed,
+    NotAuthorised,
     OneWindowError,
     UnknownApplication,
 )
 from workflows.domain.establishment import EstablishmentCommand, EstablishmentEvent, EstablishmentProgress
-from workflows.domain.events import Actor, ApplicationEvent
+from workflows.domain.events import Actor, ApplicationEvent, ApplicationSubmitted, Role
 from workflows.domain.figures import CaseFacts
 from workflows.domain.project import ProjectCommand, ProjectEvent, ProjectProgress
-from workflows.domain.values import MAX_IDEMPOTENCY_KEY, Code, IdempotencyKey, Instant, MatterCode
+from workflows.domain.values import (
+    MAX_IDEMPOTENCY_KEY,
+    MAX_TEXT,
+    Code,
+    IdempotencyKey,
+    Instant,
+    MatterCode,
+    visible,
+)
 from workflows.messages import (
     NOT_YET_REGISTERED,
     STILL_REGISTERING,
@@ -60,7 +71,9 @@ from workflows.messages import (
     ApplicationView,
     ComplaintIntake,
     ConsultationIntake,
+    CreditEntry,
     EventsPage,
+    FindingRecorded,
     Intake,
     ProjectIntake,
     ReadRequest,
@@ -209,6 +222,8 @@ _C = TypeVar("_C", bound=Command)
 _V = TypeVar("_V", bound=BaseModel)
 _E = TypeVar("_E", bound=BaseModel)
 _CALENDAR_VERSION = re.compile(CALENDAR_VERSION_PATTERN)
+# Who records a supervision finding: the supervision office, or the head of a supervising department.
+FINDING_ROLES = frozenset({Role.SUPERVISOR, Role.DEPARTMENT_HEAD})
 # The complaints a closed case's view lists (found by visibility; an open case's are in its log).
 MAX_COMPLAINTS_SHOWN = 100
 # The most cases one figures' report reads (a year of a large centre's approvals and complaints).
@@ -623,6 +638,39 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
         )
         later = [c.id async for c in self.client.list_workflows(query, limit=MAX_COMPLAINTS_SHOWN)]
         return view.model_copy(update={"complaints": tuple(dict.fromkeys((*view.complaints, *later)))})
+
+    async def record_finding(self, application_id: str, finding: str, *, reader: Actor) -> FindingRecorded:
+        """审批监管联动's way back: a supervision finding on the case's issued licence, kept in the
+        applicant's credit register, where it bars 容缺 and 告知承诺 like any record (for the bar's months).
+
+        Once per finding: the same text on the same case is one record. The embedded register only (a
+        deployment on the city's credit platform records findings there).
+        """
+        if reader.role not in FINDING_ROLES:
+            raise NotAuthorised(reader.id, "a finding is recorded by supervision or a department head")
+        if not visible(finding) or len(finding) > MAX_TEXT:
+            raise InvalidCommand(f"finding: say what was found, in at most {MAX_TEXT} characters")
+        view = await self.state(application_id, reader=reader)
+        if view.licence_number is None:
+            raise InvalidCommand(f"{application_id} holds no issued licence: a finding concerns one")
+        submitted = next(iter(await self.events(application_id, reader=reader)))
+        if not isinstance(submitted, ApplicationSubmitted):
+            raise InvalidCommand(f"{application_id} did not start with its submission")
+        applicant = submitted.applicant
+        entry = CreditEntry(
+            key=f"{application_id}:finding:{sha256_hex(finding)[:16]}",
+            application_id=application_id,
+            applicant_id=applicant.id_number,
+            applicant_key=submitted.applicant_key or self._pseudonym(applicant.id_number),
+            kind=CreditRecordKind.SUPERVISION_FINDING,
+            reason=finding,
+            at=datetime.now(UTC),
+        )
+        try:
+            await keep_record(self.client, self.task_queue, entry)
+        except WorkflowUpdateFailedError as error:
+            raise _refused(error) from error
+        return FindingRecorded(application_id=application_id, kind=entry.kind, key=entry.key, at=entry.at)
 
     def projects(self) -> Projects:
         """Construction projects on the same client, task queue and pseudonym key."""

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import RawValue, WorkflowIDConflictPolicy
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
@@ -124,3 +125,22 @@ class CreditRegister:
     def _history_is_long(self) -> bool:
         info = workflow.info()
         return info.is_continue_as_new_suggested() or info.get_current_history_length() > self._history_bound
+
+
+async def keep_record(client: Client, task_queue: str, entry: CreditEntry) -> bool:
+    """Keep ``entry`` in its applicant's register, starting it on ``task_queue`` if need be; False when
+    its key was kept already. Update-with-start: answered once the record is durable. The register's
+    refusal raises ``WorkflowUpdateFailedError``."""
+    if entry.applicant_key is None:
+        raise ValueError("a credit register is found by the applicant's key")
+    start = WithStartWorkflowOperation(
+        CreditRegister.run,
+        Carried(),
+        id=register_id(entry.applicant_key),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    added: bool = await client.execute_update_with_start_workflow(
+        CreditRegister.record, register_form(entry), start_workflow_operation=start, id=f"record:{entry.key}"
+    )
+    return added

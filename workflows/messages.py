@@ -425,6 +425,17 @@ class CreditEntry(OutsideCall):
     at: Instant
 
 
+class FindingRecorded(BaseModel):
+    """A supervision finding kept in its applicant's credit register (who it concerns stays out)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    kind: CreditRecordKind
+    key: str
+    at: Instant
+
+
 class CreditQuery(BaseModel):
     """Is the applicant eligible, at ``at``, for an instrument that trusts their word (容缺, 告知承诺)?"""
 

@@ -24,6 +24,7 @@ class CreditRecordKind(StrEnum):
     DEFICIENCY_COMMITMENT_BROKEN = "deficiency_commitment_broken"  # 容缺: promised materials never came
     FALSE_COMMITMENT = "false_commitment"  # 告知承诺: found untrue and not rectified; the licence revoked
     INVESTMENT_COMMITMENT_FAILED = "investment_commitment_failed"  # 投资承诺: failed completion acceptance
+    SUPERVISION_FINDING = "supervision_finding"  # 事中事后监管: a supervisor's finding on an issued licence
 
 
 class CreditRecord(Protocol):
