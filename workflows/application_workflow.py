@@ -20,7 +20,7 @@ from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
+from workflows.orchestration import CaseWorkflow, gather_all
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
@@ -80,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         WarningRaised,
     )
     from workflows.domain.values import MAX_NAME
-    from workflows.identity import TrustedKeys, key_id_of
+    from workflows.identity import key_id_of
     from workflows.messages import (
         ApplicantNotice,
         ApplicationView,
@@ -568,14 +568,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         here, still as a typed error, but such a refusal is an update that failed and so stays in the
         history.
         """
-        command = _command(payload)
         self._idempotency_keys.remember()
-        trusted = None
-        if isinstance(command, ReviseTrustedKeys):
-            trusted = await workflow.execute_activity(
-                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
-            )
-            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
+        command, trusted = await self._read_trust_store(_command(payload))
         if isinstance(command, AcceptWithDeficiencies):
             state = self._current
             standing = await self._credit_standing(
@@ -595,14 +589,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
     def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
         command = _command(payload)
-        if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
-            raise still_registering()
-        try:
-            self._authenticate(command, rotation=isinstance(command, ReviseTrustedKeys))
-            admit(self._state, command)
-        except OneWindowError as error:
-            raise refusal(error) from None
-        self._idempotency_keys.refuse_reused()
+        self._refuse_unadmitted(command, admit, rotation=isinstance(command, ReviseTrustedKeys))
         if isinstance(command, AcceptWithDeficiencies):
             if self._credit_refused is not None:  # the check already said no on this case
                 raise refusal(
@@ -610,9 +597,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 )
             # The credit check runs in the handler (it is I/O); every other rule is checked now.
             command = command.model_copy(update={"credit": CreditStanding(eligible=True)})
-        if isinstance(command, ReviseTrustedKeys):  # likewise the trust store, read in the handler
-            command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
-        self._decide(command)
+        self._decide_as_the_handler_will(command)
 
     @workflow.signal
     def calendar_revised(self, *_ignored: object) -> None:

@@ -20,11 +20,10 @@ from workflows.orchestration import CaseWorkflow, gather_all
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.boundary import decode, invalid, refusal, still_registering
+    from workflows.boundary import decode, invalid, still_registering
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
     from workflows.domain.clock import WarningSubject
-    from workflows.domain.commands import ReviseTrustedKeys
     from workflows.domain.complaint import (
         PEOPLE_COMMANDS,
         ComplaintCommand,
@@ -44,8 +43,7 @@ with workflow.unsafe.imports_passed_through():
         start,
         view_of,
     )
-    from workflows.domain.errors import OneWindowError
-    from workflows.identity import TrustedKeys, key_id_of, verify
+    from workflows.identity import key_id_of
     from workflows.messages import (
         ORDINARY_PRIORITY,
         ComplaintCategoryEntry,
@@ -56,10 +54,8 @@ with workflow.unsafe.imports_passed_through():
         EventsPage,
         OutsideCall,
         ReadRequest,
-        SecurityContext,
         SupervisionPush,
     )
-    from workflows.orchestration import OUTSIDE_TIMEOUT
 
 _INTAKE: TypeAdapter[ComplaintIntake] = TypeAdapter(ComplaintIntake)
 _COMMANDS: TypeAdapter[ComplaintCommand] = TypeAdapter(ComplaintCommand)
@@ -96,7 +92,7 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
         """Verify the operator, pin the dispatch table's row and the calendar, claim the number, record."""
         started_at = self._now()
         context, entry, rules = await gather_all(
-            self._verified_operator(intake),
+            self._verified_context(intake, intake.caller.phone),  # the caller's pseudonym
             self._local("lookup_complaint_category", intake.category_code, ComplaintCategoryEntry),
             self._deadline_rules(local_date(started_at).year, reload=False),
         )
@@ -121,49 +117,20 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
         with self._clock_stopped_at(started_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
 
-    async def _verified_operator(self, intake: ComplaintIntake) -> SecurityContext:
-        """The worker's keys, the caller's keyed pseudonym (of their phone), the operator verified."""
-        context = await self._security_context(intake.caller.phone)
-        try:
-            verify(
-                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
-            )
-        except OneWindowError as error:
-            raise refusal(error) from None
-        return context
-
     # --- messages -----------------------------------------------------------------------------------------
 
     @workflow.update
     async def act(self, payload: CommandPayload) -> ComplaintView:
         """Apply a person's command (a ``ComplaintCommand`` as JSON); the validator refused the rest."""
-        command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
-        self._idempotency_keys.remember()
-        trusted = None
-        if isinstance(command, ReviseTrustedKeys):
-            trusted = await workflow.execute_activity(
-                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
-            )
-            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
-        self._record(self._decide(command), signed_by=key_id_of(command.assertion))
-        self._trusted = trusted or self._trusted
+        await self._give(decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS))
         return view_of(self._current, self._now())
 
     @act.validator
     def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
         command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
-        if self._state is None:
-            raise still_registering()
-        try:
-            self._authenticate(command, rotation=False)
-            self._state.admit(command)
-        except OneWindowError as error:
-            raise refusal(error) from None
-        self._idempotency_keys.refuse_reused()
-        if isinstance(command, ReviseTrustedKeys):  # the trust store is read in the handler
-            command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
-        self._decide(command)
+        self._refuse_unadmitted(command, ComplaintState.admit)
+        self._decide_as_the_handler_will(command)
 
     @workflow.query
     def state(self) -> ComplaintView:

@@ -28,7 +28,7 @@ from temporalio.common import (
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.application_workflow import ApplicationWorkflow
-from workflows.orchestration import OUTSIDE_TIMEOUT, CaseWorkflow, gather_all
+from workflows.orchestration import CaseWorkflow, gather_all
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
     from workflows.domain.chain import ChainHash
-    from workflows.domain.commands import Command, ReviseTrustedKeys
+    from workflows.domain.commands import Command
     from workflows.domain.composite import (
         BudgetWarningRaised,
         CompositePlan,
@@ -363,33 +363,14 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
 
     async def _act(self, payload: CommandPayload) -> _V:
         """Apply a person's command; the validator (``_refuse_invalid``) refused anything else."""
-        command = self._command(payload)
-        self._idempotency_keys.remember()
-        trusted = None
-        if isinstance(command, ReviseTrustedKeys):
-            trusted = await workflow.execute_activity(
-                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
-            )
-            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
-        self._apply(command, signed_by=key_id_of(command.assertion))
-        self._trusted = trusted or self._trusted
+        await self._give(self._command(payload))
         return self._progress()
 
     def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
         command = self._command(payload)
-        if self._state is None:
-            raise still_registering()
-        try:
-            self._authenticate(command, rotation=False)
-            self._state.admit(command)
-        except OneWindowError as error:
-            raise refusal(error) from None
-        self._idempotency_keys.refuse_reused()
-        if isinstance(command, ReviseTrustedKeys):  # the trust store is read in the handler
-            trusted = self._current.trusted_keys or ("unread",)
-            command = command.model_copy(update={"trusted_keys": trusted})
-        self._decide(command)
+        self._refuse_unadmitted(command, lambda state, given: state.admit(given))
+        self._decide_as_the_handler_will(command)
 
     @workflow.signal
     def part_changed(self, *_ignored: object) -> None:

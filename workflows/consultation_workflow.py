@@ -20,10 +20,9 @@ from workflows.orchestration import CaseWorkflow, gather_all
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.boundary import decode, invalid, refusal, still_registering
+    from workflows.boundary import decode, invalid, still_registering
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
-    from workflows.domain.commands import ReviseTrustedKeys
     from workflows.domain.consultation import (
         EFFECTS,
         PEOPLE_COMMANDS,
@@ -41,9 +40,8 @@ with workflow.unsafe.imports_passed_through():
         start,
         view_of,
     )
-    from workflows.domain.errors import OneWindowError
     from workflows.domain.events import ConsultationFindings
-    from workflows.identity import TrustedKeys, key_id_of
+    from workflows.identity import key_id_of
     from workflows.messages import (
         GREEN_CHANNEL_PRIORITY,
         ApplicantNotice,
@@ -54,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
         OutsideCall,
         ReadRequest,
     )
-    from workflows.orchestration import OUTSIDE_TIMEOUT
 
 _INTAKE: TypeAdapter[ConsultationIntake] = TypeAdapter(ConsultationIntake)
 _COMMANDS: TypeAdapter[ConsultationCommand] = TypeAdapter(ConsultationCommand)
@@ -116,33 +113,15 @@ class ConsultationWorkflow(CaseWorkflow[ConsultationState, ConsultationEvent, Co
     @workflow.update
     async def act(self, payload: CommandPayload) -> ConsultationView:
         """Apply a person's command (a ``ConsultationCommand`` as JSON); the validator refused the rest."""
-        command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
-        self._idempotency_keys.remember()
-        trusted = None
-        if isinstance(command, ReviseTrustedKeys):
-            trusted = await workflow.execute_activity(
-                "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
-            )
-            command = command.model_copy(update={"trusted_keys": trusted.key_ids})
-        self._record(self._decide(command), signed_by=key_id_of(command.assertion))
-        self._trusted = trusted or self._trusted
+        await self._give(decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS))
         return view_of(self._current)
 
     @act.validator
     def _refuse_invalid(self, payload: CommandPayload) -> None:
         """Refuse before anything enters history, with the domain error's type."""
         command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
-        if self._state is None:
-            raise still_registering()
-        try:
-            self._authenticate(command, rotation=False)
-            self._state.admit(command)
-        except OneWindowError as error:
-            raise refusal(error) from None
-        self._idempotency_keys.refuse_reused()
-        if isinstance(command, ReviseTrustedKeys):  # the trust store is read in the handler
-            command = command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
-        self._decide(command)
+        self._refuse_unadmitted(command, ConsultationState.admit)
+        self._decide_as_the_handler_will(command)
 
     @workflow.query
     def state(self) -> ConsultationView:

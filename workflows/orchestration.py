@@ -22,7 +22,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy, SearchAttributeKey
@@ -32,10 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.calendar import SHANGHAI
     from workflows.domain.chain import AuditRecord, ChainHash, link
     from workflows.domain.clock import DeadlineRules
-    from workflows.domain.commands import Command, Submission
+    from workflows.domain.commands import Command, ReviseTrustedKeys, Submission
     from workflows.domain.errors import AlreadySubmitted, OneWindowError, Unauthenticated
     from workflows.domain.events import Actor, Event, Role
-    from workflows.identity import TrustedKeys, verify
+    from workflows.identity import TrustedKeys, key_id_of, verify
     from workflows.messages import AuditEntries, RulesRequest, SecurityContext, SecurityRequest
     from workflows.number_claim import Claim
 
@@ -73,6 +73,8 @@ class CaseState(Protocol):
 
     @property
     def version(self) -> int: ...
+    @property
+    def trusted_keys(self) -> tuple[str, ...]: ...
     @property
     def closed(self) -> bool: ...
     @property
@@ -200,9 +202,14 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         self._chain_hash = context.chain_hash
         return context
 
-    async def _verified_context(self, intake: Submission) -> SecurityContext:
-        """The worker's keys for the case, and the intake's assertion verified against them."""
-        context = await self._security_context(intake.applicant.id_number)
+    async def _verified_context(self, intake: Command, subject_id: str | None = None) -> SecurityContext:
+        """The worker's keys for the case, and the intake's assertion verified against them; the case's
+        pseudonym is of ``subject_id`` (a complaint's caller), by default of the intake's applicant."""
+        if subject_id is None:
+            if not isinstance(intake, Submission):
+                raise TypeError("an intake without an applicant names whom the case's pseudonym is of")
+            subject_id = intake.applicant.id_number
+        context = await self._security_context(subject_id)
         try:
             verify(
                 intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
@@ -210,6 +217,52 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         except OneWindowError as error:
             raise refusal(error) from None
         return context
+
+    # --- a person's command: the ``act`` update's validator and handler -------------------------------------
+
+    def _refuse_unadmitted(
+        self, command: _K, admit: Callable[[_S, _K], None], *, rotation: bool = False
+    ) -> None:
+        """Before history: a case still registering, an assertion that does not vouch for its actor, a
+        command the reader may not give, or an idempotency key reused, each refused typed."""
+        if self._state is None:  # every rule needs the case: refuse now rather than record a refusal later
+            raise still_registering()
+        try:
+            self._authenticate(command, rotation=rotation)
+            admit(self._state, command)
+        except OneWindowError as error:
+            raise refusal(error) from None
+        self._idempotency_keys.refuse_reused()
+
+    def _decide_as_the_handler_will(self, command: _K) -> None:
+        """Every rule checked in the validator; a key rotation's trust store, read in the handler, stands in
+        as the case's own until then."""
+        if isinstance(command, ReviseTrustedKeys):
+            command = cast(
+                "_K", command.model_copy(update={"trusted_keys": self._current.trusted_keys or ("unread",)})
+            )
+        self._decide(command)
+
+    async def _read_trust_store(self, command: _K) -> tuple[_K, TrustedKeys | None]:
+        """A key rotation reads the worker's trust store (the handler's I/O); other commands pass as sent."""
+        if not isinstance(command, ReviseTrustedKeys):
+            return command, None
+        trusted = await workflow.execute_activity(
+            "trusted_keys", result_type=TrustedKeys, start_to_close_timeout=OUTSIDE_TIMEOUT
+        )
+        return cast("_K", command.model_copy(update={"trusted_keys": trusted.key_ids})), trusted
+
+    def _apply(self, command: _K, *, signed_by: str | None = None) -> None:
+        """Decide ``command`` and record its events (a process with deadlines also replans them)."""
+        self._record(self._decide(command), signed_by=signed_by)
+
+    async def _give(self, command: _K) -> None:
+        """A person's command the validator admitted: decided and recorded, signed by its assertion's key
+        (a rotation with the trust store it read, trusted from then on)."""
+        self._idempotency_keys.remember()
+        command, trusted = await self._read_trust_store(command)
+        self._apply(command, signed_by=key_id_of(command.assertion))
+        self._trusted = trusted or self._trusted
 
     async def _claim_number(self) -> None:
         """Hold the number for good (``workflows.number_claim``); a number held before is refused."""
