@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from activities.outbox import Outbox
-from tests.builders import approver, department_head, shipped_catalogue, shipped_rules, supervisor, system
+from tests.builders import (
+    approver,
+    department_head,
+    shipped_catalogue,
+    shipped_rules,
+    supervisor,
+    system,
+    window_officer,
+)
 from tests.case_helpers import registration_failure
 from tests.conftest import RunWorker
 from tests.test_workflow_acceptance import MONDAY, desk_at, intake_of, until
@@ -19,7 +27,7 @@ from workflows.client import Complaints
 from workflows.domain.calendar import SHANGHAI, end_of_day
 from workflows.domain.catalogue import UnknownComplaintCategory
 from workflows.domain.clock import WarningLevel
-from workflows.domain.commands import Command
+from workflows.domain.commands import AcceptApplication, Command, RecordApproval
 from workflows.domain.complaint import (
     AUTHORISED_ROLES,
     TRANSITIONS,
@@ -390,6 +398,11 @@ async def test_a_complaint_about_an_application_shows_in_its_events_and_view(run
         linked = [e for e in await cases.events("APP-GD-1", reader=None) if e.kind == "complaint_linked"]
         assert [(e.complaint_id, e.department) for e in linked] == [("GD-2026-6", MARKET)]
         assert CALLER.phone not in str(linked)
+        await cases.act("APP-GD-1", AcceptApplication(actor=window_officer()))
+        await cases.act("APP-GD-1", RecordApproval(actor=approver(MARKET), step=MARKET, approved=True))
+        await until(handle, lambda v: v.closed, "closed")
+        closed = await cases.state("APP-GD-1", reader=None)  # no visibility here: the log's links only
+        assert closed.complaints == ("GD-2026-6",)
 
         await complaints.submit("GD-2026-7", _intake(concerns="APP-NOT-THERE"))
         failed = await registration_failure(desk.env.client.get_workflow_handle("GD-2026-7"))
