@@ -91,7 +91,7 @@ def report_text(found: Report) -> str:
             ",".join(o.departments),
             deadline_text(o.deadline),
             str(o.days_late),
-            "owed" if o.explanation_owed else "given",
+            NO_VALUE if o.explanation_owed is None else ("owed" if o.explanation_owed else "given"),
         ]
         for o in found.overdue
     ]

@@ -26,6 +26,7 @@ from workflows.reference_data import load_catalogue
 from workflows.reports import city_report
 
 QUERY_TIMEOUT = 10.0  # seconds; a query waits for a worker to replay the case, forever if none is polling
+REPORT_TIMEOUT = 60.0  # seconds; a report lists every case of its range from visibility
 ACTION_TIMEOUT = 30.0  # seconds; an update runs the credit check and the deadline plan before it answers
 
 log = structlog.get_logger()
@@ -132,7 +133,7 @@ class Gateway:
         found = city_report(
             self.cases, first_day, last_day, reader=actor, now=self.clock(), catalogue=self.catalogue
         )
-        return await in_time(found, self.query_timeout)
+        return await in_time(found, REPORT_TIMEOUT)
 
     async def announce_calendar_revision(self, actor: Actor, version: str | None) -> Announcement:
         """R-CAL-4, by a supervisor: every running case (not yet on ``version``) recomputes its deadlines."""

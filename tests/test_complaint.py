@@ -53,6 +53,7 @@ from workflows.domain.complaint import (
     handling_due,
     handling_marks,
     next_warning,
+    report_facts,
     start,
     view_of,
 )
@@ -166,6 +167,30 @@ def test_a_dissatisfied_call_back_reopens_it_with_a_new_period_from_the_reopenin
         Rating.VERY_DISSATISFIED,
     )
     assert handling_due(state) == end_of_day(date(2026, 3, 12))
+
+
+def test_a_reopening_keeps_a_late_reply_late_and_every_rating_counts() -> None:
+    """Replied after the period (due 9 March), reopened 非常不满意, replied in the new period, closed
+    基本满意: still late, due 9 March for the figures, and both call-backs counted."""
+    state = _then(_registered(), SignComplaint(actor=approver(MARKET)))
+    late = datetime(2026, 3, 11, 10, 0, tzinfo=SHANGHAI)
+    state = _then(state, ReplyComplaint(actor=approver(MARKET), reply="已处理"), late)
+    state = _then(state, RecordCallback(actor=OPERATOR, rating=Rating.VERY_DISSATISFIED), late)
+    state = _then(state, ReplyComplaint(actor=approver(MARKET), reply="再次处理"), late + timedelta(days=1))
+    state = _then(
+        state, RecordCallback(actor=OPERATOR, rating=Rating.BASICALLY_SATISFIED), late + timedelta(days=1)
+    )
+    facts = report_facts(state)
+    assert (facts.on_time, facts.deadline) == (False, end_of_day(date(2026, 3, 9)))
+    assert facts.ratings == ("very_dissatisfied", "basically_satisfied")
+
+
+def test_a_returned_complaint_counts_against_no_department_and_the_hotline_corrects_a_dispatch() -> None:
+    returned = _then(_registered(), ReturnComplaint(actor=approver(MARKET), reason="属不动产登记"))
+    assert report_facts(returned).departments == ()
+    corrected = _then(_registered(), RedispatchComplaint(actor=OPERATOR, department="natural_resources"))
+    again = _then(corrected, RedispatchComplaint(actor=OPERATOR, department="urban_management"))
+    assert (again.status, again.department) == (ComplaintStatus.DISPATCHED, "urban_management")
 
 
 def test_only_the_dispatched_department_signs_and_returns_within_its_misroute_hours() -> None:
@@ -426,3 +451,41 @@ async def test_a_forged_signal_links_nothing(run_worker: RunWorker) -> None:
         await complaints.submit("GD-2026-9", _intake(concerns="APP-GD-2"))
         view = await until(handle, lambda v: bool(v.complaints), "linked")
         assert view.complaints == ("GD-2026-9",)
+
+
+async def test_merging_needs_an_open_complaint_and_a_failed_one_freezes_no_case(
+    run_worker: RunWorker,
+) -> None:
+    """并单 into a complaint that does not exist or is closed is refused; a complaint that failed to
+    register, named in a signal, is read as none at once and the case goes on linking real ones; a
+    stranger learns nothing of which application numbers exist."""
+    async with desk_at(run_worker, MONDAY) as desk:
+        cases = kit_cases(desk.env.client, desk.task_queue)
+        complaints = cases.complaints()
+        await complaints.submit("GD-M-1", _intake())
+        await complaints.registered("GD-M-1", reader=None)
+        with pytest.raises(OneWindowError) as nowhere:
+            await complaints.act("GD-M-1", MergeComplaint(actor=OPERATOR, into="GD-NOWHERE"))
+        assert nowhere.value.type == "UnknownApplication"
+        await complaints.submit("GD-M-2", _intake())
+        await complaints.registered("GD-M-2", reader=None)
+        await complaints.act("GD-M-2", MergeComplaint(actor=OPERATOR, into="GD-M-1"))
+        with pytest.raises(OneWindowError, match="closed or merged"):
+            await complaints.act("GD-M-1", MergeComplaint(actor=OPERATOR, into="GD-M-2"))
+
+        await cases.submit("APP-F-1", intake_of("FOOD-BUSINESS", await desk.now()))
+        await cases.registered("APP-F-1", reader=None)
+        await complaints.submit("GD-BAD-1", _intake(concerns="APP-NOT-THERE"))
+        assert (await registration_failure(desk.env.client.get_workflow_handle("GD-BAD-1"))).type == (
+            "UnknownApplication"
+        )
+        handle = desk.env.client.get_workflow_handle("APP-F-1")
+        await handle.signal("complaint_filed", "GD-BAD-1")
+        await complaints.submit("GD-OK-1", _intake(concerns="APP-F-1"))
+        assert (await until(handle, lambda v: bool(v.complaints), "linked")).complaints == ("GD-OK-1",)
+
+        stranger = Actor(id="91210200MA0000000X", role=Role.APPLICANT)
+        for number, concerns in (("GD-S-1", "APP-F-1"), ("GD-S-2", "APP-NOT-THERE")):
+            await complaints.submit(number, _intake(concerns=concerns).model_copy(update={"actor": stranger}))
+            failed = await registration_failure(desk.env.client.get_workflow_handle(number))
+            assert failed.type == "NotAuthorised"  # the same answer, whether the number exists or not

@@ -134,6 +134,12 @@ async def test_the_cli_and_the_http_api_give_the_hand_counted_figures(cases: Cas
         assert backwards.status_code == 422
         assert "ends before" in backwards.text
 
+    head = await cli(*argv[:-2], "--as", "h:department_head:health", "--json")
+    assert head.code == 0, head.err
+    assert json.loads(head.out)["by_department"] == []  # none of these cases is the health commission's
+    own = await cli(*argv[:-2], "--as", "z:department_head:market_regulation", "--json")
+    assert {g["group"] for g in json.loads(own.out)["by_department"]} == {MARKET}
+
     table = await cli(*argv)
     assert "1/2 50.0% missed" in table.out  # 满意率
     assert "网上可办率" in table.out

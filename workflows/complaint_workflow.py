@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import TypeAdapter, ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
+from temporalio.exceptions import ActivityError
 
 from workflows.orchestration import CaseWorkflow, gather_all
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
-    from workflows.boundary import decode, invalid, still_registering
+    from workflows.boundary import decode, invalid, refusal, still_registering
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
     from workflows.domain.clock import WarningSubject
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ComplaintState,
         ComplaintView,
         HandlingWarningRaised,
+        MergeComplaint,
         RaiseHandlingWarning,
         RegisterComplaint,
         decide,
@@ -43,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         start,
         view_of,
     )
+    from workflows.domain.errors import InvalidCommand, UnknownApplication
     from workflows.identity import key_id_of
     from workflows.messages import (
         ORDINARY_PRIORITY,
@@ -96,8 +99,6 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
             self._local("lookup_complaint_category", intake.category_code, ComplaintCategoryEntry),
             self._deadline_rules(local_date(started_at).year, reload=False),
         )
-        if intake.concerns is not None:  # a mistyped number fails the registration, typed
-            await self._call("concerned_application", intake.concerns)
         try:
             registration = RegisterComplaint(
                 complaint_id=workflow.info().workflow_id,
@@ -112,7 +113,9 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
         except ValidationError as error:
             raise invalid("complaint", error) from None
         with self._clock_stopped_at(started_at):
-            events = self._decide(registration)
+            events = self._decide(registration)  # a stranger is refused before any case is looked up
+        if intake.concerns is not None:  # a mistyped number fails the registration, typed
+            await self._call("concerned_application", intake.concerns)
         await self._claim_number()
         with self._clock_stopped_at(started_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
@@ -121,9 +124,24 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
 
     @workflow.update
     async def act(self, payload: CommandPayload) -> ComplaintView:
-        """Apply a person's command (a ``ComplaintCommand`` as JSON); the validator refused the rest."""
-        await self._give(decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS))
+        """Apply a person's command (a ``ComplaintCommand`` as JSON); the validator refused the rest.
+
+        并单 first reads the complaint it merges into: only another open complaint takes a duplicate (a
+        refusal here is an update that failed, typed, and stays in the history).
+        """
+        command = decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
+        if isinstance(command, MergeComplaint):
+            await self._require_open(command.into)
+        await self._give(command)
         return view_of(self._current, self._now())
+
+    async def _require_open(self, complaint_id: str) -> None:
+        try:
+            target = await self._call("read_complaint", complaint_id, ComplaintLink)
+        except ActivityError:
+            raise refusal(UnknownApplication(f"no complaint {complaint_id}")) from None
+        if not target.open:
+            raise refusal(InvalidCommand(f"{complaint_id} is closed or merged: merge into an open one"))
 
     @act.validator
     def _refuse_invalid(self, payload: CommandPayload) -> None:
@@ -146,6 +164,7 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
             application_id=state.registered.application_id,
             category_code=state.category.code,
             department=state.department,
+            open=not state.closed,
         )
 
     @workflow.query

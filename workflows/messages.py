@@ -139,6 +139,7 @@ class ComplaintLink(BaseModel):
     application_id: str | None
     category_code: str
     department: str
+    open: bool = True  # neither closed nor merged: it may take a duplicate (并单)
 
 
 class PartsRequest(BaseModel):

@@ -16,6 +16,7 @@ from workflows.domain.figures import FigureRules, Report, check_range, report, s
 REPORT_READERS = frozenset(
     {Role.SUPERVISOR, Role.GOVERNMENT_LEADER, Role.DEPARTMENT_HEAD, Role.APPROVER, Role.HOTLINE_OPERATOR}
 )
+EVERY_DEPARTMENT = frozenset({Role.SUPERVISOR, Role.GOVERNMENT_LEADER, Role.HOTLINE_OPERATOR})
 
 
 async def city_report(
@@ -33,7 +34,7 @@ async def city_report(
         raise NotAuthorised(reader.id, f"the city's figures are not for the role {reader.role.value}")
     check_range(first_day, last_day)
     rows = await cases.figures_rows(first_day, last_day, reader=reader)
-    return report(
+    found = report(
         rows,
         first_day=first_day,
         last_day=last_day,
@@ -41,3 +42,8 @@ async def city_report(
         rules=rules or shipped_rules(),
         online_matters={matter.code: matter.online for matter in catalogue.matters},
     )
+    if reader.role in EVERY_DEPARTMENT or reader.department is None:
+        return found
+    # A department's own row only: another department's would count just the cases they share.
+    own = tuple(group for group in found.by_department if group.group == reader.department)
+    return found.model_copy(update={"by_department": own})

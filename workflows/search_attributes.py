@@ -35,7 +35,8 @@ DEADLINE = SearchAttributeKey.for_datetime("OwDeadline")
 DONE_AT = SearchAttributeKey.for_datetime("OwDoneAt")
 ON_TIME = SearchAttributeKey.for_bool("OwOnTime")
 WARNINGS = SearchAttributeKey.for_keyword_list("OwWarnings")
-RATING = SearchAttributeKey.for_keyword("OwRating")
+# Every call-back's rating, comma-separated (a keyword list is one of three the SQL visibility allows).
+RATINGS = SearchAttributeKey.for_keyword("OwRatings")
 WINDOW_VISITS = SearchAttributeKey.for_int("OwWindowVisits")
 COUNTED_DAYS = SearchAttributeKey.for_int("OwCountedDays")
 ELAPSED_DAYS = SearchAttributeKey.for_int("OwElapsedDays")
@@ -57,7 +58,7 @@ ALL: Sequence[SearchAttributeKey[Any]] = (
     DONE_AT,
     ON_TIME,
     WARNINGS,
-    RATING,
+    RATINGS,
     WINDOW_VISITS,
     COUNTED_DAYS,
     ELAPSED_DAYS,
@@ -78,7 +79,7 @@ def reported(facts: CaseFacts) -> Mapping[SearchAttributeKey[Any], object]:
         DONE_AT: facts.done_at,
         ON_TIME: facts.on_time,
         WARNINGS: sorted(level.value for level in facts.warnings),
-        RATING: facts.rating,
+        RATINGS: ",".join(facts.ratings) or None,
         WINDOW_VISITS: facts.window_visits,
         COUNTED_DAYS: facts.counted_days,
         ELAPSED_DAYS: facts.elapsed_days,
@@ -97,7 +98,7 @@ def facts_from(case_id: str, kind: CaseKind, attributes: TypedSearchAttributes) 
         done_at=attributes.get(DONE_AT),
         on_time=attributes.get(ON_TIME),
         warnings=frozenset(WarningLevel(v) for v in attributes.get(WARNINGS) or () if v in _LEVELS),
-        rating=attributes.get(RATING),
+        ratings=tuple(filter(None, (attributes.get(RATINGS) or "").split(","))),
         window_visits=attributes.get(WINDOW_VISITS),
         counted_days=attributes.get(COUNTED_DAYS),
         elapsed_days=attributes.get(ELAPSED_DAYS),

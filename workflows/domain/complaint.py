@@ -310,6 +310,7 @@ TRANSITIONS: Mapping[ComplaintStatus, frozenset[str]] = {
     ComplaintStatus.DISPATCHED: frozenset(
         {
             "sign_complaint",
+            "redispatch_complaint",  # the hotline corrects its own dispatch before it is signed for
             "return_complaint",
             "merge_complaint",
             "supervise_complaint",
@@ -379,6 +380,9 @@ class ComplaintState(BaseModel):
     reply: str | None = None
     replied_at: Instant | None = None
     rating: Rating | None = None
+    ratings: tuple[Rating, ...] = ()  # every call-back's, in order (满意率 counts each)
+    replied_late: bool = False  # a reply came after the period it answered had ended
+    figures_deadline: Instant | None = None  # the period the first reply answered: the figures' due date
     merged_into: str | None = None
     supervised: bool = False
     closed_at: Instant | None = None
@@ -469,9 +473,16 @@ def evolve(state: ComplaintState, event: ComplaintEvent) -> ComplaintState:
         case HandlingExtended():
             changes |= {"extended": True, "period_extended": True}
         case ComplaintReplied():
-            changes |= {"status": ComplaintStatus.REPLIED, "reply": event.reply, "replied_at": event.at}
+            due = handling_due(state)
+            changes |= {
+                "status": ComplaintStatus.REPLIED,
+                "reply": event.reply,
+                "replied_at": event.at,
+                "replied_late": state.replied_late or (due is not None and event.at > due),
+                "figures_deadline": state.figures_deadline or due,
+            }
         case CallbackRecorded():
-            changes["rating"] = event.rating
+            changes |= {"rating": event.rating, "ratings": (*state.ratings, event.rating)}
         case ComplaintClosed():
             changes |= {"status": ComplaintStatus.CLOSED, "closed_at": event.at}
         case ComplaintReopened():
@@ -801,23 +812,23 @@ def effects_of(event: ComplaintEvent) -> tuple[str, ...]:
 
 
 def report_facts(state: ComplaintState) -> CaseFacts:
-    """The complaint as the city's figures count it: due at its last handling period's end, done when
-    the call-back closed it, in time if the reply that closed it came within that period. A duplicate
-    merged into another (并单) is not counted: the other one is."""
+    """The complaint as the city's figures count it: due at the end of the period its first reply
+    answered (or of the period in force, before any reply), done when a call-back closed it, in time if
+    no reply ever came after its period; every call-back's rating counted. A duplicate merged into
+    another (并单) is not counted (the other one is); one returned as misrouted (退单) counts against no
+    department until it is re-dispatched."""
     merged = state.status is ComplaintStatus.MERGED
-    deadline = None if merged else period_due(state.period_clock, state)
-    replied_at = state.replied_at
-    closed_in_time = None
-    if state.closed_at is not None and deadline is not None and replied_at is not None:
-        closed_in_time = replied_at <= deadline
+    deadline = None if merged else state.figures_deadline or period_due(state.period_clock, state)
+    closed = None if merged else state.closed_at
+    returned = state.status is ComplaintStatus.RETURNED
     return CaseFacts(
         case_id=state.complaint_id,
         kind=CaseKind.COMPLAINT,
         matter=state.category.code,
-        departments=(state.department,),
+        departments=() if returned else (state.department,),
         deadline=deadline,
-        done_at=None if merged else state.closed_at,
-        on_time=closed_in_time,
+        done_at=closed,
+        on_time=None if closed is None else not state.replied_late,
         warnings=state.warnings_raised,
-        rating=state.rating.value if state.rating else None,
+        ratings=tuple(rating.value for rating in state.ratings),
     )

@@ -75,7 +75,7 @@ class CaseFacts(BaseModel):
     done_at: Instant | None = None
     on_time: bool | None = None
     warnings: frozenset[WarningLevel] = frozenset()
-    rating: str | None = None  # a complaint's last call-back, one of the five levels
+    ratings: tuple[str, ...] = ()  # a complaint's call-backs, each one of the five levels
     window_visits: int | None = None  # an application's steps brought to the window in person
     counted_days: int | None = None  # the statutory clock's working days, at the decision
     elapsed_days: int | None = None  # working days from acceptance to the decision, pauses included
@@ -156,7 +156,7 @@ class OverdueCase(BaseModel):
     departments: tuple[str, ...]
     deadline: Instant
     days_late: int = Field(description="Calendar days since the deadline passed (rounded down).")
-    explanation_owed: bool
+    explanation_owed: bool | None = Field(description="第36条, for an application (a complaint: none).")
 
 
 class ServiceFigure(BaseModel):
@@ -228,7 +228,7 @@ def report(
             departments=c.departments,
             deadline=c.deadline,
             days_late=(now - c.deadline).days,
-            explanation_owed=not c.explained,
+            explanation_owed=not c.explained if c.kind is CaseKind.APPLICATION else None,
         )
         for c in in_range
         if c.deadline is not None and c.done_at is None and c.deadline <= now
@@ -263,9 +263,10 @@ def _due(case: CaseFacts, now: datetime) -> bool:
 def _counts(cases: list[CaseFacts], now: datetime) -> Counter[str]:
     counts: Counter[str] = Counter({c.value: 0 for c in Count})
     for case in cases:
-        if case.rating in _RATINGS:  # a call-back made counts whether or not the complaint is due
-            counts[Count.RATED] += 1
-            counts[case.rating] += 1
+        for rating in case.ratings:  # a call-back made counts whether or not the complaint is due
+            if rating in _RATINGS:
+                counts[Count.RATED] += 1
+                counts[rating] += 1
         if not _due(case, now):
             continue
         counts[Count.DUE] += 1
