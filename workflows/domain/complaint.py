@@ -379,13 +379,17 @@ class ComplaintState(BaseModel):
     reopen_count: int = 0
     reply: str | None = None
     replied_at: Instant | None = None
-    rating: Rating | None = None
     ratings: tuple[Rating, ...] = ()  # every call-back's, in order (满意率 counts each)
     replied_late: bool = False  # a reply came after the period it answered had ended
     figures_deadline: Instant | None = None  # the period the first reply answered: the figures' due date
     merged_into: str | None = None
     supervised: bool = False
     closed_at: Instant | None = None
+
+    @property
+    def rating(self) -> Rating | None:
+        """The latest call-back's rating."""
+        return self.ratings[-1] if self.ratings else None
 
     @property
     def category(self) -> ComplaintCategory:
@@ -482,7 +486,7 @@ def evolve(state: ComplaintState, event: ComplaintEvent) -> ComplaintState:
                 "figures_deadline": state.figures_deadline or due,
             }
         case CallbackRecorded():
-            changes |= {"rating": event.rating, "ratings": (*state.ratings, event.rating)}
+            changes["ratings"] = (*state.ratings, event.rating)
         case ComplaintClosed():
             changes |= {"status": ComplaintStatus.CLOSED, "closed_at": event.at}
         case ComplaintReopened():
