@@ -30,7 +30,6 @@ from cli.connection import Connection
 from cli.errors import EXIT_OK
 from cli.render import view_text
 from workflows.client import Cases
-from workflows.domain.application import PendingAction
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
@@ -56,7 +55,7 @@ from workflows.domain.commands import (
     VerifyCommitment,
     WithdrawApplication,
 )
-from workflows.domain.events import Actor, Channel, Role
+from workflows.domain.events import Actor, Channel
 from workflows.messages import ApplicationView
 
 # The commands a person gives through the CLI (the engine gives the rest itself).
@@ -83,8 +82,6 @@ PersonCommand = (
     | RemoveSigner
     | UrgeStep
 )
-
-_DEPARTMENT_ROLES = frozenset({Role.APPROVER, Role.DEPARTMENT_HEAD})
 
 
 @dataclass(frozen=True)
@@ -399,28 +396,16 @@ def may_now(view: ApplicationView, reader: Actor) -> tuple[str, ...]:
     """
     verbs: list[str] = []
     for pending in view.pending_actions:
-        if not _may(pending, reader):
+        if not pending.open_to(reader):
             continue
         for action in ACTIONS:
             if action.kind != pending.command:
                 continue
             if pending.steps:
-                verbs += [
-                    action.verb(step=step.code)
-                    for step in pending.steps
-                    if step.department == reader.department or reader.role not in _DEPARTMENT_ROLES
-                ]
+                verbs += [action.verb(step=step.code) for step in pending.steps_for(reader)]
             else:
                 verbs.append(action.verb())
     return tuple(verbs)
-
-
-def _may(pending: PendingAction, reader: Actor) -> bool:
-    if reader.role not in pending.roles:
-        return False
-    if reader.role in _DEPARTMENT_ROLES and pending.departments:
-        return reader.department in pending.departments
-    return True
 
 
 async def show(args: argparse.Namespace, cases: Cases, view: ApplicationView, reader: Actor) -> None:

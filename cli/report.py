@@ -14,7 +14,7 @@ from cli.connection import Connection
 from cli.errors import EXIT_OK
 from cli.render import NO_VALUE, table
 from workflows.domain.calendar import SHANGHAI, deadline_text
-from workflows.domain.figures import GroupFigures, Rate, Report
+from workflows.domain.figures import GroupFigures, Rate, Report, share
 from workflows.reference_data import load_catalogue
 from workflows.reports import city_report
 
@@ -34,16 +34,12 @@ async def figures(args: argparse.Namespace, connection: Connection) -> int:
     return EXIT_OK
 
 
-def _share(value: float | None) -> str:
-    return NO_VALUE if value is None else f"{value:.1%}"
-
-
 def _rate(rate: Rate | None) -> str:
     """``4/6 66.7% missed``: the parts, the share and the target's verdict."""
     if rate is None:
         return NO_VALUE
     verdict = "" if rate.met is None else (" met" if rate.met else " missed")
-    return f"{rate.numerator}/{rate.denominator} {_share(rate.value)}{verdict}"
+    return f"{rate.numerator}/{rate.denominator} {share(rate.value)}{verdict}"
 
 
 _RATES = ("办结率", "按时办结率", "满意率")
@@ -101,8 +97,8 @@ def report_text(found: Report) -> str:
         [
             s.name,
             f"{s.numerator}/{s.denominator}",
-            _share(s.value),
-            _share(s.target),
+            share(s.value),
+            share(s.target),
             NO_VALUE if s.met is None else ("met" if s.met else "missed"),
         ]
         for s in found.service

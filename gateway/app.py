@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.bodies import BODY_COMPONENTS
-from gateway.codec_sessions import CodecSessions
+from gateway.console import add_console
 from gateway.errors import add_handlers
 from gateway.limits import IdempotencyLedger, RateLimiter, RateLimits
 from gateway.routers import applications, calendar, composites, lists, report
 from gateway.routers import codec as codec_routes
 from gateway.service import ACTION_TIMEOUT, QUERY_TIMEOUT, Gateway, utc_now
+from gateway.sessions import Sessions
 from gateway.tokens import TokenBook
 from workflows.client import Cases
 from workflows.codec import EncryptionCodec
@@ -96,7 +97,7 @@ def create_app(
     app.state.limiter = limiter or RateLimiter(RateLimits())
     app.state.idempotency = IdempotencyLedger()
     app.state.codec = codec
-    app.state.codec_sessions = CodecSessions()
+    app.state.codec_sessions = Sessions()
     routers = (
         applications.router,
         composites.projects,
@@ -109,6 +110,7 @@ def create_app(
     for router in (*routers, calendar.router, codec_routes.router):
         app.include_router(router)
     codec_routes.allow_ui_origins(app, ui_origins)
+    add_console(app)
     add_handlers(app)
     _serve_docs_offline(app)
     return app

@@ -100,7 +100,11 @@ class Bodies(Generic[_C, _I]):
 
     async def command_of(self, request: Request, actor: Actor) -> _C:
         """The engine's command: the body validated as a person's command, with the token's actor."""
-        fields = self._validated(self._actions, await body_of(request), tagged=True).model_dump()
+        return self.command_from(await body_of(request), actor)
+
+    def command_from(self, body: bytes, actor: Actor) -> _C:
+        """The engine's command from a body's bytes (the API's, or a console form written as one)."""
+        fields = self._validated(self._actions, body, tagged=True).model_dump()
         return self._validated(self._commands, {**fields, "actor": actor}, tagged=True)
 
     async def intake_of(self, request: Request, actor: Actor) -> tuple[str, _I]:

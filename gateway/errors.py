@@ -8,7 +8,7 @@ goes to the log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -67,6 +67,8 @@ STATUS_OF_TYPE: Mapping[str, int] = {
     Unauthenticated.__name__: status.HTTP_401_UNAUTHORIZED,
     "NotAuthorised": status.HTTP_403_FORBIDDEN,
     "SeparationOfDuties": status.HTTP_403_FORBIDDEN,
+    "FormForged": status.HTTP_403_FORBIDDEN,  # the console's form without its session's token
+    "SignInNeeded": status.HTTP_401_UNAUTHORIZED,  # the console without a session
     UnknownApplication.__name__: status.HTTP_404_NOT_FOUND,
     BodyTooLarge.__name__: status.HTTP_413_CONTENT_TOO_LARGE,
     IdempotencyKeyReused.__name__: status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -157,10 +159,18 @@ def validation_response(request: Request, error: Exception) -> Response:
     error_type = "InvalidCommand" if in_body else "InvalidRequest"
     detail = [{key: value for key, value in e.items() if key != "input"} for e in errors]
     log.info("request_refused", path=request.url.path, type=error_type, status=422)
+    shown = _as_page(request, error_type, "; ".join(_field_problems(detail)), 422)
+    if shown is not None:
+        return shown
     return JSONResponse(
         {"type": error_type, "detail": jsonable_encoder(detail)},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
+
+
+def _field_problems(problems: list[dict[str, Any]]) -> list[str]:
+    """Each problem as ``field: message``, for a page."""
+    return [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in problems]
 
 
 def http_error_response(request: Request, error: Exception) -> Response:
@@ -168,6 +178,9 @@ def http_error_response(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101 - registered for it only
     error_type = HTTPStatus(error.status_code).phrase.title().replace(" ", "")  # MethodNotAllowed
     log.info("request_refused", path=request.url.path, type=error_type, status=error.status_code)
+    shown = _as_page(request, error_type, str(error.detail), error.status_code)
+    if shown is not None:
+        return shown
     return JSONResponse(
         Problem(type=error_type, detail=str(error.detail)).model_dump(),
         status_code=error.status_code,
@@ -205,9 +218,22 @@ def _problem(request: Request, error: OneWindowError, cause: Exception | None = 
     else:
         detail = str(error)
         log.info("request_refused", path=request.url.path, type=error_type, status=code)
+    shown = _as_page(request, error_type, detail, code)
+    if shown is not None:
+        shown.headers.update(headers)
+        return shown
     return JSONResponse(
         Problem(type=error_type, detail=detail).model_dump(), status_code=code, headers=headers
     )
+
+
+ProblemPage = Callable[[Request, str, str, int], Response | None]
+"""The console's refusals as pages: ``app.state.problem_page`` answers its own requests, else None."""
+
+
+def _as_page(request: Request, error_type: str, detail: str, code: int) -> Response | None:
+    render: ProblemPage | None = getattr(request.app.state, "problem_page", None)
+    return render(request, error_type, detail, code) if render else None
 
 
 def add_handlers(app: FastAPI) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Generic, TypeVar
 
 import structlog
@@ -16,13 +16,14 @@ from pydantic import BaseModel
 
 from gateway.errors import EngineTimeout
 from workflows.client import Announcement, CaseClient, Cases, CaseSummary, open_cases_query
+from workflows.domain.calendar import WorkingCalendar, local_date
 from workflows.domain.catalogue import Catalogue
 from workflows.domain.commands import Command
-from workflows.domain.errors import NotAuthorised
+from workflows.domain.errors import CalendarNotPublished, NotAuthorised
 from workflows.domain.events import Actor, Role
 from workflows.domain.figures import Report
 from workflows.messages import FindingRecorded
-from workflows.reference_data import load_catalogue
+from workflows.reference_data import load_calendar, load_catalogue
 from workflows.reports import city_report
 
 QUERY_TIMEOUT = 10.0  # seconds; a query waits for a worker to replay the case, forever if none is polling
@@ -95,10 +96,12 @@ class Gateway:
         query_timeout: float = QUERY_TIMEOUT,
         action_timeout: float = ACTION_TIMEOUT,
         catalogue: Catalogue | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         self.cases = cases
         self.clock = clock
-        self.catalogue = catalogue or load_catalogue()  # 网上可办率 counts its matters
+        self.catalogue = catalogue or load_catalogue()  # 网上可办率 counts its matters; departments' names
+        self.calendar = calendar or load_calendar()  # the console's countdowns in working days
         self.query_timeout = query_timeout
         self.action_timeout = action_timeout
         self.applications = Process(cases, query_timeout, action_timeout)
@@ -106,6 +109,17 @@ class Gateway:
         self.establishments = Process(cases.establishments(), query_timeout, action_timeout)
         self.consultations = Process(cases.consultations(), query_timeout, action_timeout)
         self.complaints = Process(cases.complaints(), query_timeout, action_timeout)
+
+    def working_days_left(self, deadline: datetime | None) -> int | None:
+        """Working days from today through the deadline's last day (0: today is the last; negative: past),
+        or None without a deadline or where the calendar has no data for its year yet."""
+        if deadline is None:
+            return None
+        last_day = local_date(deadline - timedelta(microseconds=1))  # 24:00 belongs to the day it ends
+        try:
+            return self.calendar.working_days_between(self.clock(), last_day).days
+        except CalendarNotPublished:
+            return None
 
     async def find(
         self, listing: str | None, department: str | None, matter: str | None, limit: int, reader: Actor
@@ -117,6 +131,10 @@ class Gateway:
             departments=[department] if department else [],
             matters=[matter] if matter else [],
         )
+        return await self.find_cases(query, limit, reader)
+
+    async def find_cases(self, query: str, limit: int, reader: Actor) -> list[CaseSummary]:
+        """The applications a visibility query finds, of those ``reader`` may read."""
         return await in_time(self.cases.find(query, limit=limit, reader=reader), self.query_timeout)
 
     async def record_finding(self, actor: Actor, application_id: str, finding: str) -> FindingRecorded:

@@ -23,10 +23,16 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from gateway import EXAMPLE_TOKENS, RateLimiter, RateLimits, TokenBook
-from gateway.codec_sessions import COOKIE, CodecSessions
 from gateway.errors import add_handlers
 from gateway.routers import codec as codec_router
-from gateway.routers.codec import DEVELOPMENT_UI_ORIGINS, MAX_CODEC_BODY_BYTES, MAX_PAYLOADS, allow_ui_origins
+from gateway.routers.codec import (
+    COOKIE,
+    DEVELOPMENT_UI_ORIGINS,
+    MAX_CODEC_BODY_BYTES,
+    MAX_PAYLOADS,
+    allow_ui_origins,
+)
+from gateway.sessions import Sessions
 from workflows.codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -293,7 +299,7 @@ def codec_app(codec: EncryptionCodec | None) -> FastAPI:
     app.state.tokens = TOKENS
     app.state.limiter = RateLimiter(RateLimits())
     app.state.codec = codec
-    app.state.codec_sessions = CodecSessions()
+    app.state.codec_sessions = Sessions()
     app.include_router(codec_router.router)
     add_handlers(app)
     allow_ui_origins(app, DEVELOPMENT_UI_ORIGINS)

@@ -11,9 +11,10 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -267,18 +268,28 @@ def matter_query(matter_code: str) -> str:
     return f"ExecutionStatus = 'Running' AND {search_attributes.MATTER.name} = '{code}'"
 
 
+def status_query(statuses: Iterable[StrEnum]) -> str:
+    """Open cases in one of ``statuses`` (the engine's own status values, never a caller's text)."""
+    listed = ", ".join(f"'{status.value}'" for status in statuses)
+    return f"ExecutionStatus = 'Running' AND {search_attributes.STATUS.name} IN ({listed})"
+
+
 def open_cases_query(
     *,
     overdue_at: datetime | None = None,
     warned: bool = False,
     departments: Sequence[str] = (),
     matters: Sequence[str] = (),
+    statuses: Sequence[StrEnum] = (),
 ) -> str:
-    """The open cases every filter given admits (overdue at an instant, warned, of departments, of matters);
-    with none, every open case. What the CLI's ``list`` and the gateway's list both ask."""
+    """The open cases every filter given admits (overdue at an instant, warned, of departments, of matters,
+    in statuses); with none, every open case. What the CLI's ``list``, the gateway's list and the
+    console's work queues ask."""
     queries = [overdue_query(overdue_at)] if overdue_at is not None else []
     if warned:
         queries.append(warned_query())
+    if statuses:
+        queries.append(status_query(statuses))
     queries += [department_query(department) for department in departments]
     queries += [matter_query(matter) for matter in matters]
     return " AND ".join(f"({query})" for query in queries) or "ExecutionStatus = 'Running'"

@@ -21,10 +21,10 @@ from google.protobuf import json_format
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from gateway.codec_sessions import COOKIE, SESSION_LIFETIME, CodecSessions
 from gateway.dependencies import BEARER, caller
 from gateway.errors import BodyTooLarge, Problem, Unauthenticated
 from gateway.limits import RateLimiter, read_body
+from gateway.sessions import SESSION_LIFETIME, Sessions
 from gateway.tokens import TokenBook, token_digest
 from workflows.codec import EncryptionCodec, PayloadUndecryptable
 from workflows.domain.errors import NotAuthorised
@@ -87,10 +87,10 @@ def _codec_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Actor:
     """The bearer token's actor (the ``temporal`` CLI's ``--codec-auth``), else the session cookie's (the
-    web UI's, ``gateway.codec_sessions``); 401 without either, 429 beyond the rate."""
+    web UI's, ``gateway.sessions``); 401 without either, 429 beyond the rate."""
     if credentials is not None:
         return caller(request, credentials)
-    sessions: CodecSessions = request.app.state.codec_sessions
+    sessions: Sessions = request.app.state.codec_sessions
     session_id = request.cookies.get(COOKIE, "")
     actor = sessions.actor(session_id) if session_id else None
     if actor is None:
@@ -121,7 +121,7 @@ async def open_session(request: Request) -> HTMLResponse:
             body="<p>只有监督人员的令牌可以登录 (a supervisor's token is needed).</p>" + _FORM
         )
         return HTMLResponse(page, status_code=status.HTTP_403_FORBIDDEN)
-    sessions: CodecSessions = request.app.state.codec_sessions
+    sessions: Sessions = request.app.state.codec_sessions
     response = HTMLResponse(_PAGE.format(body=_SIGNED_IN))
     response.set_cookie(
         COOKIE,
@@ -135,6 +135,7 @@ async def open_session(request: Request) -> HTMLResponse:
     return response
 
 
+COOKIE = "onewindow_codec_session"
 MAX_FORM_BYTES = 4096
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>onewindow 解码登录</title></head><body><h1>onewindow: 解码登录 (codec sign-in)</h1>

@@ -91,6 +91,7 @@ from workflows.domain.errors import (
     SeparationOfDuties,
 )
 from workflows.domain.events import (
+    ROLES_OF_A_DEPARTMENT,
     AcceptedWithDeficiencies,
     Actor,
     Applicant,
@@ -767,7 +768,12 @@ def _unknown_materials(matter: Matter, codes: Iterable[str]) -> None:
 
 def _notice_number(state: ApplicationState) -> str:
     """R-XK-32b: written notices carry a number; the event sequence makes it unique and replay-stable."""
-    return f"{state.application_id}-{state.version + 1:03d}"
+    return notice_number(state.application_id, state.version + 1)
+
+
+def notice_number(application_id: str, sequence: int) -> str:
+    """The number of the written notice or decision that the case's ``sequence``-th event (from 1) makes."""
+    return f"{application_id}-{sequence:03d}"
 
 
 def require_steward_fits(green_channel: bool, steward: Actor | None) -> None:
@@ -1680,6 +1686,21 @@ class PendingAction(BaseModel):
     roles: tuple[Role, ...]
     departments: tuple[str, ...] = ()
     steps: tuple[ApprovalStep, ...] = Field(default=(), description="Approval steps awaiting a decision.")
+
+    def open_to(self, actor: Actor) -> bool:
+        """Whether ``actor`` may give it: a role it names, and for a department's roles one of its
+        departments (what the CLI's verbs and the console's forms offer)."""
+        if actor.role not in self.roles:
+            return False
+        if actor.role in ROLES_OF_A_DEPARTMENT and self.departments:
+            return actor.department in self.departments
+        return True
+
+    def steps_for(self, actor: Actor) -> tuple[ApprovalStep, ...]:
+        """The steps awaiting a decision that ``actor`` decides: their department's, for its roles."""
+        if actor.role not in ROLES_OF_A_DEPARTMENT:
+            return self.steps
+        return tuple(step for step in self.steps if step.department == actor.department)
 
 
 # 告知承诺制: each verification command, and the stage of the verification that admits it.

@@ -540,6 +540,9 @@ class Catalogue(_Entry):
     version: str = Field(min_length=1)
     matters: tuple[Matter, ...] = Field(min_length=1)
     complaint_categories: tuple[ComplaintCategory, ...] = ()
+    departments: dict[Code, Name] = Field(
+        default_factory=dict, description="Each department code's name as people read it (notices)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -548,6 +551,21 @@ class Catalogue(_Entry):
         for matter in self.matters:
             _check_commitment(matter)
         return self
+
+    def department_name(self, code: str) -> str:
+        """The department's name, or its code where the catalogue names none."""
+        return self.departments.get(code, code)
+
+    def matter_name(self, code: str) -> str:
+        """The matter's name (``CODE`` or ``CODE.VARIANT``), or the code of one no longer listed."""
+        try:
+            return self.matter(code).name
+        except UnknownMatter:
+            return code
+
+    def category_name(self, code: str) -> str:
+        """A complaint category's name, or the code of one no longer listed."""
+        return next((c.name for c in self.complaint_categories if c.code == code), code)
 
     def matter(self, code: str) -> Matter:
         """The entry for ``CODE`` or, for a matter with types, ``CODE.VARIANT``."""

@@ -48,7 +48,7 @@ class Role(StrEnum):
     SYSTEM = "system"  # the engine itself: timers, intake systems
 
 
-_ROLES_OF_A_DEPARTMENT = (Role.APPROVER, Role.DEPARTMENT_HEAD)
+ROLES_OF_A_DEPARTMENT = frozenset({Role.APPROVER, Role.DEPARTMENT_HEAD})
 
 
 class _Frozen(BaseModel):
@@ -65,7 +65,7 @@ class Actor(_Frozen):
 
     @model_validator(mode="after")
     def _department_roles_name_their_department(self) -> Self:
-        if self.role in _ROLES_OF_A_DEPARTMENT and not self.department:
+        if self.role in ROLES_OF_A_DEPARTMENT and not self.department:
             raise ValueError(f"an actor in role {self.role.value} must name their department")
         return self
 

@@ -192,6 +192,11 @@ def deadline_day(deadline: datetime) -> date:
     return local_date(deadline - timedelta(microseconds=1))
 
 
+def share(value: float | None) -> str:
+    """A rate as a percentage with one decimal, as the CLI and the console print it ("—" without one)."""
+    return "—" if value is None else f"{value:.1%}"
+
+
 class RangeInvalid(InvalidCommand):
     """The report's range ends before it begins, or spans more than a person reads."""
 

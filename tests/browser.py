@@ -1,0 +1,76 @@
+"""A real browser for the console's tests: Debian's Chromium, installed here when missing (CI starts from a
+clean clone), driven by Playwright's Python driver, which is told where that binary is and never downloads
+a browser of its own; and the gateway served over HTTP on a free loopback port, as ``make run`` serves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+CHROMIUM_PACKAGES = ("chromium", "fonts-noto-cjk")
+# What the machine's probe found Chromium needs here: no sandbox as root, and none of its calls home
+# (the network is closed; they would be refused, many at a time).
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
+def chromium() -> Path:
+    """Debian's Chromium, installed with the CJK fonts by ``apt-get`` when it is not on the machine yet."""
+    found = shutil.which("chromium")
+    if found:
+        return Path(found)
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    install = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_PACKAGES]
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, env=environment, check=False).returncode != 0:  # noqa: S603 - fixed argv
+        subprocess.run([*sudo, "apt-get", "update"], env=environment, check=True)  # noqa: S603
+        subprocess.run(install, env=environment, check=True)  # noqa: S603
+    found = shutil.which("chromium")
+    if not found:
+        raise RuntimeError(f"apt-get installed {' '.join(CHROMIUM_PACKAGES)} but no chromium is on PATH")
+    return Path(found)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on loopback for the test's duration; its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
