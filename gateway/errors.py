@@ -69,6 +69,8 @@ STATUS_OF_TYPE: Mapping[str, int] = {
     "SeparationOfDuties": status.HTTP_403_FORBIDDEN,
     "FormForged": status.HTTP_403_FORBIDDEN,  # the console's form without its session's token
     "SignInNeeded": status.HTTP_401_UNAUTHORIZED,  # the console without a session
+    "FormMalformed": status.HTTP_422_UNPROCESSABLE_CONTENT,  # a form no browser writes
+    "SessionsFull": status.HTTP_503_SERVICE_UNAVAILABLE,  # every console or codec session is in use
     UnknownApplication.__name__: status.HTTP_404_NOT_FOUND,
     BodyTooLarge.__name__: status.HTTP_413_CONTENT_TOO_LARGE,
     IdempotencyKeyReused.__name__: status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -90,6 +92,7 @@ PUBLIC_DETAIL: Mapping[str, str] = {
     NotYetRegistered.__name__: "the case is still being registered; retry shortly",
     EngineUnavailable.__name__: "the engine is unreachable or failed; retry shortly",
     EngineTimeout.__name__: "the engine did not answer in time; retry, with the same Idempotency-Key",
+    "SessionsFull": "every session is in use; sign in again in a while",
 }
 """What a 5xx answer says, by type: never the error's own text."""
 
@@ -180,6 +183,7 @@ def http_error_response(request: Request, error: Exception) -> Response:
     log.info("request_refused", path=request.url.path, type=error_type, status=error.status_code)
     shown = _as_page(request, error_type, str(error.detail), error.status_code)
     if shown is not None:
+        shown.headers.update(error.headers or {})
         return shown
     return JSONResponse(
         Problem(type=error_type, detail=str(error.detail)).model_dump(),

@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from workflows.domain.errors import OneWindowError
 from workflows.domain.events import Actor
 
 SESSION_LIFETIME = 8 * 3600  # seconds: one working day
 MAX_SESSIONS = 1000
+MAX_SESSIONS_PER_ACTOR = 5  # a person's browsers; a sixth sign-in ends their oldest session, no one else's
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class Session:
     actor: Actor
     expires_at: float
     csrf: str
+    rate_key: str  # the signing token's digest: a session spends from its token's rate, not a rate of its own
+
+
+class SessionsFull(OneWindowError):
+    """Every session this gateway keeps is in use; signing in again later succeeds as sessions expire."""
 
 
 class Sessions:
@@ -36,14 +43,23 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
         self._clock = clock
 
-    def open(self, actor: Actor) -> str:
-        """A new session for ``actor``; the oldest ones make room beyond ``MAX_SESSIONS``."""
+    def open(self, actor: Actor, rate_key: str) -> str:
+        """A new session for ``actor``, signed in with the token whose digest is ``rate_key``.
+
+        Beyond ``MAX_SESSIONS_PER_ACTOR`` the actor's own oldest session ends; when every session is in
+        use, ``SessionsFull``: one token's holder can never sign anyone else out.
+        """
         now = self._clock()
         self._sessions = {key: s for key, s in self._sessions.items() if s.expires_at > now}
-        while len(self._sessions) >= MAX_SESSIONS:
-            del self._sessions[next(iter(self._sessions))]
+        own = [key for key, session in self._sessions.items() if session.actor == actor]
+        for key in own[: max(0, len(own) - MAX_SESSIONS_PER_ACTOR + 1)]:
+            del self._sessions[key]
+        if len(self._sessions) >= MAX_SESSIONS:
+            raise SessionsFull(f"all {MAX_SESSIONS} sessions are in use; sign in again later")
         session_id = secrets.token_urlsafe(32)
-        self._sessions[session_id] = Session(actor, now + SESSION_LIFETIME, secrets.token_urlsafe(24))
+        self._sessions[session_id] = Session(
+            actor, now + SESSION_LIFETIME, secrets.token_urlsafe(24), rate_key
+        )
         return session_id
 
     def session(self, session_id: str) -> Session | None:

@@ -515,8 +515,9 @@ class CaseClient(Generic[_I, _C, _V, _E]):
             raise _translated(application_id, error) from error
 
     async def find(self, query: str, limit: int = 100, *, reader: Actor | None) -> list[CaseSummary]:
-        """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read."""
-        clauses = [f"WorkflowType = '{self._workflow}'", f"({query})"]
+        """Cases a visibility query over onewindow's search attributes finds, of those ``reader`` may read,
+        among this deployment's (its task queue's): a case no worker of ours serves cannot be read."""
+        clauses = [f"WorkflowType = '{self._workflow}'", f"TaskQueue = '{self.task_queue}'", f"({query})"]
         scope = readable_by(reader, self._pseudonym) if reader is not None else None
         if scope is not None:
             clauses.append(scope)

@@ -9,6 +9,7 @@ before anything enters history. A refusal shows the page again with the engine's
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 
@@ -21,13 +22,13 @@ from starlette.exceptions import HTTPException
 from gateway.bodies import APPLICATION_BODIES
 from gateway.console import labels
 from gateway.console.forms import FORMS, Offer, body_of_form, offer, problems_in_chinese
-from gateway.console.pages import PREFIX, Reader, SignedIn, page, posted
+from gateway.console.pages import PREFIX, FormMalformed, Reader, SignedIn, page, posted
 from gateway.dependencies import ApplicationId, Service
 from gateway.errors import STATUS_OF_TYPE
 from gateway.limits import IdempotencyLedger
 from gateway.service import Gateway
 from workflows.domain.calendar import deadline_text
-from workflows.domain.errors import InvalidCommand, OneWindowError
+from workflows.domain.errors import OneWindowError
 from workflows.domain.events import (
     AcceptedWithDeficiencies,
     ApplicationAccepted,
@@ -44,10 +45,12 @@ from workflows.domain.events import (
     WarningRaised,
 )
 from workflows.domain.notices import notices
+from workflows.domain.values import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY
 from workflows.messages import ApplicationView
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 log = structlog.get_logger()
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @router.get("/{application_id}")
@@ -68,7 +71,9 @@ async def act(
     kind = fields.pop("kind", [""])[0]
     key = fields.pop("key", [""])[0] or None
     if kind not in FORMS:
-        raise InvalidCommand(f"the console offers no command {kind[:40]!r}")
+        raise FormMalformed(f"the console offers no command {kind[:40]!r}")
+    if key is not None and not (len(key) <= MAX_IDEMPOTENCY_KEY and _KEY.fullmatch(key)):
+        raise FormMalformed("the form's key is not one the console writes")
     body = body_of_form(kind, fields)
     try:
         if key is not None:

@@ -150,11 +150,12 @@ def body_of_form(kind: str, posted: Mapping[str, Sequence[str]]) -> bytes:
     """The JSON body the HTTP API would take for this command, written from the posted form.
 
     An empty optional field is left out, as a JSON client leaves it out; an empty required one too, so
-    the engine's validation names it as missing.
+    the engine's validation names it as missing. Text is sent as typed: the engine refuses what it refuses
+    from a JSON client (a control character, say), nothing is cleaned away first.
     """
     body: dict[str, Any] = {"kind": kind}
     for field in FORMS[kind]:
-        values = [value.strip() for value in posted.get(field.name, ())]
+        values = list(posted.get(field.name, ()))
         if field.widget is Widget.MANY:
             if values:
                 body[field.name] = values

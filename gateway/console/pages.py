@@ -23,16 +23,25 @@ from gateway.console import labels
 from gateway.console.forms import MAX_FORM_BYTES
 from gateway.limits import RateLimiter, read_body
 from gateway.service import Gateway
-from gateway.sessions import Sessions, same_token
-from gateway.tokens import token_digest
+from gateway.sessions import Session, Sessions, same_token
 from workflows.domain.calendar import SHANGHAI, deadline_text
-from workflows.domain.errors import NotAuthorised, OneWindowError
+from workflows.domain.errors import InvalidCommand, NotAuthorised, OneWindowError
 from workflows.domain.events import Actor, Role
 
 PREFIX = "/console"
 COOKIE = "onewindow_console"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 MAX_FORM_FIELDS = 200
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # a case's page is personal data: no shared cache keeps it
+    # Only the console's own script, styles and forms; never inside another page's frame.
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 # Each role's start page, and the pages its menu lists (path, name).
 START_PAGES: Mapping[Role, str] = {
@@ -58,7 +67,11 @@ class SignInNeeded(OneWindowError):
 
 
 class FormForged(NotAuthorised):
-    """A form posted without its session's anti-forgery token (another site's, or an old page's)."""
+    """A form posted without its session's anti-forgery token, or from another site's page."""
+
+
+class FormMalformed(InvalidCommand):
+    """A form no browser writes: not UTF-8, or more fields than any of the console's forms has."""
 
 
 @dataclass(frozen=True)
@@ -69,35 +82,57 @@ class Reader:
     csrf: str
 
 
-def _session_of(request: Request) -> tuple[str, Reader] | None:
+def _session_of(request: Request) -> Session | None:
     sessions: Sessions = request.app.state.console_sessions
     session_id = request.cookies.get(COOKIE, "")
-    session = sessions.session(session_id) if session_id else None
-    return (session_id, Reader(session.actor, session.csrf)) if session else None
+    return sessions.session(session_id) if session_id else None
 
 
 def _reader(request: Request) -> Reader:
-    """The session's reader, or ``SignInNeeded``; ``RateLimited`` once the session has spent its rate."""
-    found = _session_of(request)
-    if found is None:
+    """The session's reader, or ``SignInNeeded``; ``RateLimited`` once the session's token has spent its
+    rate (a token's sessions share the token's rate, as its bearer requests do)."""
+    session = _session_of(request)
+    if session is None:
         raise SignInNeeded("sign in with your token")
-    session_id, reader = found
     limiter: RateLimiter = request.app.state.limiter
-    limiter.take(token_digest(session_id))
-    return reader
+    limiter.take(session.rate_key)
+    return Reader(session.actor, session.csrf)
 
 
 SignedIn = Annotated[Reader, Depends(_reader)]
 
 
-async def posted(request: Request, reader: Reader) -> dict[str, list[str]]:
-    """The posted form's fields, within ``MAX_FORM_BYTES``, refused without the session's token."""
+def require_same_site(request: Request) -> None:
+    """Refuse a post that another site's page made (the browser says so in ``Sec-Fetch-Site`` and
+    ``Origin``): signing someone in as another person, or out, takes a page of the console's own."""
+    fetched_from = request.headers.get("sec-fetch-site", "same-origin")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if fetched_from not in ("same-origin", "none") or (origin is not None and origin != own):
+        raise FormForged("-", "the form was posted from another site")
+
+
+async def form_of(request: Request) -> dict[str, list[str]]:
+    """The posted form's fields, read within ``MAX_FORM_BYTES`` and ``MAX_FORM_FIELDS``, strictly UTF-8."""
+    require_same_site(request)
     raw = await read_body(request, MAX_FORM_BYTES)
     try:
-        text = raw.decode("utf-8")
+        return parse_qs(
+            raw.decode("ascii"),  # a browser percent-encodes every other byte
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
     except UnicodeDecodeError:
-        raise FormForged(reader.actor.id, "the form is not UTF-8") from None
-    fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        raise FormMalformed("the form is not UTF-8 text") from None
+    except ValueError:  # parse_qs: beyond max_num_fields
+        raise FormMalformed(f"a form has at most {MAX_FORM_FIELDS} fields") from None
+
+
+async def posted(request: Request, reader: Reader) -> dict[str, list[str]]:
+    """The posted form's fields, refused without the session's anti-forgery token."""
+    fields = await form_of(request)
     if not same_token(fields.pop("csrf", [""])[0], reader.csrf):
         raise FormForged(reader.actor.id, "the form is not one this session was given; reload the page")
     return fields
@@ -128,7 +163,7 @@ def page(
             **context,
         },
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},  # a case's page is personal data: no shared cache keeps it
+        headers=PAGE_HEADERS,
     )
 
 
@@ -159,18 +194,29 @@ def problem_page(request: Request, error_type: str, detail: str, code: int) -> R
     if not covers(request):
         return None
     if error_type in (SignInNeeded.__name__, "Unauthenticated"):
-        target = f"{PREFIX}/signin?next={quote(request.url.path, safe='/')}"
-        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    found = _session_of(request)
+        return RedirectResponse(
+            f"{PREFIX}/signin?next={quote(_after_sign_in(request), safe='/')}",
+            status_code=status.HTTP_303_SEE_OTHER,
+        )
+    session = _session_of(request)
     return page(
         request,
         "problem.html",
-        found[1] if found else None,
+        Reader(session.actor, session.csrf) if session else None,
         status_code=code,
         title=labels.refusal(error_type),
         error_type=error_type,
         detail=detail,
     )
+
+
+def _after_sign_in(request: Request) -> str:
+    """Where to go once signed in: the page asked for, or the case whose form was posted (a post itself
+    cannot be repeated by a redirect, and its session's token is gone)."""
+    path = request.url.path
+    if request.method != "GET":
+        return path.removesuffix("/actions")
+    return f"{path}?{request.url.query}" if request.url.query else path
 
 
 def covers(request: Request) -> bool:

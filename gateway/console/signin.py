@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import parse_qs
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from gateway.console.forms import MAX_FORM_BYTES
-from gateway.console.pages import COOKIE, PREFIX, START_PAGES, SignedIn, page
-from gateway.limits import RateLimiter, read_body
-from gateway.sessions import SESSION_LIFETIME, Sessions
-from gateway.tokens import TokenBook
+from gateway.console.pages import COOKIE, PREFIX, START_PAGES, FormForged, SignedIn, form_of, page
+from gateway.limits import RateLimiter
+from gateway.sessions import SESSION_LIFETIME, Sessions, same_token
+from gateway.tokens import TokenBook, token_digest
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 log = structlog.get_logger()
-_SIGN_IN_RATE_KEY = "console-sign-in"  # every guess at a token spends from one shared budget
 
 
 @router.get("")
@@ -34,12 +31,16 @@ async def sign_in_form(request: Request, next_page: Annotated[str, Query(alias="
 
 @router.post("/signin")
 async def sign_in(request: Request) -> Response:
-    """Open a session for the token's actor; the engine's own system tokens have no console."""
+    """Open a session for the token's actor; the engine's own system tokens have no console.
+
+    Each address may try ``RateLimits`` times a second (a guess at a token of 16 characters or more is
+    hopeless, but it costs a lookup); a session the browser held before is ended.
+    """
     limiter: RateLimiter = request.app.state.limiter
-    limiter.take(_SIGN_IN_RATE_KEY)
-    fields = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
+    limiter.take(f"console-sign-in:{request.client.host if request.client else '-'}")
+    fields = await form_of(request)
     tokens: TokenBook = request.app.state.tokens
-    token = fields.get("token", [""])[0].strip()
+    token = fields.get("token", [""])[0]
     actor = tokens.actor(token) if token else None
     next_page = _local(fields.get("next", [""])[0])
     if actor is None or actor.role not in START_PAGES:
@@ -54,14 +55,10 @@ async def sign_in(request: Request) -> Response:
             refused=True,
         )
     sessions: Sessions = request.app.state.console_sessions
+    sessions.close(request.cookies.get(COOKIE, ""))
     response = RedirectResponse(next_page or START_PAGES[actor.role], status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
-        COOKIE,
-        sessions.open(actor),
-        max_age=SESSION_LIFETIME,
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",  # no other site's page can post a form with it
+        COOKIE, sessions.open(actor, token_digest(token)), max_age=SESSION_LIFETIME, **_COOKIE_FLAGS
     )
     log.info("console_signed_in", actor=actor.id, role=actor.role.value)
     return response
@@ -69,16 +66,30 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/signout")
 async def sign_out(request: Request) -> Response:
-    """End the session (a form post, so no link on another site can sign anyone out)."""
+    """End the session: a form of the console's own, with the session's anti-forgery token."""
     sessions: Sessions = request.app.state.console_sessions
-    sessions.close(request.cookies.get(COOKIE, ""))
+    session_id = request.cookies.get(COOKIE, "")
+    session = sessions.session(session_id)
+    fields = await form_of(request)
+    if session is not None and not same_token(fields.get("csrf", [""])[0], session.csrf):
+        raise FormForged(session.actor.id, "the sign-out form is not one this session was given")
+    sessions.close(session_id)
     response = RedirectResponse(f"{PREFIX}/signin", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(COOKIE, path=PREFIX)
+    response.delete_cookie(COOKIE, **_COOKIE_FLAGS)
     return response
 
 
+_COOKIE_FLAGS: dict[str, Any] = {
+    "path": PREFIX,
+    "httponly": True,
+    "samesite": "strict",  # no other site's page sends it
+}
+
+
 def _local(target: str) -> str:
-    """A page to go on to after signing in: one of the console's own, never another site."""
-    if target.startswith(f"{PREFIX}/") and "//" not in target and "\\" not in target:
+    """A page to go on to after signing in: one of the console's own, never another site or path."""
+    path = target.split("?", 1)[0]
+    segments = path.split("/")
+    if path.startswith(f"{PREFIX}/") and "//" not in path and "\\" not in target and ".." not in segments:
         return target
     return ""

@@ -2,7 +2,8 @@
 
 The lists come from Temporal's visibility (search attributes), as ``onewindow list`` does, scoped to what
 the reader's role may read. 待受理 also reads each case's view, for its acceptance deadline, which no
-search attribute carries: at most ``MAX_QUEUE`` cases, ``READS_AT_ONCE`` at a time.
+search attribute carries: at most ``MAX_QUEUE`` cases, ``READS_AT_ONCE`` at a time, all within the
+gateway's query timeout.
 """
 
 from __future__ import annotations
@@ -122,7 +123,8 @@ def _soonest(row: Row) -> tuple[bool, datetime | str]:
 
 
 async def _views(gateway: Gateway, reader: Reader, numbers: list[str]) -> list[ApplicationView]:
-    """Each case's view, a few at a time; a case that cannot be read now is left out (and counted)."""
+    """Each case's view, ``READS_AT_ONCE`` at a time, all within the query timeout; a case that cannot be
+    read by then (no worker answers it now, say) is left out, and the page says how many were."""
     slots = asyncio.Semaphore(READS_AT_ONCE)
 
     async def read(number: str) -> ApplicationView | None:
@@ -132,4 +134,10 @@ async def _views(gateway: Gateway, reader: Reader, numbers: list[str]) -> list[A
             except OneWindowError:
                 return None
 
-    return [view for view in await asyncio.gather(*(read(n) for n in numbers)) if view is not None]
+    reads = [asyncio.create_task(read(number)) for number in numbers]
+    if not reads:
+        return []
+    done, late = await asyncio.wait(reads, timeout=gateway.query_timeout)
+    for task in late:
+        task.cancel()
+    return [view for task in reads if task in done and (view := task.result()) is not None]

@@ -92,12 +92,12 @@ def _codec_caller(
         return caller(request, credentials)
     sessions: Sessions = request.app.state.codec_sessions
     session_id = request.cookies.get(COOKIE, "")
-    actor = sessions.actor(session_id) if session_id else None
-    if actor is None:
+    session = sessions.session(session_id) if session_id else None
+    if session is None:
         raise Unauthenticated("send Authorization: Bearer <token>, or sign in at /codec/session")
     limiter: RateLimiter = request.app.state.limiter
-    limiter.take(token_digest(session_id))
-    return actor
+    limiter.take(session.rate_key)
+    return session.actor
 
 
 CodecCaller = Annotated[Actor, Depends(_codec_caller)]
@@ -114,7 +114,8 @@ async def open_session(request: Request) -> HTMLResponse:
     """Sign in with a supervisor's token (a form post); the cookie is HttpOnly, SameSite, for /codec."""
     fields = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
     tokens: TokenBook = request.app.state.tokens
-    actor = tokens.actor(fields.get("token", [""])[0])
+    token = fields.get("token", [""])[0]
+    actor = tokens.actor(token)
     if actor is None or actor.role != Role.SUPERVISOR:
         log.info("codec_session_refused", known=actor is not None)
         page = _PAGE.format(
@@ -125,7 +126,7 @@ async def open_session(request: Request) -> HTMLResponse:
     response = HTMLResponse(_PAGE.format(body=_SIGNED_IN))
     response.set_cookie(
         COOKIE,
-        sessions.open(actor),
+        sessions.open(actor, token_digest(token)),
         max_age=SESSION_LIFETIME,
         path="/codec",
         httponly=True,

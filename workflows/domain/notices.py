@@ -23,6 +23,7 @@ from workflows.domain.events import (
     ApplicationDenied,
     ApplicationEvent,
     ApplicationNotAccepted,
+    ApplicationReferred,
     ApplicationSubmitted,
     ApprovalRecorded,
     CorrectionRequested,
@@ -36,6 +37,7 @@ class NoticeKind(StrEnum):
     DEFICIENCY_ACCEPTANCE = "容缺受理通知书"
     CORRECTION = "补正材料告知书"
     NOT_ACCEPTED = "不予受理决定书"
+    REFERRAL = "不予受理告知书"  # R-XK-32c: not this organ's competence; apply to the competent one
     APPROVAL = "准予行政许可决定书"
     DENIAL = "不予行政许可决定书"
 
@@ -56,6 +58,7 @@ class Notice(BaseModel):
     supplement_within: int | None = None  # 容缺: working days after acceptance
     commitment: str | None = None  # 容缺: the signed 承诺书's reference
     departments: tuple[str, ...] = ()  # the deciding departments (codes), for a decision
+    competent_organ: str | None = None  # R-XK-32c: where to apply instead
 
 
 def notices(events: Sequence[ApplicationEvent]) -> tuple[Notice, ...]:
@@ -93,6 +96,7 @@ _KINDS: dict[type[BaseModel], NoticeKind] = {
     AcceptedWithDeficiencies: NoticeKind.DEFICIENCY_ACCEPTANCE,
     CorrectionRequested: NoticeKind.CORRECTION,
     ApplicationNotAccepted: NoticeKind.NOT_ACCEPTED,
+    ApplicationReferred: NoticeKind.REFERRAL,
     ApplicationApproved: NoticeKind.APPROVAL,
     ApplicationDenied: NoticeKind.DENIAL,
 }
@@ -109,6 +113,8 @@ def _notice_of(
         fields = {"supplement_within": event.supplement_within, "commitment": event.commitment}
     if isinstance(event, AcceptedWithDeficiencies | CorrectionRequested):
         items = event.missing
+    if isinstance(event, ApplicationReferred):
+        fields = {"competent_organ": event.competent_organ}
     if kind in (NoticeKind.APPROVAL, NoticeKind.DENIAL):
         fields = {"departments": tuple(deciders)}
     return kind, items, fields
