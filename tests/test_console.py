@@ -21,18 +21,35 @@ from gateway.app import create_app
 from gateway.bodies import APPLICATION_BODIES
 from gateway.console import STATIC, labels
 from gateway.console.forms import FORMS, body_of_form, problems_in_chinese
+from gateway.console.messages import Names, in_chinese
 from gateway.console.pages import COOKIE, START_PAGES
 from gateway.limits import RateLimiter, RateLimits
 from gateway.sessions import MAX_SESSIONS, MAX_SESSIONS_PER_ACTOR, Sessions, SessionsFull
-from tests.builders import opened, shipped_matter, submit, then, window_officer
+from tests.builders import (
+    Case,
+    approver,
+    department_head,
+    government_leader,
+    opened,
+    shipped_catalogue,
+    shipped_matter,
+    submit,
+    then,
+    window_officer,
+)
 from tests.test_gateway import SUPERVISOR, TOKENS, NoEngine, client_of
 from workflows.client import Cases
 from workflows.domain import errors as domain_errors
 from workflows.domain.application import Status, notice_number
 from workflows.domain.clock import WarningLevel, WarningSubject
 from workflows.domain.commands import (
+    AcceptApplication,
     AcceptWithDeficiencies,
+    ApplicationCommand,
     CreditStanding,
+    ExtendDeadline,
+    RecordApproval,
+    RejectApplication,
     RequestCorrection,
     SupplementMaterials,
 )
@@ -389,3 +406,84 @@ async def test_pages_are_never_cached_framed_or_given_foreign_scripts(door: http
     assert answered.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in answered.headers["content-security-policy"]
     assert "default-src 'self'" in answered.headers["content-security-policy"]
+
+
+# --- the engine's refusals in Chinese -----------------------------------------------------------------------
+
+
+def _said(case: Case, command: ApplicationCommand) -> str:
+    """The engine's sentence refusing ``command`` on ``case``, in Chinese (None: no pattern knows it)."""
+    with pytest.raises(domain_errors.OneWindowError) as refused:
+        then(case, command)
+    names = Names({m.code: m.name for m in case.state.matter.materials}, shipped_catalogue().department_name)
+    chinese = in_chinese(str(refused.value), names)
+    assert chinese is not None, f"no Chinese for the engine's {str(refused.value)!r}"
+    return chinese
+
+
+def test_the_refusals_of_the_consoles_commands_read_in_chinese_with_their_materials_named() -> None:
+    matter = shipped_matter("FOOD-BUSINESS")
+    names = {m.code: m.name for m in matter.materials}
+    officer, eligible = window_officer(), CreditStanding(eligible=True)
+    lacking = opened(submit(matter, materials=tuple(c for c in names if c not in ("food_safety_rules",))))
+    assert (
+        _said(lacking, AcceptApplication(actor=officer)) == f"材料不齐全，缺少：{names['food_safety_rules']}"
+    )
+    assert _said(lacking, RejectApplication(actor=officer)) == "不予受理须说明理由（R-XK-32b）"
+    too_long = AcceptWithDeficiencies(
+        actor=officer, missing=("food_safety_rules",), supplement_within=999, commitment="RQ", credit=eligible
+    )
+    assert _said(lacking, too_long) == "补齐期限（工作日）：999 超过上限 5"
+    two_short = opened(
+        submit(
+            matter, materials=tuple(c for c in names if c not in ("food_safety_rules", "premises_and_layout"))
+        )
+    )
+    partly = RequestCorrection(actor=officer, missing=("food_safety_rules",))
+    assert _said(two_short, partly) == (
+        f"R-XK-32：补正告知须一次列明全部所缺材料，请一并列入：{names['premises_and_layout']}"
+    )
+    core = AcceptWithDeficiencies(
+        actor=officer,
+        missing=("food_safety_rules", "premises_and_layout"),
+        supplement_within=5,
+        commitment="RQ",
+        credit=eligible,
+    )
+    assert _said(two_short, core) == f"缺少主要材料，不能容缺受理：{names['premises_and_layout']}"
+
+    accepted = then(opened(submit(matter)), AcceptApplication(actor=officer))
+    assert _said(accepted, AcceptApplication(actor=officer)) == "案件处于“审批中”时不能办理“受理”"
+    as_approver = approver("market_regulation", actor_id=officer.id)
+    assert _said(accepted, RecordApproval(actor=as_approver, step="market_regulation", approved=True)) == (
+        "受审分离：受理本案或在窗口经办过本案的人员不得审批"
+    )
+    assert _said(accepted, RecordApproval(actor=officer, step="market_regulation", approved=True)) == (
+        "“审批意见”须由审批人员办理，您的岗位是综合窗口"
+    )
+    elsewhere = approver("health")
+    assert _said(accepted, RecordApproval(actor=elsewhere, step="market_regulation", approved=True)) == (
+        "此审批环节属于市场监督管理局"
+    )
+    deciding = approver("market_regulation")
+    assert _said(accepted, RecordApproval(actor=deciding, step="market_regulation", approved=False)) == (
+        "不予许可须说明理由"
+    )
+    assert _said(accepted, ExtendDeadline(actor=deciding, working_days=5, reason="r")) == (
+        "“延长期限”须由部门负责人或政府负责人办理，您的岗位是审批人员"
+    )
+    leader = government_leader()
+    assert _said(accepted, ExtendDeadline(actor=leader, working_days=5, reason="r")) == (
+        "R-XK-42a：本事项的延长期限由部门负责人批准"
+    )
+    head = department_head("market_regulation")
+    assert _said(accepted, ExtendDeadline(actor=head, working_days=11, reason="r")) == (
+        "延长期限（工作日）：11 超过上限 10"
+    )
+    assert (
+        _said(accepted, ExtendDeadline(actor=head, working_days=5)) == "延长期限须说明理由，理由将告知申请人"
+    )
+
+
+def test_a_sentence_no_pattern_knows_is_left_as_the_engine_wrote_it() -> None:
+    assert in_chinese("something new the engine says", Names({}, str)) is None

@@ -212,6 +212,11 @@ async def test_a_window_officer_asks_for_a_correction_refuses_bad_input_and_acce
     assert "未办理：填写有误" in shown
     assert "补齐期限（工作日）：应为整数" in shown
     assert "容缺受理承诺书编号：必须填写" in shown
+    refused_form = tab.locator("form.action[data-kind=accept_with_deficiencies]")
+    assert await refused_form.locator("input[name=supplement_within]").input_value() == "abc"  # kept
+    assert await refused_form.locator("input[name=missing]").is_checked()
+    window = keep("console-window.png", await tab.screenshot(full_page=True))
+    assert len(set(window.get_flattened_data())) > 50  # the refusal, the summary and the forms, drawn
     await act(
         tab,
         "accept_with_deficiencies",
@@ -228,14 +233,21 @@ async def test_a_window_officer_asks_for_a_correction_refuses_bad_input_and_acce
         supplement_within="999",
         commitment="RQ-1",
     )
-    assert "未办理：期限超出允许范围" in await refusal(tab)
+    shown = await refusal(tab)
+    assert "未办理：期限超出允许范围" in shown
+    assert "补齐期限（工作日）：999 超过上限 5" in shown  # the engine's sentence, in Chinese
+    assert "原文：supplement deadline (working days): 999 exceeds the limit of 5" in shown
     await act(tab, "request_correction", missing=["application_form"])
     shown = await refusal(tab)  # the engine's rule: one notice lists every missing item (R-XK-32)
     assert "未办理：不符合办理规则" in shown
-    assert "R-XK-32" in shown
+    assert f"R-XK-32：补正告知须一次列明全部所缺材料，请一并列入：{FOOD_SAFETY_RULES}" in shown
     assert len(await cases.events(partial, reader=None)) == before
 
-    # 一次性告知: the missing material is ticked already.
+    # 一次性告知: on a fresh page the missing material is ticked already.
+    await tab.goto(f"{base}/console/cases/{partial}")
+    assert await tab.locator(
+        "form.action[data-kind=request_correction] input[value=food_safety_rules]"
+    ).is_checked()
     await act(tab, "request_correction", reason="缺少食品安全规章制度")
     assert "已办理：一次性告知补正" in await tab.locator(".done").inner_text()
     assert "待补正" in await tab.locator(".summary .status").inner_text()
@@ -293,7 +305,7 @@ async def test_an_approver_pauses_resumes_and_approves_and_a_head_extends(
     await tab.goto(f"{base}/console/cases/{first}")
     before = len(await cases.events(first, reader=None))
     await act(tab, "record_approval", approved="true")
-    assert "受审分离" in await refusal(tab)
+    assert "受审分离：受理本案或在窗口经办过本案的人员不得审批" in await refusal(tab)
     assert len(await cases.events(first, reader=None)) == before
     await sign_out(tab)
 
@@ -343,7 +355,7 @@ async def test_an_approver_pauses_resumes_and_approves_and_a_head_extends(
     assert tab.url == f"{base}/console/review"
     await tab.goto(f"{base}/console/cases/{second}")
     await act(tab, "extend_deadline", working_days="11")
-    assert "期限超出允许范围" in await refusal(tab)
+    assert "延长期限（工作日）：11 超过上限 10" in await refusal(tab)
     await act(tab, "extend_deadline", working_days="10", reason="现场核查需要")
     assert "已办理：延长期限" in await tab.locator(".done").inner_text()
     extended = await cases.state(second, reader=None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 from fastapi import APIRouter, Request, status
@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from gateway.bodies import APPLICATION_BODIES
 from gateway.console import labels
 from gateway.console.forms import FORMS, Offer, body_of_form, offer, problems_in_chinese
+from gateway.console.messages import Names, in_chinese
 from gateway.console.pages import PREFIX, FormMalformed, Reader, SignedIn, page, posted
 from gateway.dependencies import ApplicationId, Service
 from gateway.errors import STATUS_OF_TYPE
@@ -89,6 +90,7 @@ async def act(
             reader,
             application_id,
             refused=(labels.INVALID_FORM, problems),
+            kept=(kind, fields),
             code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     except OneWindowError as error:
@@ -100,7 +102,9 @@ async def act(
             gateway,
             reader,
             application_id,
-            refused=(labels.refusal(error.type), [str(error)]),
+            refused=(labels.refusal(error.type), []),
+            engine_said=str(error),
+            kept=(kind, fields),
             code=STATUS_OF_TYPE.get(error.type, status.HTTP_409_CONFLICT),
         )
     log.info("command_given", application_id=application_id, kind=kind, actor=reader.actor.id, via="console")
@@ -130,10 +134,17 @@ async def _case_page(
     *,
     done: str = "",
     refused: tuple[str, Sequence[str]] | None = None,
+    engine_said: str = "",
+    kept: tuple[str, Mapping[str, Sequence[str]]] = ("", {}),
     code: int = status.HTTP_200_OK,
 ) -> Response:
+    """The case page; after a refusal, with it and with the refused form as it was filled in."""
     view = await gateway.applications.state(application_id, reader.actor, gateway.clock())
     events = await gateway.applications.events(application_id, reader.actor)
+    if refused is not None and engine_said:  # the engine's sentence in Chinese, and as it wrote it
+        names = Names(_material_names(events), gateway.catalogue.department_name)
+        chinese = in_chinese(engine_said, names)
+        refused = (refused[0], [chinese, f"原文：{engine_said}"] if chinese else [engine_said])
     return page(
         request,
         "case.html",
@@ -150,6 +161,8 @@ async def _case_page(
         names=_material_names(events),
         done=done,
         refused=refused,
+        kept_kind=kept[0],
+        kept=kept[1],
     )
 
 
