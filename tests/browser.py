@@ -33,20 +33,34 @@ CHROMIUM_FLAGS = (
 
 
 def chromium() -> Path:
-    """Debian's Chromium, installed with the CJK fonts by ``apt-get`` when it is not on the machine yet."""
-    found = shutil.which("chromium")
-    if found:
-        return Path(found)
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    install = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_PACKAGES]
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(install, env=environment, check=False).returncode != 0:  # noqa: S603 - fixed argv
-        subprocess.run([*sudo, "apt-get", "update"], env=environment, check=True)  # noqa: S603
-        subprocess.run(install, env=environment, check=True)  # noqa: S603
+    """Debian's Chromium, installed with the CJK fonts by ``apt-get`` when either is not on the machine."""
+    if _missing(CHROMIUM_PACKAGES):
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        install = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_PACKAGES]
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, env=environment, check=False).returncode != 0:  # noqa: S603 - fixed argv
+            subprocess.run([*sudo, "apt-get", "update"], env=environment, check=True)  # noqa: S603
+            subprocess.run(install, env=environment, check=True)  # noqa: S603
     found = shutil.which("chromium")
     if not found:
-        raise RuntimeError(f"apt-get installed {' '.join(CHROMIUM_PACKAGES)} but no chromium is on PATH")
+        raise RuntimeError(f"no chromium on PATH; install the Debian packages {' '.join(CHROMIUM_PACKAGES)}")
     return Path(found)
+
+
+def _missing(packages: tuple[str, ...]) -> bool:
+    """Whether a Debian package is not installed (without dpkg: whether chromium is not on PATH)."""
+    if shutil.which("dpkg-query") is None:
+        return shutil.which("chromium") is None
+    for package in packages:
+        status = subprocess.run(  # noqa: S603 - fixed argv
+            ["dpkg-query", "-W", "-f=${Status}", package],  # noqa: S607 - on PATH by design
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if status.stdout.strip() != "install ok installed":
+            return True
+    return False
 
 
 def free_port() -> int:
