@@ -497,9 +497,13 @@ async def test_an_oversized_update_is_refused_and_the_case_keeps_answering(
     worker sees it (an update that large would otherwise come back too large to refuse, and freeze it)."""
     actor = {"id": APPLICANT_ID, "role": "applicant"}
     body = {"kind": "withdraw_application", "actor": actor, "reason": "x" * size}
+    await _still_open(target)
+    before = await target.case.query(ApplicationWorkflow.state)  # where the fuzz left the module's case
     assert await _update_once(target, [_raw(json.dumps(body).encode()).payload]) in refused
     await _answers(target.case)
-    assert (await target.case.query(ApplicationWorkflow.state)).status.value == "received"
+    after = await target.case.query(ApplicationWorkflow.state)
+    unchanged = (before.status, before.closed, before.event_count)
+    assert (after.status, after.closed, after.event_count) == unchanged
 
 
 async def test_a_signal_with_anything_attached_changes_nothing_and_fails_no_task(target: Target) -> None:

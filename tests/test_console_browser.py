@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -25,10 +26,12 @@ from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
+from cli import run
 from gateway.app import create_app
 from tests.browser import CHROMIUM_FLAGS, chromium, served
 from tests.conftest import RunWorker
 from tests.test_gateway import SUPERVISOR, TOKENS, bearer
+from tests.test_report_entry_points import without_instant
 from tests.test_workflow_acceptance import intake_of
 from workflows.client import Cases
 from workflows.domain.application import notice_number
@@ -277,6 +280,20 @@ async def test_a_window_officer_asks_for_a_correction_refuses_bad_input_and_acce
     assert await tab.locator("article.notice .number").inner_text() == f"编号：{accepted}"
     assert "决定予以受理" in await tab.locator("article.notice").inner_text()
 
+    # A third case refused at the window: its 不予受理决定书 gives the reason.
+    refused_number = f"WIN-{tag}-C"
+    await cases.submit(refused_number, intake_of("FOOD-BUSINESS", now))
+    await cases.registered(refused_number, reader=None)
+    await tab.goto(f"{base}/console/cases/{refused_number}")
+    await act(tab, "reject_application", reason="申请事项不属于许可范围")
+    not_accepted = numbered(await cases.events(refused_number, reader=None), "application_not_accepted")
+    await tab.click("a:has-text('不予受理决定书')")
+    await tab.wait_for_load_state()
+    text = await tab.locator("article.notice").inner_text()
+    assert f"编号：{not_accepted}" in text
+    assert "理由：申请事项不属于许可范围" in text
+    assert "行政复议" in text
+
     # The window reads no city figures.
     response = await tab.goto(f"{base}/console/dashboard")
     assert response is not None
@@ -362,6 +379,27 @@ async def test_an_approver_pauses_resumes_and_approves_and_a_head_extends(
     assert extended.working_days_left == 15
     assert "延长 10 个工作日" in await tab.locator("table.timeline").inner_text()
 
+    # A head reads their own department's figures, no other department's.
+    await tab.click("header a:has-text('监督看板')")
+    await tab.wait_for_load_state()
+    rows = tab.locator("table.figures[data-groups=department] tbody tr")
+    assert {await row.get_attribute("data-group") for row in await rows.all()} == {"health"}
+    await sign_out(tab)
+
+    # The second case denied: its 不予行政许可决定书 gives the reason.
+    await sign_in(tab, base, APPROVER)
+    await tab.goto(f"{base}/console/cases/{second}")
+    await act(tab, "record_approval", approved="false")
+    assert "不予许可须说明理由" in await refusal(tab)  # the engine's rule, in Chinese
+    await act(tab, "record_approval", approved="false", reason="卫生评价报告结论不合格")
+    assert "不予许可" in await tab.locator(".summary .status").inner_text()
+    denied = numbered(await cases.events(second, reader=None), "application_denied")
+    await tab.click("a:has-text('不予行政许可决定书')")
+    await tab.wait_for_load_state()
+    text = await tab.locator("article.notice").inner_text()
+    assert f"编号：{denied}" in text
+    assert "理由：卫生评价报告结论不合格" in text
+
 
 # --- the supervisor ----------------------------------------------------------------------------------------
 
@@ -446,7 +484,7 @@ async def _printed(tab: Page, section: str) -> dict[tuple[str, str], list[str]]:
 
 
 async def test_a_supervisor_reads_the_figures_the_lists_and_the_chart(
-    console: tuple[Cases, str], tab: Page
+    console: tuple[Cases, str], tab: Page, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases, base = console
     numbers = await _seed_supervision(cases, uuid.uuid4().hex[:6])
@@ -472,6 +510,11 @@ async def test_a_supervisor_reads_the_figures_the_lists_and_the_chart(
         )
     assert answered.status_code == 200, answered.text
     report = answered.json()
+    capsys.readouterr()
+    argv = ["report", "--from", str(first), "--to", str(last), "--as", "zhao.min:supervisor", "--json"]
+    assert await run(argv, cases=cases) == 0
+    printed = json.loads(capsys.readouterr().out)  # onewindow report: the same figures as GET /report
+    assert without_instant(printed) == without_instant(report)
     await tab.goto(url)
     for section, key in (("totals", "totals"), ("department", "by_department"), ("matter", "by_matter")):
         assert await _printed(tab, section) == _cells(report, key), section

@@ -89,7 +89,8 @@ def _rates(group: dict[str, Any]) -> dict[str, tuple[int, int]]:
     return {rate["name"]: (rate["numerator"], rate["denominator"]) for rate in group["rates"]}
 
 
-def _without_instant(report: dict[str, Any]) -> dict[str, Any]:
+def without_instant(report: dict[str, Any]) -> dict[str, Any]:
+    """A report's JSON without what changes between two readings: the instant, and days late."""
     return {key: value for key, value in report.items() if key != "as_of"} | {
         "overdue": [{k: v for k, v in o.items() if k != "days_late"} for o in report["overdue"]]
     }
@@ -127,7 +128,7 @@ async def test_the_cli_and_the_http_api_give_the_hand_counted_figures(cases: Cas
             "/report", params={"from": first.isoformat(), "to": last.isoformat()}, headers=bearer(SUPERVISOR)
         )
         assert answered.status_code == 200, answered.text
-        assert _without_instant(answered.json()) == _without_instant(printed)
+        assert without_instant(answered.json()) == without_instant(printed)
         backwards = await http.get(
             "/report", params={"from": last.isoformat(), "to": first.isoformat()}, headers=bearer(SUPERVISOR)
         )

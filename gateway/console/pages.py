@@ -27,6 +27,7 @@ from gateway.sessions import Session, Sessions, same_token
 from workflows.domain.calendar import SHANGHAI, deadline_text
 from workflows.domain.errors import InvalidCommand, NotAuthorised, OneWindowError
 from workflows.domain.events import Actor, Role
+from workflows.reports import REPORT_READERS
 
 PREFIX = "/console"
 COOKIE = "onewindow_console"
@@ -172,6 +173,8 @@ def _menu_of(actor: Actor) -> dict[str, str]:
     shown = {start} if start else set()
     if actor.role in (Role.WINDOW_OFFICER, Role.APPROVER, Role.DEPARTMENT_HEAD):
         shown.add(f"{PREFIX}/cases")
+    if actor.role in REPORT_READERS:  # a department's own figures, for its approvers and head
+        shown.add(f"{PREFIX}/dashboard")
     return {path: name for path, name in _MENU.items() if path in shown}
 
 
