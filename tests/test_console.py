@@ -487,3 +487,11 @@ def test_the_refusals_of_the_consoles_commands_read_in_chinese_with_their_materi
 
 def test_a_sentence_no_pattern_knows_is_left_as_the_engine_wrote_it() -> None:
     assert in_chinese("something new the engine says", Names({}, str)) is None
+
+
+async def test_behind_tls_the_session_cookie_is_never_sent_in_the_clear() -> None:
+    app = create_app(Cases(cast(Client, NoEngine())), TOKENS)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="https://console.example") as http:
+        answered = await http.post("/console/signin", data={"token": OFFICER})
+    assert "Secure" in answered.headers["set-cookie"]

@@ -58,7 +58,11 @@ async def sign_in(request: Request) -> Response:
     sessions.close(request.cookies.get(COOKIE, ""))
     response = RedirectResponse(next_page or START_PAGES[actor.role], status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(
-        COOKIE, sessions.open(actor, token_digest(token)), max_age=SESSION_LIFETIME, **_COOKIE_FLAGS
+        COOKIE,
+        sessions.open(actor, token_digest(token)),
+        max_age=SESSION_LIFETIME,
+        secure=request.url.scheme == "https",  # behind TLS, never sent in the clear
+        **_COOKIE_FLAGS,
     )
     log.info("console_signed_in", actor=actor.id, role=actor.role.value)
     return response
