@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo bench crash test lint types unit
+.PHONY: install run demo bench bench-intake bench-operators bench-timers bench-project bench-suite crash test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,36 @@ run: install
 demo: install
 	$(BIN)/python demo.py
 
-## make bench: whole cases per second through the engine on an in-memory dev server (no `make run` needed).
+## The benchmarks (BENCHMARKS.md), each on an in-memory server of its own (no `make run` needed); each
+## prints a table. Options: `.venv/bin/python -m bench.<name> --help`.
+## make bench: whole cases per second against two bare Temporal workflows, side by side on one dev server.
 bench: install
-	$(BIN)/python benchmark.py
+	$(BIN)/python -m compileall -q workflows activities
+	$(BIN)/python -m bench.throughput
+
+## make bench-intake: 10,000 submissions at a fixed offered rate; submission to registration p50/p99.
+bench-intake: install
+	$(BIN)/python -m compileall -q workflows activities
+	$(BIN)/python -m bench.intake
+
+## make bench-operators: 10,000 open cases; 100 operators reading and deciding (open and closed loop).
+bench-operators: install
+	$(BIN)/python -m compileall -q workflows activities
+	$(BIN)/python -m bench.operators
+
+## make bench-timers: 10,000 acceptance deadlines at one instant (time skipping); all handled in, RSS, CPU.
+bench-timers: install
+	$(BIN)/python -m compileall -q workflows activities
+	$(BIN)/python -m bench.timers
+
+## make bench-project: the whole 90-working-day construction project under time skipping.
+bench-project: install
+	$(BIN)/python -m compileall -q workflows activities
+	$(BIN)/python -m bench.project
+
+## make bench-suite: the whole test suite's wall time.
+bench-suite: install
+	$(BIN)/python -m bench.suite
 
 ## make crash: 200 cases while the worker is SIGKILLed 3 times and the dev server once (loopback, a temporary
 ## directory, about 3 minutes); every case completes exactly once and every event chain verifies.

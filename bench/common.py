@@ -1,0 +1,154 @@
+"""What the benchmarks share: the engine as ``make run`` runs it (an embedded dev server, onewindow's
+worker in this process, every command signed and every payload encrypted), one whole case, the worker's
+resources, and the tables they print."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.outbox import Outbox
+from workflows import search_attributes
+from workflows.binaries import installed_binary
+from workflows.client import Cases
+from workflows.domain.commands import AcceptApplication, RecordApproval
+from workflows.domain.events import Actor, Applicant, Channel, Role
+from workflows.messages import Intake
+from workflows.reference_data import load_catalogue
+from workflows.security import Security
+from workflows.server_limits import dev_server_arguments
+from workflows.testkit import onewindow_worker
+
+logging.basicConfig(level=logging.WARNING)  # a benchmark prints its figures, not each case's log lines
+MATTER = "PUBLIC-PLACE-HYGIENE"
+PORTAL = Actor(id="bench-portal", role=Role.SYSTEM)
+OFFICER = Actor(id="bench-window", role=Role.WINDOW_OFFICER)
+APPROVER = Actor(id="bench-approver", role=Role.APPROVER, department="health")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The dev server, onewindow's worker on it, and the cases it serves."""
+
+    env: WorkflowEnvironment
+    cases: Cases
+    security: Security
+
+
+@contextlib.asynccontextmanager
+async def engine() -> AsyncIterator[Engine]:
+    """An in-memory dev server and onewindow's worker, keys and outbox in a temporary directory."""
+    with tempfile.TemporaryDirectory() as directory:
+        outbox = Outbox(Path(directory) / "outbox.sqlite")
+        security = Security.development(Path(directory) / "keys")  # signed, encrypted, as make run
+        try:
+            async with (
+                await WorkflowEnvironment.start_local(
+                    dev_server_existing_path=str(installed_binary("temporal")),
+                    data_converter=security.data_converter(),
+                    interceptors=security.client_interceptors(),
+                    search_attributes=search_attributes.ALL,
+                    dev_server_extra_args=dev_server_arguments(),
+                ) as env,
+                onewindow_worker(env.client, outbox, security=security) as cases,
+            ):
+                yield Engine(env, cases, security)
+        finally:
+            outbox.close()
+
+
+def intake(number: str, received_at: datetime | None = None) -> Intake:
+    """A complete online intake of ``MATTER`` for an applicant of its own."""
+    return Intake(
+        actor=PORTAL,
+        applicant=Applicant(id_number=f"BENCH{number}", name="压测企业", contact="0411"),
+        matter_code=MATTER,
+        materials=tuple(m.code for m in load_catalogue().matter(MATTER).materials),
+        channel=Channel.ONLINE,
+        received_at=received_at or datetime.now(UTC),
+    )
+
+
+async def whole_case(cases: Cases, number: str) -> None:
+    """Submit → accept → approve → licence issued, waiting for the case to complete."""
+    await cases.submit(number, intake(number))
+    await cases.act(number, AcceptApplication(actor=OFFICER))
+    await cases.act(number, RecordApproval(actor=APPROVER, step="health", approved=True))
+    await cases.client.get_workflow_handle(number).result()
+
+
+async def registered_at(client: Client, number: str) -> datetime:
+    """When the case first wrote its search attributes (registration done), read from its history."""
+    async for event in client.get_workflow_handle(number).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            return event.event_time.ToDatetime(tzinfo=UTC)
+    raise NotYetRegisteredError(number)
+
+
+class NotYetRegisteredError(Exception):
+    """The case has not registered yet."""
+
+
+async def drained(client: Client, last: str) -> None:
+    """Wait until ``last`` has registered, reading its history: a query would need a replay, and time
+    out behind the very backlog a benchmark measures."""
+    while True:
+        try:
+            await registered_at(client, last)
+            return
+        except NotYetRegisteredError:
+            await asyncio.sleep(1)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The ``share`` quantile (0.5: the median) of ``values``, by linear interpolation."""
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=1000, method="inclusive")[round(share * 1000) - 1]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table, as BENCHMARKS.md keeps them."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Process:
+    """This process's memory and CPU: the worker runs in it."""
+
+    def __init__(self) -> None:
+        self._cpu = self._seconds()
+        self._wall = time.perf_counter()
+
+    @staticmethod
+    def _seconds() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    @staticmethod
+    def rss_mb() -> float:
+        """Resident memory now, in MB (Linux's /proc)."""
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 1e6
+
+    def cpu_share(self) -> float:
+        """CPU used since the last reading, as a share of one core over the wall time since."""
+        cpu, wall = self._seconds(), time.perf_counter()
+        share = (cpu - self._cpu) / max(wall - self._wall, 1e-9)
+        self._cpu, self._wall = cpu, wall
+        return share

@@ -1,0 +1,154 @@
+"""(c) A hundred operators reading and deciding cases all day, with many cases open.
+
+``--open`` cases are registered first (none decided). Then:
+
+- open loop: reads (``state``) and decisions (the window's ``accept``, each case once) offered at a steady
+  ``--rate`` a second in the ``--reads`` share, spread over ``--operators`` operators, for ``--seconds``;
+  latency p50 and p99 per kind;
+- closed loop: the same operators each read and decide as fast as answers come, for ``--seconds``: the
+  saturation throughput.
+
+The worker's cache holds what ``onewindow_worker`` gives it; a case evicted from it is replayed to answer.
+
+    .venv/bin/python -m bench.operators [--open 10000] [--rate 20] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from bench.common import OFFICER, Process, drained, engine, intake, percentile, table
+from workflows.client import Cases
+from workflows.domain.commands import AcceptApplication
+
+
+async def _open_cases(cases: Cases, count: int) -> list[str]:
+    """``count`` cases submitted 50 at a time and registered."""
+    tag = uuid.uuid4().hex[:6]
+    numbers = [f"OP-{tag}-{index:06d}" for index in range(count)]
+    gate = asyncio.Semaphore(50)
+
+    async def one(number: str) -> None:
+        async with gate:
+            await cases.submit(number, intake(number))
+
+    await asyncio.gather(*(one(number) for number in numbers))
+    await drained(cases.client, numbers[-1])
+    return numbers
+
+
+class Work:
+    """The operators' pile: cases to read at random, cases to accept each once."""
+
+    def __init__(self, cases: Cases, numbers: list[str]) -> None:
+        self.cases = cases
+        self.numbers = numbers
+        self.undecided = list(numbers)
+        random.shuffle(self.undecided)
+        self.latencies: dict[str, list[float]] = {"read": [], "decide": []}
+
+    async def read(self) -> None:
+        await self._timed("read", self.cases.state(random.choice(self.numbers), reader=OFFICER))  # noqa: S311
+
+    async def decide(self) -> None:
+        number = self.undecided.pop()
+        await self._timed("decide", self.cases.act(number, AcceptApplication(actor=OFFICER)))
+
+    async def _timed(self, kind: str, call: Awaitable[object]) -> None:
+        started = time.perf_counter()
+        await call
+        self.latencies[kind].append(time.perf_counter() - started)
+
+
+def _next(work: Work, reads: float) -> Callable[[], Awaitable[None]]:
+    return work.read if random.random() < reads or not work.undecided else work.decide  # noqa: S311
+
+
+async def _open_loop(work: Work, rate: float, reads: float, seconds: float, operators: int) -> None:
+    """Operations offered at ``rate`` a second, whatever the answers take (at most ``operators`` waiting)."""
+    gate = asyncio.Semaphore(operators)
+    tasks = []
+
+    async def one(operation: Callable[[], Awaitable[None]]) -> None:
+        async with gate:
+            await operation()
+
+    started = time.perf_counter()
+    for index in range(int(rate * seconds)):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(_next(work, reads))))
+    await asyncio.gather(*tasks)
+
+
+async def _closed_loop(work: Work, reads: float, seconds: float, operators: int) -> float:
+    """Each operator acts as soon as their last answer came; operations a second."""
+    done = 0
+    until = time.perf_counter() + seconds
+
+    async def operator() -> None:
+        nonlocal done
+        while time.perf_counter() < until:
+            await _next(work, reads)()
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(operator() for _ in range(operators)))
+    return done / (time.perf_counter() - started)
+
+
+def _rows(loop: str, work: Work) -> list[list[object]]:
+    return [
+        [
+            loop,
+            kind,
+            len(values),
+            f"{percentile(values, 0.5) * 1000:.0f} ms",
+            f"{percentile(values, 0.99) * 1000:.0f} ms",
+        ]
+        for kind, values in work.latencies.items()
+        if values
+    ]
+
+
+async def measure(open_cases: int, rate: float, reads: float, seconds: float, operators: int) -> None:
+    """Open the cases, then the open loop, then the closed loop; print the latencies and the saturation."""
+    async with engine() as running:
+        process = Process()
+        started = time.perf_counter()
+        numbers = await _open_cases(running.cases, open_cases)
+        print(
+            f"{open_cases} cases open in {time.perf_counter() - started:.0f} s; RSS {process.rss_mb():.0f} MB"
+        )
+        work = Work(running.cases, numbers)
+        await _open_loop(work, rate, reads, seconds, operators)
+        rows = _rows(f"open, {rate:g}/s offered", work)
+        saturated = Work(running.cases, work.undecided)
+        throughput = await _closed_loop(saturated, reads, seconds, operators)
+        rows += _rows(f"closed, {throughput:.1f}/s", saturated)
+        rss = process.rss_mb()
+    print(f"\n{open_cases} open cases, {operators} operators, {reads:.0%} reads, {seconds:g} s a loop\n")
+    print(table(["loop", "kind", "operations", "p50", "p99"], rows))
+    print(f"\nworker process RSS at the end: {rss:.0f} MB")
+
+
+def main() -> None:
+    """Parse the options and run both loops."""
+    parser = argparse.ArgumentParser(description="onewindow's reads and decisions with many open cases")
+    parser.add_argument("--open", type=int, default=10_000, help="cases open before the operators start")
+    parser.add_argument("--rate", type=float, default=20.0, help="operations offered a second (open loop)")
+    parser.add_argument("--reads", type=float, default=0.8, help="the share of reads among operations")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long each loop runs")
+    parser.add_argument("--operators", type=int, default=100)
+    args = parser.parse_args()
+    asyncio.run(measure(args.open, args.rate, args.reads, args.seconds, args.operators))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""(d) Many deadlines at the same instant: ``--cases`` cases received on one day, none decided, so that all
+their acceptance deadlines (R-XK-32: 24:00 of the fifth working day after) fall at one instant. Time is
+skipped to that instant on the time-skipping server; the figure is the wall time until every case has
+recorded its deemed acceptance and performed its effects (the outbox holds them all), with the worker
+process's RSS and CPU while the cases wait and at the peak.
+
+    .venv/bin/python -m bench.timers [--cases 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from activities.outbox import Outbox
+from bench.common import Process, drained, intake, table
+from workflows.client import Cases
+from workflows.domain.calendar import SHANGHAI
+from workflows.testkit import onewindow_test_environment
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday: accepted by silence at 24:00 on 9 March
+SYSTEMS = ("notification", "department", "licensing", "supervision")
+
+
+def _effects(outbox: Outbox) -> int:
+    return sum(len(outbox.records(system)) for system in SYSTEMS)
+
+
+async def _submitted(cases: Cases, count: int, received_at: datetime) -> list[str]:
+    tag = uuid.uuid4().hex[:6]
+    numbers = [f"TM-{tag}-{index:06d}" for index in range(count)]
+    gate = asyncio.Semaphore(50)
+
+    async def one(number: str) -> None:
+        async with gate:
+            await cases.submit(number, intake(number, received_at))
+
+    await asyncio.gather(*(one(number) for number in numbers))
+    await drained(cases.client, numbers[-1])
+    return numbers
+
+
+async def _settled(outbox: Outbox, expected: int, process: Process) -> float:
+    """Wait until the outbox holds ``expected`` effects; the peak CPU share seen meanwhile."""
+    peak = 0.0
+    while _effects(outbox) < expected:
+        await asyncio.sleep(1)
+        peak = max(peak, process.cpu_share())
+    return max(peak, process.cpu_share())
+
+
+async def measure(count: int) -> None:
+    """Measure one deemed acceptance's effects, then ``count`` at once."""
+    async with onewindow_test_environment(START) as kit:
+        cases, outbox, process = kit.cases, kit.outbox, Process()
+        # One case first: how many effects a deemed acceptance performs.
+        (probe,) = await _submitted(cases, 1, await kit.env.get_current_time())
+        before = _effects(outbox)
+        view = await cases.state(probe, reader=None)
+        assert view.acceptance_by is not None  # noqa: S101 - the matter's acceptance is by notice
+        await kit.env.sleep(view.acceptance_by - await kit.env.get_current_time() + timedelta(minutes=1))
+        while (await cases.state(probe, reader=None)).status.value == "received":
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        each = _effects(outbox) - before
+
+        started = time.perf_counter()
+        numbers = await _submitted(cases, count, await kit.env.get_current_time())
+        opened_in = time.perf_counter() - started
+        first = await cases.state(numbers[0], reader=None)
+        assert first.acceptance_by is not None  # noqa: S101
+        process.cpu_share()
+        await asyncio.sleep(10)
+        idle_cpu, idle_rss = process.cpu_share(), process.rss_mb()
+        before = _effects(outbox)
+        started = time.perf_counter()
+        await kit.env.sleep(first.acceptance_by - await kit.env.get_current_time() + timedelta(minutes=1))
+        process.cpu_share()
+        peak_cpu = await _settled(outbox, before + each * count, process)
+        handled_in = time.perf_counter() - started
+        peak_rss = process.rss_mb()
+    rows = [
+        [
+            count,
+            f"{opened_in:.0f} s",
+            each,
+            f"{handled_in:.0f} s",
+            f"{idle_rss:.0f} MB",
+            f"{idle_cpu:.0%}",
+            f"{peak_rss:.0f} MB",
+            f"{peak_cpu:.0%}",
+        ]
+    ]
+    headers = [
+        "cases",
+        "opened in",
+        "effects each",
+        "all handled in",
+        "RSS idle",
+        "CPU idle",
+        "RSS peak",
+        "CPU peak",
+    ]
+    print(table(headers, rows))
+
+
+def main() -> None:
+    """Parse the options and run the measurement."""
+    parser = argparse.ArgumentParser(description="onewindow with many deadlines at one instant")
+    parser.add_argument("--cases", type=int, default=10_000)
+    args = parser.parse_args()
+    asyncio.run(measure(args.cases))
+
+
+if __name__ == "__main__":
+    main()
