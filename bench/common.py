@@ -102,13 +102,12 @@ class NotYetRegisteredError(Exception):
     """The case has not registered yet."""
 
 
-async def drained(client: Client, last: str) -> None:
-    """Wait until ``last`` has registered, reading its history: a query would need a replay, and time
-    out behind the very backlog a benchmark measures."""
+async def drained(client: Client, number: str) -> datetime:
+    """When ``number`` registered, waiting for it by reading its history: a query would need a replay,
+    and time out behind the very backlog a benchmark measures."""
     while True:
         try:
-            await registered_at(client, last)
-            return
+            return await registered_at(client, number)
         except NotYetRegisteredError:
             await asyncio.sleep(1)
 

@@ -13,7 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from bench.common import Process, drained, engine, intake, percentile, registered_at, table
+from bench.common import Process, drained, engine, intake, percentile, table
 from workflows.client import Cases
 
 
@@ -45,7 +45,7 @@ async def measure(count: int, rates: list[float], sample: int) -> None:
             await drained(running.env.client, numbers[-1])
             step = max(1, len(numbers) // sample)
             picked = [*numbers[::step], numbers[-1]]
-            registered = await asyncio.gather(*(registered_at(running.env.client, n) for n in picked))
+            registered = await asyncio.gather(*(drained(running.env.client, n) for n in picked))
             lags = [(at - sent[n]).total_seconds() for n, at in zip(picked, registered, strict=True)]
             first, last = min(sent.values()), max(registered)
             kept_up = count / (last - first).total_seconds()

@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from bench.common import OFFICER, Process, drained, engine, intake, percentile, table
@@ -51,6 +52,7 @@ class Work:
         self.undecided = list(numbers)
         random.shuffle(self.undecided)
         self.latencies: dict[str, list[float]] = {"read": [], "decide": []}
+        self.failures: dict[str, Counter[str]] = {"read": Counter(), "decide": Counter()}
 
     async def read(self) -> None:
         await self._timed("read", self.cases.state(random.choice(self.numbers), reader=OFFICER))  # noqa: S311
@@ -60,8 +62,13 @@ class Work:
         await self._timed("decide", self.cases.act(number, AcceptApplication(actor=OFFICER)))
 
     async def _timed(self, kind: str, call: Awaitable[object]) -> None:
+        """The answer's latency; a call that failed (a timed-out query or update) counted apart."""
         started = time.perf_counter()
-        await call
+        try:
+            await call
+        except Exception as error:
+            self.failures[kind][type(error).__name__] += 1
+            return
         self.latencies[kind].append(time.perf_counter() - started)
 
 
@@ -134,7 +141,7 @@ async def measure(open_cases: int, rate: float, reads: float, seconds: float, op
         rows += _rows(f"closed, {throughput:.1f}/s", saturated)
         rss = process.rss_mb()
     print(f"\n{open_cases} open cases, {operators} operators, {reads:.0%} reads, {seconds:g} s a loop\n")
-    print(table(["loop", "kind", "operations", "p50", "p99"], rows))
+    print(table(["loop", "kind", "answered", "failed", "p50", "p99"], rows))
     print(f"\nworker process RSS at the end: {rss:.0f} MB")
 
 

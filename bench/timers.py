@@ -59,7 +59,7 @@ async def measure(count: int) -> None:
         # One case first: how many effects a deemed acceptance performs.
         (probe,) = await _submitted(cases, 1, await kit.env.get_current_time())
         before = _effects(outbox)
-        view = await cases.state(probe, reader=None)
+        view = await cases.registered(probe, reader=None)
         assert view.acceptance_by is not None  # noqa: S101 - the matter's acceptance is by notice
         await kit.env.sleep(view.acceptance_by - await kit.env.get_current_time() + timedelta(minutes=1))
         while (await cases.state(probe, reader=None)).status.value == "received":
@@ -70,7 +70,8 @@ async def measure(count: int) -> None:
         started = time.perf_counter()
         numbers = await _submitted(cases, count, await kit.env.get_current_time())
         opened_in = time.perf_counter() - started
-        first = await cases.state(numbers[0], reader=None)
+        await asyncio.gather(*(drained(cases.client, number) for number in numbers[:: max(1, count // 100)]))
+        first = await cases.registered(numbers[-1], reader=None)
         assert first.acceptance_by is not None  # noqa: S101
         process.cpu_share()
         await asyncio.sleep(10)
