@@ -95,33 +95,26 @@ async def _open_loop(work: Work, rate: float, reads: float, seconds: float, oper
 
 
 async def _closed_loop(work: Work, reads: float, seconds: float, operators: int) -> float:
-    """Each operator acts as soon as their last answer came; operations a second."""
-    done = 0
+    """Each operator acts as soon as their last answer (or failure) came; answered operations a second."""
     until = time.perf_counter() + seconds
 
     async def operator() -> None:
-        nonlocal done
         while time.perf_counter() < until:
             await _next(work, reads)()
-            done += 1
 
     started = time.perf_counter()
     await asyncio.gather(*(operator() for _ in range(operators)))
-    return done / (time.perf_counter() - started)
+    answered = sum(len(values) for values in work.latencies.values())
+    return answered / (time.perf_counter() - started)
 
 
 def _rows(loop: str, work: Work) -> list[list[object]]:
-    return [
-        [
-            loop,
-            kind,
-            len(values),
-            f"{percentile(values, 0.5) * 1000:.0f} ms",
-            f"{percentile(values, 0.99) * 1000:.0f} ms",
-        ]
-        for kind, values in work.latencies.items()
-        if values
-    ]
+    rows: list[list[object]] = []
+    for kind, values in work.latencies.items():
+        failed = ", ".join(f"{count} {name}" for name, count in work.failures[kind].items()) or "0"
+        shares = [f"{percentile(values, share) * 1000:.0f} ms" if values else "—" for share in (0.5, 0.99)]
+        rows.append([loop, kind, len(values), failed, *shares])
+    return rows
 
 
 async def measure(open_cases: int, rate: float, reads: float, seconds: float, operators: int) -> None:
