@@ -15,6 +15,8 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+from temporalio.service import RPCError
+
 from activities.outbox import Outbox
 from bench.common import Process, drained, intake, table
 from workflows.client import Cases
@@ -78,7 +80,10 @@ async def measure(count: int) -> None:
         idle_cpu, idle_rss = process.cpu_share(), process.rss_mb()
         before = _effects(outbox)
         started = time.perf_counter()
-        await kit.env.sleep(first.acceptance_by - await kit.env.get_current_time() + timedelta(minutes=1))
+        try:
+            await kit.env.sleep(first.acceptance_by - await kit.env.get_current_time() + timedelta(minutes=1))
+        except RPCError as error:  # the skip's own call outlasted its timeout: the server skips on
+            print(f"skipping time answered {error.message!r}; waiting for the effects")
         process.cpu_share()
         peak_cpu = await _settled(outbox, before + each * count, process)
         handled_in = time.perf_counter() - started
