@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run demo bench bench-intake bench-operators bench-timers bench-project bench-suite crash test lint types unit
+.PHONY: install compiled run demo bench bench-intake bench-operators bench-timers bench-project bench-suite crash test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Workflow code is imported again for each workflow instance in the sandbox: with bytecode cached (even
+# where PYTHONDONTWRITEBYTECODE is set) an instance starts in about 7 ms instead of 18.
+compiled: install
+	$(BIN)/python -m compileall -q workflows activities
+
 ## make run: the embedded Temporal dev server (state in .temporal/, UI on :8233), the worker, and the
 ## HTTP gateway on 127.0.0.1:8000 with the example (public, loopback-only) tokens.
-run: install
-	$(BIN)/python -m compileall -q workflows activities
+run: compiled
 	$(BIN)/python worker.py --gateway-tokens workflows/data/gateway_tokens.example.toml
 
 ## make demo: with `make run` up in another terminal, open and walk a few cases.
@@ -27,28 +31,23 @@ demo: install
 ## The benchmarks (BENCHMARKS.md), each on an in-memory server of its own (no `make run` needed); each
 ## prints a table. Options: `.venv/bin/python -m bench.<name> --help`.
 ## make bench: whole cases per second against two bare Temporal workflows, side by side on one dev server.
-bench: install
-	$(BIN)/python -m compileall -q workflows activities
+bench: compiled
 	$(BIN)/python -m bench.throughput
 
 ## make bench-intake: 10,000 submissions at a fixed offered rate; submission to registration p50/p99.
-bench-intake: install
-	$(BIN)/python -m compileall -q workflows activities
+bench-intake: compiled
 	$(BIN)/python -m bench.intake
 
 ## make bench-operators: 10,000 open cases; 100 operators reading and deciding (open and closed loop).
-bench-operators: install
-	$(BIN)/python -m compileall -q workflows activities
+bench-operators: compiled
 	$(BIN)/python -m bench.operators
 
 ## make bench-timers: 10,000 acceptance deadlines at one instant (time skipping); all handled in, RSS, CPU.
-bench-timers: install
-	$(BIN)/python -m compileall -q workflows activities
+bench-timers: compiled
 	$(BIN)/python -m bench.timers
 
 ## make bench-project: the whole 90-working-day construction project under time skipping.
-bench-project: install
-	$(BIN)/python -m compileall -q workflows activities
+bench-project: compiled
 	$(BIN)/python -m bench.project
 
 ## make bench-suite: the whole test suite's wall time.
@@ -67,10 +66,7 @@ lint: install
 types: install
 	$(BIN)/mypy
 
-# Workflow code is imported again for each workflow instance in the sandbox: with bytecode cached (even
-# where PYTHONDONTWRITEBYTECODE is set) an instance starts in about 7 ms instead of 18.
-unit: install
-	$(BIN)/python -m compileall -q workflows activities
+unit: compiled
 	$(BIN)/pytest
 
 ## make test: lint, strict types and the whole suite.

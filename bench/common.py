@@ -11,7 +11,8 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +111,35 @@ async def drained(client: Client, number: str) -> datetime:
             return await registered_at(client, number)
         except NotYetRegisteredError:
             await asyncio.sleep(1)
+
+
+async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetime | None = None) -> list[str]:
+    """``count`` complete intakes submitted 50 at a time, waited for until the last has registered."""
+    tag = uuid.uuid4().hex[:6]
+    numbers = [f"{prefix}-{tag}-{index:06d}" for index in range(count)]
+    gate = asyncio.Semaphore(50)
+
+    async def one(number: str) -> None:
+        async with gate:
+            await cases.submit(number, intake(number, received_at))
+
+    await asyncio.gather(*(one(number) for number in numbers))
+    await drained(cases.client, numbers[-1])
+    return numbers
+
+
+async def paced(count: int, rate: float, start: Callable[[int], Awaitable[object]]) -> float:
+    """Start ``start(index)`` for ``count`` indexes at ``rate`` a second, whatever the answers take (open
+    loop); wait for them all; the seconds the offering took."""
+    tasks = []
+    started = time.perf_counter()
+    for index in range(count):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(start(index)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - started
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 import uuid
 from datetime import UTC, datetime
 
-from bench.common import Process, drained, engine, intake, percentile, table
+from bench.common import Process, drained, engine, intake, paced, percentile, table
 from workflows.client import Cases
 
 
@@ -21,17 +20,13 @@ async def _offer(cases: Cases, count: int, rate: float) -> tuple[dict[str, datet
     """Submit ``count`` cases at ``rate`` a second whatever the answers take; when each was sent."""
     tag = uuid.uuid4().hex[:6]
     sent: dict[str, datetime] = {}
-    tasks = []
-    started = time.perf_counter()
-    for index in range(count):
-        delay = started + index / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+
+    async def submit(index: int) -> None:
         number = f"IN-{tag}-{index:06d}"
         sent[number] = datetime.now(UTC)
-        tasks.append(asyncio.create_task(cases.submit(number, intake(number))))
-    await asyncio.gather(*tasks)
-    return sent, time.perf_counter() - started
+        await cases.submit(number, intake(number))
+
+    return sent, await paced(count, rate, submit)
 
 
 async def measure(count: int, rates: list[float], sample: int) -> None:

@@ -19,28 +19,12 @@ import argparse
 import asyncio
 import random
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from bench.common import OFFICER, Process, drained, engine, intake, percentile, table
+from bench.common import OFFICER, Process, engine, open_cases, paced, percentile, table
 from workflows.client import Cases
 from workflows.domain.commands import AcceptApplication
-
-
-async def _open_cases(cases: Cases, count: int) -> list[str]:
-    """``count`` cases submitted 50 at a time and registered."""
-    tag = uuid.uuid4().hex[:6]
-    numbers = [f"OP-{tag}-{index:06d}" for index in range(count)]
-    gate = asyncio.Semaphore(50)
-
-    async def one(number: str) -> None:
-        async with gate:
-            await cases.submit(number, intake(number))
-
-    await asyncio.gather(*(one(number) for number in numbers))
-    await drained(cases.client, numbers[-1])
-    return numbers
 
 
 class Work:
@@ -79,19 +63,13 @@ def _next(work: Work, reads: float) -> Callable[[], Awaitable[None]]:
 async def _open_loop(work: Work, rate: float, reads: float, seconds: float, operators: int) -> None:
     """Operations offered at ``rate`` a second, whatever the answers take (at most ``operators`` waiting)."""
     gate = asyncio.Semaphore(operators)
-    tasks = []
 
-    async def one(operation: Callable[[], Awaitable[None]]) -> None:
+    async def one(_: int) -> None:
+        operation = _next(work, reads)
         async with gate:
             await operation()
 
-    started = time.perf_counter()
-    for index in range(int(rate * seconds)):
-        delay = started + index / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(_next(work, reads))))
-    await asyncio.gather(*tasks)
+    await paced(int(rate * seconds), rate, one)
 
 
 async def _closed_loop(work: Work, reads: float, seconds: float, operators: int) -> float:
@@ -117,15 +95,13 @@ def _rows(loop: str, work: Work) -> list[list[object]]:
     return rows
 
 
-async def measure(open_cases: int, rate: float, reads: float, seconds: float, operators: int) -> None:
+async def measure(opened: int, rate: float, reads: float, seconds: float, operators: int) -> None:
     """Open the cases, then the open loop, then the closed loop; print the latencies and the saturation."""
     async with engine() as running:
         process = Process()
         started = time.perf_counter()
-        numbers = await _open_cases(running.cases, open_cases)
-        print(
-            f"{open_cases} cases open in {time.perf_counter() - started:.0f} s; RSS {process.rss_mb():.0f} MB"
-        )
+        numbers = await open_cases(running.cases, opened, "OP")
+        print(f"{opened} cases open in {time.perf_counter() - started:.0f} s; RSS {process.rss_mb():.0f} MB")
         work = Work(running.cases, numbers)
         await _open_loop(work, rate, reads, seconds, operators)
         rows = _rows(f"open, {rate:g}/s offered", work)
@@ -133,7 +109,7 @@ async def measure(open_cases: int, rate: float, reads: float, seconds: float, op
         throughput = await _closed_loop(saturated, reads, seconds, operators)
         rows += _rows(f"closed, {throughput:.1f}/s", saturated)
         rss = process.rss_mb()
-    print(f"\n{open_cases} open cases, {operators} operators, {reads:.0%} reads, {seconds:g} s a loop\n")
+    print(f"\n{opened} open cases, {operators} operators, {reads:.0%} reads, {seconds:g} s a loop\n")
     print(table(["loop", "kind", "answered", "failed", "p50", "p99"], rows))
     print(f"\nworker process RSS at the end: {rss:.0f} MB")
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from datetime import datetime, timedelta
 
 from temporalio.service import RPCError
 
 from activities.outbox import Outbox
-from bench.common import Process, drained, intake, table
-from workflows.client import Cases
+from bench.common import Process, drained, open_cases, table
 from workflows.domain.calendar import SHANGHAI
 from workflows.testkit import onewindow_test_environment
 
@@ -29,20 +27,6 @@ SYSTEMS = ("notification", "department", "licensing", "supervision")
 
 def _effects(outbox: Outbox) -> int:
     return sum(len(outbox.records(system)) for system in SYSTEMS)
-
-
-async def _submitted(cases: Cases, count: int, received_at: datetime) -> list[str]:
-    tag = uuid.uuid4().hex[:6]
-    numbers = [f"TM-{tag}-{index:06d}" for index in range(count)]
-    gate = asyncio.Semaphore(50)
-
-    async def one(number: str) -> None:
-        async with gate:
-            await cases.submit(number, intake(number, received_at))
-
-    await asyncio.gather(*(one(number) for number in numbers))
-    await drained(cases.client, numbers[-1])
-    return numbers
 
 
 async def _settled(outbox: Outbox, expected: int, process: Process) -> float:
@@ -59,7 +43,7 @@ async def measure(count: int) -> None:
     async with onewindow_test_environment(START) as kit:
         cases, outbox, process = kit.cases, kit.outbox, Process()
         # One case first: how many effects a deemed acceptance performs.
-        (probe,) = await _submitted(cases, 1, await kit.env.get_current_time())
+        (probe,) = await open_cases(cases, 1, "TM", await kit.env.get_current_time())
         before = _effects(outbox)
         view = await cases.registered(probe, reader=None)
         assert view.acceptance_by is not None  # noqa: S101 - the matter's acceptance is by notice
@@ -70,7 +54,7 @@ async def measure(count: int) -> None:
         each = _effects(outbox) - before
 
         started = time.perf_counter()
-        numbers = await _submitted(cases, count, await kit.env.get_current_time())
+        numbers = await open_cases(cases, count, "TM", await kit.env.get_current_time())
         opened_in = time.perf_counter() - started
         await asyncio.gather(*(drained(cases.client, number) for number in numbers[:: max(1, count // 100)]))
         first = await cases.registered(numbers[-1], reader=None)

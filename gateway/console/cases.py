@@ -141,8 +141,9 @@ async def _case_page(
     """The case page; after a refusal, with it and with the refused form as it was filled in."""
     view = await gateway.applications.state(application_id, reader.actor, gateway.clock())
     events = await gateway.applications.events(application_id, reader.actor)
+    materials = _material_names(events)
     if refused is not None and engine_said:  # the engine's sentence in Chinese, and as it wrote it
-        names = Names(_material_names(events), gateway.catalogue.department_name)
+        names = Names(materials, gateway.catalogue.department_name)
         chinese = in_chinese(engine_said, names)
         refused = (refused[0], [chinese, f"原文：{engine_said}"] if chinese else [engine_said])
     return page(
@@ -157,8 +158,8 @@ async def _case_page(
         notices=notices(events),
         offers=_offers(gateway, reader, view, events),
         acceptance_days_left=gateway.working_days_left(view.acceptance_by),
-        details=_describer(gateway, events),
-        names=_material_names(events),
+        details=_describer(gateway, events, materials),
+        names=materials,
         done=done,
         refused=refused,
         kept_kind=kept[0],
@@ -200,10 +201,11 @@ def _material_names(events: Sequence[ApplicationEvent]) -> dict[str, str]:
     return {material.code: material.name for material in events[0].matter.materials}
 
 
-def _describer(gateway: Gateway, events: Sequence[ApplicationEvent]) -> Callable[[ApplicationEvent], str]:
+def _describer(
+    gateway: Gateway, events: Sequence[ApplicationEvent], names: Mapping[str, str]
+) -> Callable[[ApplicationEvent], str]:
     """What each event says beyond who, when and why, in a few words, materials and departments named."""
     matter = events[0].matter if events and isinstance(events[0], ApplicationSubmitted) else None
-    names = _material_names(events)
     pauses = dict(matter.pause_reasons) if matter else {}
 
     def listed(codes: Sequence[str]) -> str:
