@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import resource
 import statistics
@@ -71,13 +72,19 @@ async def engine() -> AsyncIterator[Engine]:
             outbox.close()
 
 
+@functools.cache
+def _materials() -> tuple[str, ...]:
+    """Every material ``MATTER`` asks for: read once, not once per intake."""
+    return tuple(m.code for m in load_catalogue().matter(MATTER).materials)
+
+
 def intake(number: str, received_at: datetime | None = None) -> Intake:
     """A complete online intake of ``MATTER`` for an applicant of its own."""
     return Intake(
         actor=PORTAL,
         applicant=Applicant(id_number=f"BENCH{number}", name="压测企业", contact="0411"),
         matter_code=MATTER,
-        materials=tuple(m.code for m in load_catalogue().matter(MATTER).materials),
+        materials=_materials(),
         channel=Channel.ONLINE,
         received_at=received_at or datetime.now(UTC),
     )

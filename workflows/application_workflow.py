@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import Priority, RawValue, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -82,6 +82,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.values import MAX_NAME
     from workflows.identity import key_id_of
     from workflows.messages import (
+        APPLICATION_COMMANDS,
+        INTAKE_ADAPTER,
         ApplicantNotice,
         ApplicationView,
         CatalogueEntry,
@@ -124,8 +126,6 @@ _REPORTED = "report-attributes"
 _COMPLAINTS_READ_AT_ONCE = 10
 _PROCESS_FAILED = frozenset({"withdrawn", "denied", "abandoned", "lapsed", "not_for_use"})
 
-_INTAKE: TypeAdapter[Intake] = TypeAdapter(Intake)
-_COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
 
 if TYPE_CHECKING:
     # Callers send the typed messages; the worker hands the workflow their raw payloads, which it decodes
@@ -138,7 +138,7 @@ else:
 
 def _command(payload: CommandPayload) -> ApplicationCommand:
     """The command in an update's payload, chosen by its ``kind``."""
-    return decode(payload, _COMMANDS, "command", PEOPLE_COMMANDS)
+    return decode(payload, APPLICATION_COMMANDS, "command", PEOPLE_COMMANDS)
 
 
 @workflow.defn
@@ -169,7 +169,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         decode fails the case at once with a typed InvalidCommand (its number free again), instead of
         failing its first workflow task over and over.
         """
-        await self._register(decode(intake, _INTAKE, "intake"))
+        await self._register(decode(intake, INTAKE_ADAPTER, "intake"))
         while True:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.

@@ -1,0 +1,47 @@
+"""The workflows' sandbox still refuses what would make a replay differ, though every module now passes
+through it (``workflows.registry``): what is checked is the call, not the import."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
+
+from workflows.registry import WORKFLOW_RUNNER
+
+with workflow.unsafe.imports_passed_through():
+    import random
+
+
+@workflow.defn(sandboxed=True)
+class ReadsTheWallClock:
+    """Does what no workflow may: reads the machine's clock or its randomness."""
+
+    @workflow.run
+    async def run(self, what: str) -> str:
+        if what == "clock":
+            return datetime.now().isoformat()  # noqa: DTZ005 - the call under test
+        return str(random.random())  # noqa: S311 - the call under test
+
+
+@pytest.mark.parametrize("what", ["clock", "random"])
+async def test_a_nondeterministic_call_fails_the_workflow(dev_server: WorkflowEnvironment, what: str) -> None:
+    queue = f"sandbox-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        dev_server.client,
+        task_queue=queue,
+        workflows=[ReadsTheWallClock],
+        workflow_runner=WORKFLOW_RUNNER,
+        workflow_failure_exception_types=[RestrictedWorkflowAccessError],
+    ):
+        with pytest.raises(WorkflowFailureError) as failed:
+            await dev_server.client.execute_workflow(
+                ReadsTheWallClock.run, what, id=f"sandbox-{uuid.uuid4().hex}", task_queue=queue
+            )
+    assert "RestrictedWorkflowAccessError" in str(failed.value.cause)
