@@ -1,5 +1,6 @@
-"""The workflows' sandbox still refuses what would make a replay differ, though every module now passes
-through it (``workflows.registry``): what is checked is the call, not the import."""
+"""The workers' sandbox (``workflows.registry``) refuses what would make a replay differ. Passing every module
+through it (``with_passthrough_all_modules``) would be faster and lets both calls below through: this
+keeps that trade from being made unnoticed."""
 
 from __future__ import annotations
 

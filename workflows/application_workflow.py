@@ -83,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.identity import key_id_of
     from workflows.messages import (
         APPLICATION_COMMANDS,
-        INTAKE_ADAPTER,
+        APPLICATION_INTAKES,
         ApplicantNotice,
         ApplicationView,
         CatalogueEntry,
@@ -169,7 +169,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         decode fails the case at once with a typed InvalidCommand (its number free again), instead of
         failing its first workflow task over and over.
         """
-        await self._register(decode(intake, INTAKE_ADAPTER, "intake"))
+        await self._register(decode(intake, APPLICATION_INTAKES, "intake"))
         while True:
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.

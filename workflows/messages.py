@@ -539,5 +539,5 @@ class SecurityContext(BaseModel):
 
 # Built once per worker: this module passes through the sandbox, while a workflow's own module is imported
 # again for each instance, where building these adapters was a quarter of an application's start.
-INTAKE_ADAPTER: TypeAdapter[Intake] = TypeAdapter(Intake)
+APPLICATION_INTAKES: TypeAdapter[Intake] = TypeAdapter(Intake)
 APPLICATION_COMMANDS: TypeAdapter[ApplicationCommand] = TypeAdapter(ApplicationCommand)
