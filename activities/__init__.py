@@ -11,6 +11,7 @@ from activities.catalogue import CatalogueActivities
 from activities.claims import claim_number
 from activities.credit import CreditActivities, CreditPlatform
 from activities.deadlines import DeadlineActivities
+from activities.effects import EffectActivities, performer
 from activities.keys import KeyActivities
 from activities.licensing import LicensingActivities
 from activities.notification import NotificationActivities
@@ -29,6 +30,15 @@ from workflows.domain.calendar import RestDayReceipt
 from workflows.domain.catalogue import Catalogue
 from workflows.domain.clock import WarningPolicy
 from workflows.domain.credit import DEFAULT_BAR_MONTHS
+from workflows.messages import (
+    ApplicantNotice,
+    CreditEntry,
+    DepartmentNotice,
+    Escalation,
+    LicenceRevocation,
+    PriorityChange,
+    SupervisionPush,
+)
 from workflows.reference_data import CalendarSource
 from workflows.security import Security
 from workflows.steward_register import DEFAULT_CAPACITY
@@ -64,7 +74,20 @@ def all_activities(
     )
     stewards = StewardActivities(steward_capacity)
     catalogue_activities = CatalogueActivities(catalogue)
+    effects = EffectActivities(
+        audit,
+        {
+            "notify_applicant": performer(ApplicantNotice, notification.notify_applicant),
+            "notify_department": performer(DepartmentNotice, notification.notify_department),
+            "push_to_supervision": performer(SupervisionPush, supervision.push_to_supervision),
+            "escalate": performer(Escalation, supervision.escalate),
+            "revoke_licence": performer(LicenceRevocation, licensing.revoke_licence),
+            "write_credit_record": performer(CreditEntry, credit.write_credit_record),
+            "set_case_priority": performer(PriorityChange, set_case_priority),
+        },
+    )
     return [
+        effects.perform_effects,
         catalogue_activities.lookup_matter,
         catalogue_activities.lookup_complaint_category,
         DeadlineActivities(calendar, policy, receipt_policy).deadline_rules,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 import worker
@@ -28,9 +29,11 @@ from activities.adapters import (
     adapter_settings,
 )
 from activities.audit import SqliteAuditLog
+from activities.effects import UNKNOWN_EFFECT
 from activities.outbox import Outbox
 from tests.builders import applicant
-from workflows.messages import ApplicantNotice, LicenceRequest
+from workflows.domain.chain import AuditRecord
+from workflows.messages import ApplicantNotice, EffectBatch, LicenceRequest, OutsideEffect, SupervisionPush
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
 from workflows.testkit import kit_security
 
@@ -296,3 +299,53 @@ async def test_by_default_every_system_is_told_through_the_outbox_alone(
     assert number == "REAL-ESTATE-APP-1"
     ((_, told),) = outbox.records("licensing")
     assert (told["action"], told["licence_number"]) == ("issue", number)
+
+
+def _batch(*calls: OutsideEffect) -> EffectBatch:
+    record = AuditRecord(application_id="APP-1", sequence=8, kind="application_accepted", digest="d" * 64)
+    return EffectBatch(records=(record,), calls=calls)
+
+
+async def test_one_batch_audits_and_tells_each_system_once_however_often_it_is_retried(
+    outbox: Outbox, audit: SqliteAuditLog
+) -> None:
+    """A change's effects in one activity: the digest, the notice and the push, each kept once per key."""
+    notice = ApplicantNotice(
+        key="APP-1:8", application_id="APP-1", applicant=applicant(), notice="x", text="y"
+    )
+    push = SupervisionPush(
+        key="APP-1:8", application_id="APP-1", matter_code="M", departments=("health",), result="approved"
+    )
+    batch = _batch(
+        OutsideEffect(activity="notify_applicant", message=notice.model_dump(mode="json")),
+        OutsideEffect(activity="push_to_supervision", message=push.model_dump(mode="json")),
+    )
+    perform = _activities(outbox, audit, None)["perform_effects"]
+    await perform(batch)
+    await perform(batch)  # retried after a crash: nothing twice
+    assert [record.sequence for record in await audit.records("APP-1")] == [8]
+    ((_, told),) = outbox.records("notification")
+    assert told == notice.model_dump(mode="json")
+    ((_, pushed),) = outbox.records("supervision")
+    assert (pushed["action"], pushed["result"]) == ("result", "approved")
+
+
+async def test_a_batch_naming_a_call_no_system_makes_is_refused_before_anything_is_told(
+    outbox: Outbox, audit: SqliteAuditLog
+) -> None:
+    """Typed and not retried: retrying would never find the system; nothing of the batch is performed."""
+    batch = _batch(OutsideEffect(activity="launch_rockets", message={}))
+    with pytest.raises(ApplicationError) as refused:
+        await _activities(outbox, audit, None)["perform_effects"](batch)
+    assert (refused.value.type, refused.value.non_retryable) == (UNKNOWN_EFFECT, True)
+    assert await audit.records("APP-1") == []
+
+
+async def test_a_batch_call_whose_message_does_not_fit_its_system_is_not_delivered(
+    outbox: Outbox, audit: SqliteAuditLog
+) -> None:
+    """A notice without its applicant is not delivered half-formed."""
+    batch = _batch(OutsideEffect(activity="notify_applicant", message={"key": "APP-1:8"}))
+    with pytest.raises(ValidationError):
+        await _activities(outbox, audit, None)["perform_effects"](batch)
+    assert outbox.records("notification") == []

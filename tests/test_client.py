@@ -204,7 +204,7 @@ async def test_a_case_put_into_the_green_channel_runs_with_priority_in_every_que
     assert await _workflow_priority(handle, 1) == GREEN_CHANNEL_PRIORITY.priority_key
     assert (await handle.describe()).typed_search_attributes.get(search_attributes.GREEN_CHANNEL) is True
     await cases.act(number, AcceptApplication(actor=window_officer()))
-    assert (await _scheduled_priorities(handle))["notify_applicant"] == 1
+    assert (await _scheduled_priorities(handle))["perform_effects"] == 1
 
     leaving = ChangeGreenChannel(actor=supervisor(), green_channel=False, reason="不再列入重点项目")
     await cases.act(number, leaving)

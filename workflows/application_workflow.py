@@ -11,7 +11,7 @@ it from outside passes ``workflows.boundary``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -174,7 +174,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
-            effects = self._perform_effects(audited=workflow.patched(_SECURED))
+            effects = self._perform_effects(audited=self._secured())
             if self._part_of is not None and ready_to_issue(self._current):
                 # A matter of a project: its licence, its effects and its news to the project, at once.
                 await gather_all(effects, self._tell_project(), self._issue())
@@ -196,7 +196,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 await self._issue()
                 continue
             await self._wait_for_change_or_deadline(seen)
-        await self._perform_effects(audited=workflow.patched(_SECURED))
+        await self._perform_effects(audited=self._secured())
         await self._tell_project()
         async with self._stewards:  # closed: the steward may take another case
             await self._release_slot()
@@ -208,13 +208,15 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
 
         Anything refused here fails the case before it claims its number, which is then free again.
         """
-        secured = workflow.patched(_SECURED)
         # The case's versions are read before any local activity: a patch marker decided in the activation
         # a local activity's result arrives in may be recorded before or after that result's marker, and a
-        # replay that meets them in the other order fails (seen on queries of closed cases).
-        internal_targets = workflow.patched(_INTERNAL_TARGETS)
-        counts_stewards = workflow.patched(_STEWARD_CAPACITY)
-        self._reported = workflow.patched(_REPORTED)
+        # replay that meets them in the other order fails (seen on queries of closed cases). A case since
+        # ``ONE_ROUND_TRIP_PER_CHANGE`` has every earlier version, and one marker instead of their four.
+        current = self._start_version()
+        secured = self._secured()
+        internal_targets = current or workflow.patched(_INTERNAL_TARGETS)
+        counts_stewards = self._counts_stewards()
+        self._reported = current or workflow.patched(_REPORTED)
         started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
@@ -275,7 +277,6 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 raise
         with self._clock_stopped_at(decided_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
-            self._replan()
 
     @staticmethod
     def _vouched_part(intake: Intake) -> PartOf | None:
@@ -391,23 +392,21 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # the case; failing the workflow would end it.
             raise RuntimeError(f"the engine's own {scheduled.command.kind} was refused: {error}") from error
         self._record(events)
-        self._replan()
 
-    def _apply(self, command: ApplicationCommand, *, signed_by: str | None = None) -> None:
-        """Decide ``command``, record its events (``signed_by`` the key that vouched for its actor), and
-        recompute the deadlines they change."""
-        self._record(self._decide(command), signed_by=signed_by)
-        self._replan()
-
-    def _replan(self) -> None:
-        """Recompute the deadlines when what they depend on has changed (pure: the rules are pinned)."""
+    def _consequences(self) -> tuple[ApplicationEvent, ...]:
+        """The deadlines recomputed when what they depend on has changed (pure: the rules are pinned)."""
         state = self._current
         basis = (plan_request(state), state.rules.version)
         if state.closed or basis == self._planned_for:
-            return
+            return ()
         self._planned_for = basis
-        plan = deadlines(state, self._now())
-        self._record(self._decide(RecordDeadlines(actor=ENGINE, plan=plan)))
+        return self._decide(RecordDeadlines(actor=ENGINE, plan=deadlines(state, self._now())))
+
+    def _secured(self) -> bool:
+        return self._one_round_trip or workflow.patched(_SECURED)
+
+    def _counts_stewards(self) -> bool:
+        return self._one_round_trip or workflow.patched(_STEWARD_CAPACITY)
 
     async def _credit_standing(
         self, applicant_id: str, applicant_key: str | None, at: datetime
@@ -431,7 +430,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 if new is not None
                 and (current is None or current.key != new.key)
                 and self._part_of is None
-                and workflow.patched(_STEWARD_CAPACITY)
+                and self._counts_stewards()
                 else None
             )
             if joining is not None:
@@ -476,9 +475,9 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         number = await self._call("issue_licence", request, str)
         self._apply(IssueLicence(actor=ENGINE, licence_number=number))
 
-    async def _effects_of(self, event: ApplicationEvent, sequence: int) -> None:
+    def _calls_of(self, event: ApplicationEvent, key: str) -> Iterator[tuple[str, OutsideCall]]:
         for effect in effects_of(event):
-            await self._call(effect.value, self._outside_message(effect, event, self._key(sequence)))
+            yield effect.value, self._outside_message(effect, event, key)
 
     def _outside_message(self, effect: Effect, event: ApplicationEvent, key: str) -> OutsideCall:  # noqa: PLR0911 - a case per effect
         state = self._current

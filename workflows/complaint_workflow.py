@@ -7,7 +7,7 @@ the handling period in force (notice, yellow, red with 督办), re-armed wheneve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -93,6 +93,7 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
 
     async def _register(self, intake: ComplaintIntake) -> None:
         """Verify the operator, pin the dispatch table's row and the calendar, claim the number, record."""
+        self._start_version()
         started_at = self._now()
         context, entry, rules = await gather_all(
             self._verified_context(intake, intake.caller.phone),  # the caller's pseudonym
@@ -219,16 +220,16 @@ class ComplaintWorkflow(CaseWorkflow[ComplaintState, ComplaintEvent, ComplaintCo
             **search_attributes.reported(report_facts(state)),
         }
 
-    async def _effects_of(self, event: ComplaintEvent, sequence: int) -> None:
-        if isinstance(event, ComplaintRegistered) and event.application_id is not None:
-            await self._tell_application(event.application_id)
+    def _calls_of(self, event: ComplaintEvent, key: str) -> Iterator[tuple[str, OutsideCall]]:
         for effect in effects_of(event):
-            await self._call(effect, self._outside_message(effect, event, self._key(sequence)))
+            yield effect, self._outside_message(effect, event, key)
 
-    async def _tell_application(self, application_id: str) -> None:
+    async def _tell_peers(self, event: ComplaintEvent) -> None:
         """The application hears that a complaint concerns it, and reads the complaint itself; a case
         already closed hears nothing (the complaint still names it, ``OwConcerns``)."""
-        application = workflow.get_external_workflow_handle(application_id)
+        if not isinstance(event, ComplaintRegistered) or event.application_id is None:
+            return
+        application = workflow.get_external_workflow_handle(event.application_id)
         try:
             await application.signal("complaint_filed", self._current.complaint_id)
         except Exception as error:

@@ -11,7 +11,7 @@ handlers finish, carrying the domain log forward.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
@@ -148,6 +148,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
     async def _follow(self, opening: OpeningPayload) -> _V:
         """Register the process (or resume it from the run before), then follow it until it and its
         matters have ended."""
+        self._start_version()
         if self._state is None:
             await self._register(decode(opening, _INTAKE, "intake"))
         else:
@@ -200,7 +201,6 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
         await self._claim_number()
         with self._clock_stopped_at(started_at):
             self._record(events, signed_by=key_id_of(intake.assertion))
-            self._replan()
 
     def _resume(self, snapshot: Any) -> None:  # noqa: ANN401 - the rules' own snapshot type
         """The process as the run before left it (only a run Temporal continued may resume)."""
@@ -336,22 +336,16 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
         except OneWindowError as error:
             raise RuntimeError(f"the engine's own {_kind(scheduled[1])} was refused: {error}") from error
         self._record(events)
-        self._replan()
 
-    def _apply(self, command: _K, *, signed_by: str | None = None) -> None:
-        self._record(self._decide(command), signed_by=signed_by)
-        self._replan()
-
-    def _replan(self) -> None:
-        """Recompute the deadlines when what they depend on has changed (pure: the rules are pinned)."""
+    def _consequences(self) -> tuple[_E, ...]:
+        """The deadlines recomputed when what they depend on has changed (pure: the rules are pinned)."""
         state = self._current
         basis = self.rules.plan_basis(state)
         if state.closed or basis == self._planned_for:
-            return
+            return ()
         self._planned_for = basis
         plan = self.rules.deadlines(state, self._now())
-        if plan != state.plan:
-            self._record(self._decide(self.rules.record_deadlines(plan)))
+        return self._decide(self.rules.record_deadlines(plan)) if plan != state.plan else ()
 
     # --- messages --------------------------------------------------------------------------------------
 
@@ -435,9 +429,9 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             search_attributes.CALENDAR: state.rules.calendar.version,
         }
 
-    async def _effects_of(self, event: _E, sequence: int) -> None:
+    def _calls_of(self, event: _E, key: str) -> Iterator[tuple[str, OutsideCall]]:
         for effect in self.rules.effects(event):
-            await self._call(effect, self._outside_message(effect, event, self._key(sequence)))
+            yield effect, self._outside_message(effect, event, key)
 
     def _outside_message(self, effect: str, event: _E, key: str) -> OutsideCall:
         state = self._current

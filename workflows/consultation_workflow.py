@@ -7,7 +7,7 @@ its working days). The application submitted on it reads its ``findings`` query 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -84,6 +84,7 @@ class ConsultationWorkflow(CaseWorkflow[ConsultationState, ConsultationEvent, Co
 
     async def _register(self, intake: ConsultationIntake) -> None:
         """Verify who opens it, pin the entry and the calendar, claim the number, record the opening."""
+        self._start_version()
         started_at = self._now()
         context, entry, rules = await gather_all(
             self._verified_context(intake),
@@ -180,9 +181,9 @@ class ConsultationWorkflow(CaseWorkflow[ConsultationState, ConsultationEvent, Co
             search_attributes.READERS: list(state.readers),
         }
 
-    async def _effects_of(self, event: ConsultationEvent, sequence: int) -> None:
+    def _calls_of(self, event: ConsultationEvent, key: str) -> Iterator[tuple[str, OutsideCall]]:
         for effect in EFFECTS.get(event.kind, ()):
-            await self._call(effect, self._outside_message(effect, event, self._key(sequence)))
+            yield effect, self._outside_message(effect, event, key)
 
     def _outside_message(self, effect: str, event: ConsultationEvent, key: str) -> OutsideCall:
         state = self._current

@@ -519,6 +519,25 @@ class AuditEntries(BaseModel):
     records: tuple[AuditRecord, ...]
 
 
+class OutsideEffect(BaseModel):
+    """One call of an effect batch: the activity that would make it alone, and its message as JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    activity: str
+    message: dict[str, Any]
+
+
+class EffectBatch(BaseModel):
+    """What one change of a case tells outside systems, performed by one activity: the new events'
+    digests for the audit log, then each call in the order its events were recorded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    records: tuple[AuditRecord, ...] = ()
+    calls: tuple[OutsideEffect, ...] = ()
+
+
 class SecurityRequest(BaseModel):
     """What a case asks of its worker's keys when it registers."""
 

@@ -8,8 +8,8 @@ all, and lives here once:
   logged (an applicant by pseudonym) and reflected in the typed search attributes, writing only changes;
 - refusals: a domain error becomes a typed, non-retryable failure before anything enters history;
 - identity: every person's command carries an assertion the case's trusted keys verify;
-- effects performed once: the audit log gets each new event's digest while outside systems are told of
-  each new event, keyed by its sequence number, in one round trip per change;
+- effects performed once: one activity per change gives the audit log each new event's digest and tells
+  outside systems of each new event, keyed by its sequence number (one round trip per change);
 - the worker's own data (keys, catalogue, calendar, the number's claim) read as local activities, with
   the case's clock stopped at the instant the step began, so replay decides at the same instant;
 - durable timers: the case sleeps until its next deadline or until it changes, whichever comes first.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
@@ -36,12 +36,24 @@ with workflow.unsafe.imports_passed_through():
     from workflows.domain.errors import AlreadySubmitted, OneWindowError, Unauthenticated
     from workflows.domain.events import Actor, Event, Role
     from workflows.identity import TrustedKeys, key_id_of, verify
-    from workflows.messages import AuditEntries, RulesRequest, SecurityContext, SecurityRequest
+    from workflows.messages import (
+        AuditEntries,
+        EffectBatch,
+        OutsideCall,
+        OutsideEffect,
+        RulesRequest,
+        SecurityContext,
+        SecurityRequest,
+    )
     from workflows.number_claim import Claim
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
 OUTSIDE_TIMEOUT = timedelta(seconds=30)
 _LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=10))
+# Cases registered since a change's effects are performed in one activity and its search attributes
+# written in one upsert; histories recorded before replay as they ran (an activity per call, an upsert
+# per batch of events).
+ONE_ROUND_TRIP_PER_CHANGE = "one-round-trip-per-change"
 
 _T = TypeVar("_T")
 _A = TypeVar("_A")
@@ -90,7 +102,7 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
     """The shared half of a process's workflow: its log, chain, keys, effects and clock.
 
     A subclass supplies its domain (``_fold``, ``_decide_at``, ``_wanted_search_attributes``,
-    ``_effects_of``) and its Temporal handlers, which stay on the concrete class the SDK reads.
+    ``_calls_of``) and its Temporal handlers, which stay on the concrete class the SDK reads.
     """
 
     def __init__(self) -> None:
@@ -103,6 +115,7 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         self._chain_hash = ChainHash.SHA256
         self._audited = 0  # events whose digests the audit log has
         self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
+        self._one_round_trip = False  # ``ONE_ROUND_TRIP_PER_CHANGE``: decided once, as the case starts
 
     # --- what each process supplies ------------------------------------------------------------------
 
@@ -119,8 +132,17 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         """Every search attribute the case keeps, and its value now (None: unset)."""
 
     @abstractmethod
-    async def _effects_of(self, event: _E, sequence: int) -> None:
-        """Tell outside systems of one new event, keyed by ``sequence``."""
+    def _calls_of(self, event: _E, key: str) -> Iterator[tuple[str, OutsideCall]]:
+        """The outside-system calls one new event causes (the activity that makes each alone, and its
+        message), each keyed by ``key``."""
+
+    async def _tell_peers(self, event: _E) -> None:
+        """Tell other cases of one new event (none, unless the process says)."""
+
+    def _consequences(self) -> tuple[_E, ...]:
+        """The events a change causes at once, recorded with it (none, unless the process says: its
+        deadlines replanned)."""
+        return ()
 
     @abstractmethod
     def _priority(self) -> Priority:
@@ -142,6 +164,22 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
             raise refusal(error) from None  # the type and message say it all: no second, untyped cause
 
     def _record(self, events: Sequence[_E], *, signed_by: str | None = None) -> None:
+        """Record ``events`` (with the key that vouched for their actor) and what they cause at once, and
+        reflect the change in the search attributes."""
+        self._link(events, signed_by)
+        if not events:
+            return
+        if self._one_round_trip:  # one upsert for the change and its consequences
+            self._link(self._consequences())
+            self._upsert_search_attributes()
+            return
+        self._upsert_search_attributes()  # as histories recorded before ran: an upsert per batch
+        consequences = self._consequences()
+        if consequences:
+            self._link(consequences)
+            self._upsert_search_attributes()
+
+    def _link(self, events: Sequence[_E], signed_by: str | None = None) -> None:
         """Link each event into the chain (with the key that vouched for its actor) and fold it in."""
         for decided in events:
             vouched = decided.model_copy(update={"signed_by": signed_by}) if signed_by else decided
@@ -157,8 +195,12 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
                     "actor": self._logged(event.actor),
                 },
             )
-        if events:
-            self._upsert_search_attributes()
+
+    def _start_version(self) -> bool:
+        """Whether the case performs a change's effects in one activity and upserts once per change
+        (``ONE_ROUND_TRIP_PER_CHANGE``); asked once, before the case's first local activity."""
+        self._one_round_trip = workflow.patched(ONE_ROUND_TRIP_PER_CHANGE)
+        return self._one_round_trip
 
     def _logged(self, actor: Actor) -> str:
         """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
@@ -296,13 +338,20 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         )
         return result
 
-    async def _call(self, activity: str, argument: object, result_type: type[_T] | None = None) -> _T:
+    async def _call(
+        self,
+        activity: str,
+        argument: object,
+        result_type: type[_T] | None = None,
+        *,
+        timeout: timedelta = OUTSIDE_TIMEOUT,
+    ) -> _T:
         """One outside-system call; the argument carries its idempotency key where it changes anything."""
         result: _T = await workflow.execute_activity(
             activity,
             argument,
             result_type=result_type,
-            start_to_close_timeout=OUTSIDE_TIMEOUT,
+            start_to_close_timeout=timeout,
             priority=self._priority(),
         )
         return result
@@ -313,29 +362,64 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
     # --- effects ---------------------------------------------------------------------------------------
 
     async def _perform_effects(self, *, audited: bool = True) -> None:
-        """Write the new events' digests to the audit log and, at the same time, tell outside systems
-        about each new event once, keyed by its sequence number (one round trip, not two, per change)."""
-        await gather_all(self._audit() if audited else _nothing(), self._tell_outside_systems())
+        """Give the audit log the new events' digests and tell outside systems of each new event once,
+        keyed by its sequence number: one activity per change (cases since ``ONE_ROUND_TRIP_PER_CHANGE``),
+        else the audit beside a call per effect, as histories recorded before ran."""
+        if self._one_round_trip:
+            await self._perform_in_one_activity()
+        else:
+            await gather_all(self._audit() if audited else _nothing(), self._tell_outside_systems())
+
+    async def _perform_in_one_activity(self) -> None:
+        """The new events' digests and calls in one activity, retried whole: every call is idempotent by
+        its key, so a retry performs nothing twice."""
+        while self._effects_done < len(self._events):  # events recorded meanwhile: another batch
+            first, end = self._effects_done, len(self._events)
+            new = list(enumerate(self._events[first:end], start=first + 1))
+            calls = tuple(
+                OutsideEffect(activity=name, message=message.model_dump(mode="json"))
+                for sequence, event in new
+                for name, message in self._calls_of(event, self._key(sequence))
+            )
+            batch = EffectBatch(records=self._audit_records(first, end), calls=calls)
+            # Each outside call has the time one alone has.
+            timeout = OUTSIDE_TIMEOUT * max(1, len(calls))
+            await gather_all(
+                self._call("perform_effects", batch, timeout=timeout),
+                self._tell_peers_of(event for _, event in new),
+            )
+            self._effects_done = self._audited = end
+
+    async def _tell_peers_of(self, events: Iterable[_E]) -> None:
+        for event in events:
+            await self._tell_peers(event)
 
     async def _tell_outside_systems(self) -> None:
         while self._effects_done < len(self._events):
             sequence = self._effects_done + 1
-            await self._effects_of(self._events[sequence - 1], sequence)
+            event = self._events[sequence - 1]
+            await self._tell_peers(event)
+            for name, message in self._calls_of(event, self._key(sequence)):
+                await self._call(name, message)
             self._effects_done = sequence
 
-    async def _audit(self) -> None:
-        if self._audited >= len(self._events):
-            return
+    def _audit_records(self, first: int, end: int | None = None) -> tuple[AuditRecord, ...]:
+        """The audit log's records of the events after the first ``first``."""
         number = workflow.info().workflow_id
-        records = tuple(
+        return tuple(
             AuditRecord(
                 application_id=number,
                 sequence=sequence,
                 kind=event.kind,  # type: ignore[attr-defined]
                 digest=event.digest or "",
             )
-            for sequence, event in enumerate(self._events[self._audited :], start=self._audited + 1)
+            for sequence, event in enumerate(self._events[first:end], start=first + 1)
         )
+
+    async def _audit(self) -> None:
+        if self._audited >= len(self._events):
+            return
+        records = self._audit_records(self._audited)
         # An activity, not a local one: what follows it in the main loop reads the case's clock, which
         # a local activity's result would move on in the first run only (``_clock_stopped_at``).
         await self._call("record_audit", AuditEntries(records=records))
