@@ -174,9 +174,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
-            effects = self._perform_effects(audited=self._secured())
-            if self._part_of is not None and ready_to_issue(self._current):
-                # A matter of a project: its licence, its effects and its news to the project, at once.
+            effects = self._perform_effects(audited=self._secured(), drain=False)
+            if ready_to_issue(self._current) and (self._part_of is not None or self._one_round_trip):
+                # The licence beside the approval's effects (and a matter's news to its project): one
+                # round trip; a case from before ``ONE_ROUND_TRIP_PER_CHANGE`` issues after them.
                 await gather_all(effects, self._tell_project(), self._issue())
                 continue
             # A matter of a project tells it while its effects are performed (one round trip, not two).

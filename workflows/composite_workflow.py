@@ -157,7 +157,7 @@ class CompositeWorkflow(CaseWorkflow[_S, _E, _K], Generic[_S, _E, _K, _V]):
             seen = self._current.version
             # Side by side, one round trip: the new events' effects, the matters to start, what the
             # matters that said they changed now are.
-            await gather_all(self._perform_effects(), self._start_parts(), self._read_parts())
+            await gather_all(self._perform_effects(drain=False), self._start_parts(), self._read_parts())
             if self._current.version != seen or self._parts_changed:
                 continue  # what was recorded meanwhile is acted on first
             await self._engine_step()

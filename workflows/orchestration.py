@@ -361,19 +361,22 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
 
     # --- effects ---------------------------------------------------------------------------------------
 
-    async def _perform_effects(self, *, audited: bool = True) -> None:
+    async def _perform_effects(self, *, audited: bool = True, drain: bool = True) -> None:
         """Give the audit log the new events' digests and tell outside systems of each new event once,
         keyed by its sequence number: one activity per change (cases since ``ONE_ROUND_TRIP_PER_CHANGE``),
-        else the audit beside a call per effect, as histories recorded before ran."""
+        else the audit beside a call per effect, as histories recorded before ran.
+
+        ``drain`` also performs what was recorded while a batch ran; a main loop that acts on every
+        change itself passes False, so the next step (an issuance) goes beside that next batch."""
         if self._one_round_trip:
-            await self._perform_in_one_activity()
+            await self._perform_in_one_activity(drain=drain)
         else:
             await gather_all(self._audit() if audited else _nothing(), self._tell_outside_systems())
 
-    async def _perform_in_one_activity(self) -> None:
+    async def _perform_in_one_activity(self, *, drain: bool) -> None:
         """The new events' digests and calls in one activity, retried whole: every call is idempotent by
         its key, so a retry performs nothing twice."""
-        while self._effects_done < len(self._events):  # events recorded meanwhile: another batch
+        while self._effects_done < len(self._events):
             first, end = self._effects_done, len(self._events)
             new = list(enumerate(self._events[first:end], start=first + 1))
             calls = tuple(
@@ -389,6 +392,8 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
                 self._tell_peers_of(event for _, event in new),
             )
             self._effects_done = self._audited = end
+            if not drain:
+                return
 
     async def _tell_peers_of(self, events: Iterable[_E]) -> None:
         for event in events:
