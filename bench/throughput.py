@@ -7,8 +7,7 @@
 
 All three run on one dev server, in rounds that alternate their order so that the machine's noise hits
 them alike; each round runs ``--cases`` of a shape with ``--in-flight`` at once. The payloads of all three
-go through the same encrypting converter, and all three are started eagerly (``request_eager_start``), as
-``Cases.submit`` starts a case: the worker on the starting client takes the first task with the answer.
+go through the same encrypting converter.
 
     .venv/bin/python -m bench.throughput [--rounds 5] [--cases 300] [--in-flight 50]
 """
@@ -30,18 +29,14 @@ from bench.common import engine, table, whole_case
 
 
 async def _same_shape(client: Client, task_queue: str, number: str) -> None:
-    handle = await client.start_workflow(
-        BareSameShape.run, number, id=number, task_queue=task_queue, request_eager_start=True
-    )
+    handle = await client.start_workflow(BareSameShape.run, number, id=number, task_queue=task_queue)
     await handle.execute_update(BareSameShape.accept, number)
     await handle.execute_update(BareSameShape.approve, number)
     await handle.result()
 
 
 async def _minimal(client: Client, task_queue: str, number: str) -> None:
-    handle = await client.start_workflow(
-        BareMinimal.run, number, id=number, task_queue=task_queue, request_eager_start=True
-    )
+    handle = await client.start_workflow(BareMinimal.run, number, id=number, task_queue=task_queue)
     await handle.execute_update(BareMinimal.decide, number)
     await handle.execute_update(BareMinimal.decide, number)
     await handle.result()

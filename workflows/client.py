@@ -370,9 +370,6 @@ class CaseClient(Generic[_I, _C, _V, _E]):
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 priority=priority_of(isinstance(intake, Submission) and intake.green_channel),
                 memo={_MEMO_IDEMPOTENCY: marker} if marker else None,
-                # A worker on this client takes the case's first task with the start's answer, no round
-                # trip through the queue; any other client's start is queued as usual.
-                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError as error:
             started = await self._started_with(application_id) if marker else None
