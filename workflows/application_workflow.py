@@ -174,7 +174,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             # Updates may record events while this loop awaits an activity: a change since ``seen`` is
             # acted on at once rather than at the next change or deadline.
             seen = self._current.version
-            effects = self._perform_effects(audited=self._secured(), drain=False)
+            effects = self._perform_effects(audited=self._since(_SECURED), drain=False)
             if ready_to_issue(self._current) and (self._part_of is not None or self._one_round_trip):
                 # The licence beside the approval's effects (and a matter's news to its project): one
                 # round trip; a case from before ``ONE_ROUND_TRIP_PER_CHANGE`` issues after them.
@@ -197,7 +197,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 await self._issue()
                 continue
             await self._wait_for_change_or_deadline(seen)
-        await self._perform_effects(audited=self._secured())
+        await self._perform_effects(audited=self._since(_SECURED))
         await self._tell_project()
         async with self._stewards:  # closed: the steward may take another case
             await self._release_slot()
@@ -213,11 +213,11 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         # a local activity's result arrives in may be recorded before or after that result's marker, and a
         # replay that meets them in the other order fails (seen on queries of closed cases). A case since
         # ``ONE_ROUND_TRIP_PER_CHANGE`` has every earlier version, and one marker instead of their four.
-        current = self._start_version()
-        secured = self._secured()
-        internal_targets = current or workflow.patched(_INTERNAL_TARGETS)
-        counts_stewards = self._counts_stewards()
-        self._reported = current or workflow.patched(_REPORTED)
+        self._start_version()
+        secured = self._since(_SECURED)
+        internal_targets = self._since(_INTERNAL_TARGETS)
+        counts_stewards = self._since(_STEWARD_CAPACITY)
+        self._reported = self._since(_REPORTED)
         started_at = self._now()  # the registration's instant: its reads are local activities
         year = local_date(intake.received_at).year
         context: SecurityContext | None = None
@@ -403,11 +403,10 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         self._planned_for = basis
         return self._decide(RecordDeadlines(actor=ENGINE, plan=deadlines(state, self._now())))
 
-    def _secured(self) -> bool:
-        return self._one_round_trip or workflow.patched(_SECURED)
-
-    def _counts_stewards(self) -> bool:
-        return self._one_round_trip or workflow.patched(_STEWARD_CAPACITY)
+    def _since(self, version: str) -> bool:
+        """Whether the case runs as ``version`` has it: every case since ``ONE_ROUND_TRIP_PER_CHANGE``
+        does (with no marker of its own), an earlier one as its history says."""
+        return self._one_round_trip or workflow.patched(version)
 
     async def _credit_standing(
         self, applicant_id: str, applicant_key: str | None, at: datetime
@@ -431,7 +430,7 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
                 if new is not None
                 and (current is None or current.key != new.key)
                 and self._part_of is None
-                and self._counts_stewards()
+                and self._since(_STEWARD_CAPACITY)
                 else None
             )
             if joining is not None:

@@ -196,11 +196,10 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
                 },
             )
 
-    def _start_version(self) -> bool:
+    def _start_version(self) -> None:
         """Whether the case performs a change's effects in one activity and upserts once per change
         (``ONE_ROUND_TRIP_PER_CHANGE``); asked once, before the case's first local activity."""
         self._one_round_trip = workflow.patched(ONE_ROUND_TRIP_PER_CHANGE)
-        return self._one_round_trip
 
     def _logged(self, actor: Actor) -> str:
         """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
