@@ -120,8 +120,20 @@ async def drained(client: Client, number: str) -> datetime:
             await asyncio.sleep(1)
 
 
+async def all_registered(client: Client, numbers: Sequence[str], readers: int = 20) -> None:
+    """Wait until every one of ``numbers`` has registered, ``readers`` histories read at a time: under a
+    backlog cases register out of order, so the last one submitted is not the last one registered."""
+    gate = asyncio.Semaphore(readers)
+
+    async def one(number: str) -> None:
+        async with gate:
+            await drained(client, number)
+
+    await asyncio.gather(*(one(number) for number in numbers))
+
+
 async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetime | None = None) -> list[str]:
-    """``count`` complete intakes submitted 50 at a time, waited for until the last has registered."""
+    """``count`` complete intakes submitted 50 at a time, waited for until every one has registered."""
     tag = uuid.uuid4().hex[:6]
     numbers = [f"{prefix}-{tag}-{index:06d}" for index in range(count)]
     gate = asyncio.Semaphore(50)
@@ -131,7 +143,7 @@ async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetim
             await cases.submit(number, intake(number, received_at))
 
     await asyncio.gather(*(one(number) for number in numbers))
-    await drained(cases.client, numbers[-1])
+    await all_registered(cases.client, numbers)
     return numbers
 
 
