@@ -385,3 +385,23 @@ async def test_an_assertion_lifted_from_one_case_serves_on_no_other(desk: Desk) 
         )
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "Unauthenticated"
+
+
+async def test_an_intake_a_backlog_kept_from_workers_past_its_assertion_is_registered(
+    dev_server: WorkflowEnvironment, outbox: Outbox
+) -> None:
+    """The server took the submission while its assertion was fresh; no worker reached the case until
+    the assertion had expired (an intake backlog). It is registered, not refused Unauthenticated."""
+    queue, number = f"backlog-{uuid.uuid4().hex[:8]}", f"SEC-{uuid.uuid4().hex[:10]}"
+    intake = _intake()
+    signer = kit_security().signer
+    assert signer is not None
+    assertion = signer.issue(intake.actor, _now(), timedelta(seconds=3), application_id=number)
+    pseudonyms = kit_security().pseudonyms.of
+    await Cases(dev_server.client, queue, pseudonyms=pseudonyms).submit(
+        number, intake.model_copy(update={"assertion": assertion})
+    )
+    await asyncio.sleep(5)  # no worker polls the queue meanwhile: the assertion expires unread
+    async with onewindow_worker(dev_server.client, outbox, task_queue=queue) as cases:
+        view = await asyncio.wait_for(cases.registered(number, reader=None), timeout=60)
+    assert view.status is Status.RECEIVED

@@ -245,15 +245,20 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
 
     async def _verified_context(self, intake: Command, subject_id: str | None = None) -> SecurityContext:
         """The worker's keys for the case, and the intake's assertion verified against them; the case's
-        pseudonym is of ``subject_id`` (a complaint's caller), by default of the intake's applicant."""
+        pseudonym is of ``subject_id`` (a complaint's caller), by default of the intake's applicant.
+
+        The assertion is checked as of the instant the server took the submission (the run's started
+        event), not when a worker got to it: a backlog that delays registration past an assertion's few
+        minutes must not refuse a submission the intake system was told had been taken."""
         if subject_id is None:
             if not isinstance(intake, Submission):
                 raise TypeError("an intake without an applicant names whom the case's pseudonym is of")
             subject_id = intake.applicant.id_number
         context = await self._security_context(subject_id)
         try:
+            info = workflow.info()
             verify(
-                intake.assertion, intake.actor, context.trusted, workflow.now(), workflow.info().workflow_id
+                intake.assertion, intake.actor, context.trusted, info.workflow_start_time, info.workflow_id
             )
         except OneWindowError as error:
             raise refusal(error) from None
