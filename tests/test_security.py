@@ -396,12 +396,12 @@ async def test_an_intake_a_backlog_kept_from_workers_past_its_assertion_is_regis
     intake = _intake()
     signer = kit_security().signer
     assert signer is not None
-    assertion = signer.issue(intake.actor, _now(), timedelta(seconds=3), application_id=number)
+    assertion = signer.issue(intake.actor, _now(), timedelta(seconds=6), application_id=number)
     pseudonyms = kit_security().pseudonyms.of
     await Cases(dev_server.client, queue, pseudonyms=pseudonyms).submit(
         number, intake.model_copy(update={"assertion": assertion})
     )
-    await asyncio.sleep(5)  # no worker polls the queue meanwhile: the assertion expires unread
+    await asyncio.sleep(8)  # no worker polls the queue meanwhile: the assertion expires unread
     async with onewindow_worker(dev_server.client, outbox, task_queue=queue) as cases:
         view = await asyncio.wait_for(cases.registered(number, reader=None), timeout=60)
     assert view.status is Status.RECEIVED
