@@ -47,7 +47,7 @@ from workflows.domain.commands import AcceptApplication, ReviseTrustedKeys, With
 from workflows.domain.events import Actor, Channel, Role, TrustedKeysRevised
 from workflows.identity import Signer, trust
 from workflows.messages import Intake
-from workflows.testkit import kit_security, onewindow_worker
+from workflows.testkit import kit_cases, kit_security, onewindow_worker
 
 pytestmark = pytest.mark.devserver
 
@@ -397,8 +397,7 @@ async def test_an_intake_a_backlog_kept_from_workers_past_its_assertion_is_regis
     signer = kit_security().signer
     assert signer is not None
     assertion = signer.issue(intake.actor, _now(), timedelta(seconds=6), application_id=number)
-    pseudonyms = kit_security().pseudonyms.of
-    await Cases(dev_server.client, queue, pseudonyms=pseudonyms).submit(
+    await kit_cases(dev_server.client, queue).submit(
         number, intake.model_copy(update={"assertion": assertion})
     )
     await asyncio.sleep(8)  # no worker polls the queue meanwhile: the assertion expires unread
