@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workflows import compiled_once
 from workflows.application_workflow import ApplicationWorkflow
 from workflows.complaint_workflow import ComplaintWorkflow
 from workflows.consultation_workflow import ConsultationWorkflow
@@ -25,6 +26,8 @@ WORKFLOWS = (
 )
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
+# The sandbox re-imports a workflow's module for every case; it shares the compiled code, not the module.
+compiled_once.install()
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
 )
