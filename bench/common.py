@@ -120,20 +120,34 @@ async def drained(client: Client, number: str) -> datetime:
             await asyncio.sleep(1)
 
 
-async def all_registered(client: Client, numbers: Sequence[str], readers: int = 20) -> None:
-    """Wait until every one of ``numbers`` has registered, ``readers`` histories read at a time: under a
-    backlog cases register out of order, so the last one submitted is not the last one registered."""
+async def at_rest(client: Client, number: str) -> None:
+    """Wait until ``number`` has registered and has nothing left to do: no workflow task and no activity
+    pending. Registration is one workflow task; its effects and the task after them follow, and under a
+    backlog they are still queued for a while after every case has registered."""
+    handle = client.get_workflow_handle(number)
+    while True:
+        description = await handle.describe()
+        raw = description.raw_description
+        registered = description.typed_search_attributes.get(search_attributes.STATUS) is not None
+        if registered and not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        await asyncio.sleep(1)
+
+
+async def all_at_rest(client: Client, numbers: Sequence[str], readers: int = 20) -> None:
+    """Wait until every one of ``numbers`` is at rest (``at_rest``), ``readers`` described at a time."""
     gate = asyncio.Semaphore(readers)
 
     async def one(number: str) -> None:
         async with gate:
-            await drained(client, number)
+            await at_rest(client, number)
 
     await asyncio.gather(*(one(number) for number in numbers))
 
 
 async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetime | None = None) -> list[str]:
-    """``count`` complete intakes submitted 50 at a time, waited for until every one has registered."""
+    """``count`` complete intakes submitted 50 at a time, waited for until every one is at rest: what
+    follows measures the engine's answers, not the tail of these registrations."""
     tag = uuid.uuid4().hex[:6]
     numbers = [f"{prefix}-{tag}-{index:06d}" for index in range(count)]
     gate = asyncio.Semaphore(50)
@@ -143,7 +157,7 @@ async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetim
             await cases.submit(number, intake(number, received_at))
 
     await asyncio.gather(*(one(number) for number in numbers))
-    await all_registered(cases.client, numbers)
+    await all_at_rest(cases.client, numbers)
     return numbers
 
 
