@@ -206,6 +206,8 @@ _MANY = {f"k{n}": b64(KEY_A) for n in range(MAX_KEYS + 1)}
         (f"a:{b64(KEY_A)},a:{b64(KEY_B)}", "key id 'a' is given twice"),
         (",".join(f"k{n}:{b64(KEY_A)}" for n in range(MAX_KEYS + 1)), "at most 16"),
     ],
+    # The keys are drawn afresh in each process: ids of their own keep the collection the same everywhere.
+    ids=["no-key", "empty-entry", "not-base64", "short-key", "bad-id", "long-id", "id-twice", "too-many"],
 )
 def test_a_malformed_key_variable_is_refused_naming_it_and_the_fault(
     keys_env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, named: str

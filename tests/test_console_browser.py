@@ -43,7 +43,8 @@ from workflows.messages import ComplaintIntake, ProjectIntake
 from workflows.reference_data import load_calendar
 from workflows.testkit import kit_cases
 
-pytestmark = pytest.mark.devserver
+# One xdist worker runs every browser test: one apt-get install of Chromium on a clean machine, not two.
+pytestmark = [pytest.mark.devserver, pytest.mark.xdist_group("browser")]
 
 OFFICER = "example-window-officer-li"
 OFFICER_AS_APPROVER = "example-approver-li-health"
