@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -34,6 +35,7 @@ from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
 from workflows.testkit import onewindow_worker
 
+_T = TypeVar("_T")
 logging.basicConfig(level=logging.WARNING)  # a benchmark prints its figures, not each case's log lines
 MATTER = "PUBLIC-PLACE-HYGIENE"
 PORTAL = Actor(id="bench-portal", role=Role.SYSTEM)
@@ -134,15 +136,20 @@ async def at_rest(client: Client, number: str) -> None:
         await asyncio.sleep(1)
 
 
+async def at_most(at_once: int, numbers: Sequence[str], call: Callable[[str], Awaitable[_T]]) -> list[_T]:
+    """``call`` on every one of ``numbers``, ``at_once`` of them running at a time; the answers in order."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(number: str) -> _T:
+        async with gate:
+            return await call(number)
+
+    return await asyncio.gather(*(one(number) for number in numbers))
+
+
 async def all_at_rest(client: Client, numbers: Sequence[str], readers: int = 20) -> None:
     """Wait until every one of ``numbers`` is at rest (``at_rest``), ``readers`` described at a time."""
-    gate = asyncio.Semaphore(readers)
-
-    async def one(number: str) -> None:
-        async with gate:
-            await at_rest(client, number)
-
-    await asyncio.gather(*(one(number) for number in numbers))
+    await at_most(readers, numbers, lambda number: at_rest(client, number))
 
 
 async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetime | None = None) -> list[str]:
@@ -150,13 +157,7 @@ async def open_cases(cases: Cases, count: int, prefix: str, received_at: datetim
     follows measures the engine's answers, not the tail of these registrations."""
     tag = uuid.uuid4().hex[:6]
     numbers = [f"{prefix}-{tag}-{index:06d}" for index in range(count)]
-    gate = asyncio.Semaphore(50)
-
-    async def one(number: str) -> None:
-        async with gate:
-            await cases.submit(number, intake(number, received_at))
-
-    await asyncio.gather(*(one(number) for number in numbers))
+    await at_most(50, numbers, lambda number: cases.submit(number, intake(number, received_at)))
     await all_at_rest(cases.client, numbers)
     return numbers
 

@@ -13,9 +13,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from temporalio.client import Client
-
-from bench.common import Process, all_at_rest, drained, engine, intake, paced, percentile, table
+from bench.common import Process, all_at_rest, at_most, drained, engine, intake, paced, percentile, table
 from workflows.client import Cases
 
 
@@ -32,17 +30,6 @@ async def _offer(cases: Cases, count: int, rate: float) -> tuple[dict[str, datet
     return sent, await paced(count, rate, submit)
 
 
-async def _registered(client: Client, numbers: list[str], readers: int = 20) -> list[datetime]:
-    """When each of ``numbers`` registered, in their order, ``readers`` histories read at a time."""
-    gate = asyncio.Semaphore(readers)
-
-    async def one(number: str) -> datetime:
-        async with gate:
-            return await drained(client, number)
-
-    return await asyncio.gather(*(one(number) for number in numbers))
-
-
 async def measure(count: int, rates: list[float]) -> None:
     """One run per offered rate on one dev server; print the lag from submission to registration."""
     rows = []
@@ -51,7 +38,8 @@ async def measure(count: int, rates: list[float]) -> None:
         for rate in rates:
             sent, offered_for = await _offer(running.cases, count, rate)
             numbers = list(sent)
-            registered = await _registered(running.env.client, numbers)
+            # every case's history read back, 20 at a time
+            registered = await at_most(20, numbers, lambda n: drained(running.env.client, n))
             lags = [(at - sent[n]).total_seconds() for n, at in zip(numbers, registered, strict=True)]
             first, last = min(sent.values()), max(registered)
             kept_up = count / (last - first).total_seconds()

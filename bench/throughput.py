@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareMinimal, BareSameShape, bare_effect
-from bench.common import engine, table, whole_case
+from bench.common import at_most, engine, table, whole_case
 
 
 async def _same_shape(client: Client, task_queue: str, number: str) -> None:
@@ -44,15 +44,9 @@ async def _minimal(client: Client, task_queue: str, number: str) -> None:
 
 async def _rate(one: Callable[[str], Awaitable[None]], count: int, in_flight: int) -> float:
     """Cases of one shape per second, ``in_flight`` at once."""
-    gate = asyncio.Semaphore(in_flight)
     tag = uuid.uuid4().hex[:6]
-
-    async def bounded(index: int) -> None:
-        async with gate:
-            await one(f"B-{tag}-{index:06d}")
-
     started = time.perf_counter()
-    await asyncio.gather(*(bounded(index) for index in range(count)))
+    await at_most(in_flight, [f"B-{tag}-{index:06d}" for index in range(count)], one)
     return count / (time.perf_counter() - started)
 
 

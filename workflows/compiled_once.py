@@ -2,8 +2,8 @@
 
 The sandbox runs a workflow's module afresh for every case it creates (a replay, a read of a case evicted
 from the cache), so that no two cases share classes or globals. Each of those imports used to read the
-module's bytecode from disk and unmarshal new code objects: about 70 KB of memory per cached case and the
-largest part of a case's creation. Code objects are immutable, so sharing them keeps the isolation (the
+module's bytecode from disk and unmarshal new code objects: 115 of the 235 KB a cached case kept in memory
+(tracemalloc, 100 cases). Code objects are immutable, so sharing them keeps the isolation (the
 module, its classes and functions are still new for every case) and drops that cost. A source edited while
 a worker runs is picked up when it restarts, as every module passed through the sandbox already was.
 """

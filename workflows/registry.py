@@ -24,10 +24,10 @@ WORKFLOWS = (
     CreditRegister,
     StewardLoad,
 )
-# Signature checks and hashes run in workflow code, deterministically; their native modules must be
-# imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 # The sandbox re-imports a workflow's module for every case; it shares the compiled code, not the module.
 compiled_once.install()
+# Signature checks and hashes run in workflow code, deterministically; their native modules must be
+# imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
 )
