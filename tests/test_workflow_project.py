@@ -419,7 +419,9 @@ async def test_a_stranger_cannot_start_a_projects_matter_nor_forge_its_news(
         stranger = await env.client.start_workflow(
             ApplicationWorkflow.run, forged, id=f"{project.id}.forged", task_queue=task_queue
         )
-        with pytest.raises(WorkflowFailureError) as failed:
+        # Time stands still while we wait: a skipped day would let the project's own deadlines record
+        # warnings after ``before`` is counted, and the count would race them (seen under load in CI).
+        with env.auto_time_skipping_disabled(), pytest.raises(WorkflowFailureError) as failed:
             await stranger.result()
         assert isinstance(failed.value.cause, ApplicationError)
         assert failed.value.cause.type == "Unauthenticated"
