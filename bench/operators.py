@@ -2,13 +2,14 @@
 
 ``--open`` cases are registered first (none decided). Then:
 
-- open loop: reads (``state``) and decisions (the window's ``accept``, each case once) offered at a steady
-  ``--rate`` a second in the ``--reads`` share, spread over ``--operators`` operators, for ``--seconds``;
-  latency p50 and p99 per kind;
+- open loop: reads (``state`` at the reader's instant, as the gateway and the CLI read) and decisions
+  (the window's ``accept``, each case once) offered at a steady ``--rate`` a second in the ``--reads``
+  share, spread over ``--operators`` operators, for ``--seconds``; latency p50 and p99 per kind;
 - closed loop: the same operators each read and decide as fast as answers come, for ``--seconds``: the
   saturation throughput.
 
-The worker's cache holds what ``onewindow_worker`` gives it; a case evicted from it is replayed to answer.
+A read comes from the case's memo (``workflows.read_model``); a decision is an update, so a case evicted
+from the worker's cache (what ``onewindow_worker`` gives it) is replayed to take it.
 
     .venv/bin/python -m bench.operators [--open 10000] [--rate 20] [--seconds 60]
 """
@@ -21,9 +22,11 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bench.common import OFFICER, Process, engine, open_cases, paced, percentile, table
 from workflows.client import Cases
+from workflows.domain.calendar import SHANGHAI
 from workflows.domain.commands import AcceptApplication
 
 
@@ -39,7 +42,8 @@ class Work:
         self.failures: dict[str, Counter[str]] = {"read": Counter(), "decide": Counter()}
 
     async def read(self) -> None:
-        await self._timed("read", self.cases.state(random.choice(self.numbers), reader=OFFICER))  # noqa: S311
+        number = random.choice(self.numbers)  # noqa: S311
+        await self._timed("read", self.cases.state(number, datetime.now(SHANGHAI), reader=OFFICER))
 
     async def decide(self) -> None:
         number = self.undecided.pop()

@@ -89,13 +89,17 @@ class NoEngine:
 
 
 class FailingEngine:
-    """A Temporal client whose every query and update fails with ``error``, as a broken cluster would."""
+    """A Temporal client whose every describe, query and update fails with ``error``, as a broken cluster
+    would."""
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
     def get_workflow_handle(self, *_: object, **__: object) -> FailingEngine:
         return self
+
+    async def describe(self, *_: object, **__: object) -> None:
+        raise self.error
 
     async def query(self, *_: object, **__: object) -> None:
         raise self.error

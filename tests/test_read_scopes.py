@@ -24,10 +24,11 @@ from tests.builders import (
     window_officer,
 )
 from tests.conftest import RunWorker
+from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import Cases, UnknownApplication
 from workflows.domain.commands import AcceptApplication, ChangeGreenChannel
 from workflows.domain.events import Actor, Channel, Role
-from workflows.messages import Intake
+from workflows.messages import Intake, ReadRequest
 from workflows.testkit import kit_cases
 
 pytestmark = pytest.mark.devserver
@@ -86,13 +87,22 @@ async def _listed(both: TwoCases, reader: Actor) -> set[str]:
 
 
 async def _reads(both: TwoCases, reader: Actor, application_id: str) -> bool:
-    """Whether ``reader`` gets the case's state and events; a case they may not read is unknown to them."""
+    """Whether ``reader`` gets the case's state and events; a case they may not read is unknown to them.
+
+    The state comes from the case's memo (the client's read with the caller's instant); the case's own
+    ``state_for`` query, asked at the same instant, must answer the same."""
+    at = datetime.now(UTC)
+    asked = await both.cases.client.get_workflow_handle(application_id).query(
+        ApplicationWorkflow.state_for, ReadRequest(reader=reader, at=at)
+    )
     try:
-        view = await both.cases.state(application_id, reader=reader)
+        view = await both.cases.state(application_id, at, reader=reader)
     except UnknownApplication:
+        assert asked is None
         with pytest.raises(UnknownApplication):
             await both.cases.events(application_id, reader=reader)
         return False
+    assert view == asked
     assert view.application_id == application_id
     assert await both.cases.events(application_id, reader=reader)
     return True

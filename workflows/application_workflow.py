@@ -105,6 +105,7 @@ with workflow.unsafe.imports_passed_through():
         SupervisionPush,
         priority_of,
     )
+    from workflows.read_model import APPLICATION_READS
     from workflows.steward_register import StewardSlot
 # While the deadlines reach a year without calendar data, the case looks for it again this often, besides
 # an announced revision (R-CAL-4).
@@ -144,6 +145,8 @@ def _command(payload: CommandPayload) -> ApplicationCommand:
 @workflow.defn
 class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, ApplicationCommand]):
     """One case; the workflow id is the application number."""
+
+    _reads = APPLICATION_READS
 
     def __init__(self) -> None:
         super().__init__()

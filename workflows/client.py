@@ -82,6 +82,7 @@ from workflows.messages import (
     priority_of,
 )
 from workflows.number_claim import claim_id
+from workflows.read_model import APPLICATION_READS, MemoReads
 from workflows.security import Security
 
 __all__ = [  # the client's API, with the domain errors its callers catch
@@ -337,6 +338,7 @@ class CaseClient(Generic[_I, _C, _V, _E]):
     _intake: ClassVar[type[Command]]
     _view: ClassVar[type[BaseModel]]
     _page: ClassVar[Any]  # the events page of the process's own event type
+    _reads: ClassVar[MemoReads[Any, Any] | None] = None  # its state in the memo; None: read by query
 
     def __init__(
         self, client: Client, task_queue: str = TASK_QUEUE, *, pseudonyms: Pseudonymiser | None = None
@@ -468,14 +470,34 @@ class CaseClient(Generic[_I, _C, _V, _E]):
         A case ``reader``'s role does not cover is ``UnknownApplication``, as a missing one is
         (``reader=None`` reads as an operator, unscoped). A case that never registered raises why; one
         still being registered, ``NotYetRegistered``.
+
+        Given ``at``, a case that keeps its state in its memo is read from there (one describe, no
+        replay: ``workflows.read_model``); any other is asked through the ``state_for`` query.
         """
-        _, found = await self._first_read(
-            application_id, "state_for", ReadRequest(reader=reader, at=at), _or_null(self._view)
-        )
+        kept, found = await self._from_memo(application_id, at, reader)
+        if not kept:
+            request = ReadRequest(reader=reader, at=at)
+            _, found = await self._first_read(application_id, "state_for", request, _or_null(self._view))
         if found is None:
             raise UnknownApplication(f"no application {application_id}")
         view: _V = found
         return view
+
+    async def _from_memo(
+        self, application_id: str, at: datetime | None, reader: Actor | None
+    ) -> tuple[bool, Any]:
+        """Whether the case's memo holds its state, and the view derived from it as ``state_for`` would
+        answer it (None: not the reader's case)."""
+        if at is None or self._reads is None:
+            return False, None
+        try:
+            description = await self.client.get_workflow_handle(application_id).describe()
+        except RPCError as error:
+            raise _translated(application_id, error) from error
+        state = self._reads.state_of(await description.memo())
+        if state is None:
+            return False, None
+        return True, self._reads.view_for(state, at, reader)
 
     async def events(self, application_id: str, *, reader: Actor | None) -> list[_E]:
         """The case's whole domain log, read page by page (``UnknownApplication`` for a reader it does not
@@ -635,6 +657,7 @@ class Cases(CaseClient[Intake, ApplicationCommand, ApplicationView, ApplicationE
     _intake = Intake
     _view = ApplicationView
     _page = EventsPage[ApplicationEvent]
+    _reads = APPLICATION_READS
 
     async def state(
         self, application_id: str, at: datetime | None = None, *, reader: Actor | None

@@ -6,6 +6,7 @@ all, and lives here once:
 
 - the domain log: each decided event is linked into the tamper-evident chain, folded into the state,
   logged (an applicant by pseudonym) and reflected in the typed search attributes, writing only changes;
+  a process that says how (``workflows.read_model``) also keeps its state in the memo for readers;
 - refusals: a domain error becomes a typed, non-retryable failure before anything enters history;
 - identity: every person's command carries an assertion the case's trusted keys verify;
 - effects performed once: one activity per change gives the audit log each new event's digest and tells
@@ -22,7 +23,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, overload
 
 from temporalio import workflow
 from temporalio.common import Priority, RetryPolicy, SearchAttributeKey
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         SecurityRequest,
     )
     from workflows.number_claim import Claim
+    from workflows.read_model import STATE_IN_MEMO, MemoReads
 
 # Outside systems may be down for a while; activities retry (they are idempotent per key) until they answer.
 OUTSIDE_TIMEOUT = timedelta(seconds=30)
@@ -105,6 +107,9 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
     ``_calls_of``) and its Temporal handlers, which stay on the concrete class the SDK reads.
     """
 
+    # How readers read the process's state from its memo, without a replay; None: through its queries.
+    _reads: ClassVar[MemoReads[Any, Any] | None] = None
+
     def __init__(self) -> None:
         self._events: list[_E] = []
         self._state: _S | None = None
@@ -116,6 +121,8 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         self._audited = 0  # events whose digests the audit log has
         self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
         self._one_round_trip = False  # ``ONE_ROUND_TRIP_PER_CHANGE``: decided once, as the case starts
+        self._state_in_memo = False  # ``STATE_IN_MEMO``: likewise
+        self._memo: dict[str, Any] = {}  # the parts of the state last written to the memo
 
     # --- what each process supplies ------------------------------------------------------------------
 
@@ -172,6 +179,7 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         if self._one_round_trip:  # one upsert for the change and its consequences
             self._link(self._consequences())
             self._upsert_search_attributes()
+            self._upsert_memo()
             return
         self._upsert_search_attributes()  # as histories recorded before ran: an upsert per batch
         consequences = self._consequences()
@@ -198,8 +206,10 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
 
     def _start_version(self) -> None:
         """Whether the case performs a change's effects in one activity and upserts once per change
-        (``ONE_ROUND_TRIP_PER_CHANGE``); asked once, before the case's first local activity."""
+        (``ONE_ROUND_TRIP_PER_CHANGE``), and keeps its state in its memo (``STATE_IN_MEMO``, a process
+        with ``_reads``); asked once, before the case's first local activity."""
         self._one_round_trip = workflow.patched(ONE_ROUND_TRIP_PER_CHANGE)
+        self._state_in_memo = self._reads is not None and workflow.patched(STATE_IN_MEMO)
 
     def _logged(self, actor: Actor) -> str:
         """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""
@@ -219,6 +229,17 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         if updates:
             workflow.upsert_search_attributes(updates)
             self._search_attributes = wanted
+
+    def _upsert_memo(self) -> None:
+        """Keep the state in the memo for readers (``workflows.read_model``), writing only the parts that
+        changed: the same task as the change, so a decision is readable as soon as it is answered."""
+        if self._reads is None or not self._state_in_memo:
+            return
+        parts = self._reads.parts(self._current)
+        updates = {key: value for key, value in parts.items() if self._memo.get(key) != value}
+        if updates:
+            workflow.upsert_memo(updates)
+            self._memo = parts
 
     # --- identity ----------------------------------------------------------------------------------------
 
