@@ -44,18 +44,23 @@ def _case(status: Status) -> Case:
 def test_the_memo_gives_back_the_state_it_was_written_from(status: Status) -> None:
     """Every status, its state written to the memo's parts and read back: the same state, the same view."""
     state = _case(status).state
-    kept = APPLICATION_READS.state_of(APPLICATION_READS.parts(state))
+    kept = APPLICATION_READS.state_of(APPLICATION_READS.changes(state))
     assert kept == state
     at = state.received_at + timedelta(days=3)
     assert APPLICATION_READS.view_for(kept, at, reader=None) == ApplicationView.of(state, at)
 
 
-def test_the_pinned_rules_are_a_part_of_their_own_and_the_rest_is_a_few_kilobytes() -> None:
-    """The calendar (most of a state) is written apart, so a change rewrites only the rest."""
-    parts = APPLICATION_READS.parts(_case(Status.UNDER_REVIEW).state)
-    assert set(parts) == {"state", "state.rules"}
-    assert "rules" not in parts["state"]
-    assert len(str(parts["state"])) < 8 * 1024
+def test_the_pinned_rules_are_written_apart_and_again_only_when_they_change() -> None:
+    """The calendar (most of a state) is an entry of its own, so a change rewrites only the rest: a few KB."""
+    received = _case(Status.RECEIVED).state
+    accepted = _case(Status.UNDER_REVIEW).state
+    first = APPLICATION_READS.changes(received)
+    assert set(first) == {"state", "state.rules"}
+    assert "rules" not in first["state"]
+    assert len(str(first["state"])) < 8 * 1024
+    assert set(APPLICATION_READS.changes(accepted, received)) == {"state"}
+    revised = accepted.model_copy(update={"rules": accepted.rules.model_copy(update={"warnings": None})})
+    assert set(APPLICATION_READS.changes(revised, accepted)) == {"state", "state.rules"}
 
 
 def test_a_reader_the_case_does_not_concern_gets_nothing() -> None:
@@ -71,7 +76,7 @@ def test_a_state_too_large_for_a_memo_is_left_out_and_read_through_the_query(
 ) -> None:
     """Past the bound the entry is removed (``None``), never half-written; the reader then asks the case."""
     monkeypatch.setattr(read_model, "MAX_STATE_BYTES", 100)
-    parts = APPLICATION_READS.parts(_case(Status.RECEIVED).state)
+    parts = APPLICATION_READS.changes(_case(Status.RECEIVED).state)
     assert parts["state"] is None
     assert APPLICATION_READS.state_of(parts) is None
 
@@ -88,7 +93,7 @@ def test_a_state_too_large_for_a_memo_is_left_out_and_read_through_the_query(
 )
 def test_a_memo_without_a_readable_state_says_so(spoil: object) -> None:
     """None, not an error: the client falls back to the query, which answers or says why not."""
-    parts = APPLICATION_READS.parts(_case(Status.RECEIVED).state)
+    parts = APPLICATION_READS.changes(_case(Status.RECEIVED).state)
     assert callable(spoil)
     assert APPLICATION_READS.state_of(spoil(parts)) is None
 

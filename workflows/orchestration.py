@@ -122,7 +122,7 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
         self._one_round_trip = False  # ``ONE_ROUND_TRIP_PER_CHANGE``: decided once, as the case starts
         self._state_in_memo = False  # ``STATE_IN_MEMO``: likewise
-        self._memo: dict[str, Any] = {}  # the parts of the state last written to the memo
+        self._in_memo: _S | None = None  # the state last written to the memo (states are immutable)
 
     # --- what each process supplies ------------------------------------------------------------------
 
@@ -231,15 +231,12 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
             self._search_attributes = wanted
 
     def _upsert_memo(self) -> None:
-        """Keep the state in the memo for readers (``workflows.read_model``), writing only the parts that
-        changed: the same task as the change, so a decision is readable as soon as it is answered."""
+        """Keep the state in the memo for readers (``workflows.read_model``), its parts that rarely change
+        only when they do: the same task as the change, so a decision is readable once it is answered."""
         if self._reads is None or not self._state_in_memo:
             return
-        parts = self._reads.parts(self._current)
-        updates = {key: value for key, value in parts.items() if self._memo.get(key) != value}
-        if updates:
-            workflow.upsert_memo(updates)
-            self._memo = parts
+        workflow.upsert_memo(self._reads.changes(self._current, self._in_memo))
+        self._in_memo = self._current
 
     # --- identity ----------------------------------------------------------------------------------------
 

@@ -47,18 +47,20 @@ class MemoReads(Generic[_S, _V]):
     may_read: Callable[[_S, Actor], bool]
     apart: tuple[str, ...] = ()  # fields under their own memo key, written only when they change
 
-    def parts(self, state: _S) -> dict[str, Any]:
-        """The memo entries of ``state``: the state without its ``apart`` fields, and each of those.
+    def changes(self, state: _S, written: _S | None = None) -> dict[str, Any]:
+        """The memo entries that bring the memo from ``written`` (the state last written, None at first)
+        to ``state``: the state without its ``apart`` fields, and each of those that changed.
 
         A state too large for a memo is written as ``None``, which removes the entry: readers then ask the
         case itself rather than read a stale state.
         """
         rest = state.model_dump(mode="json", exclude=set(self.apart))
-        size = len(to_json(rest))
-        parts: dict[str, Any] = {_STATE: rest if size <= MAX_STATE_BYTES else None}
+        changes: dict[str, Any] = {_STATE: rest if len(to_json(rest)) <= MAX_STATE_BYTES else None}
         for name in self.apart:
-            parts[f"{_STATE}.{name}"] = getattr(state, name).model_dump(mode="json")
-        return parts
+            value = getattr(state, name)
+            if written is None or getattr(written, name) != value:
+                changes[f"{_STATE}.{name}"] = value.model_dump(mode="json")
+        return changes
 
     def state_of(self, memo: Mapping[str, Any]) -> _S | None:
         """The state the memo holds; None if it holds none (a case from before ``STATE_IN_MEMO``, one not
