@@ -42,7 +42,7 @@ from workflows.domain.errors import OneWindowError
 from workflows.logs import configure_logging
 from workflows.messages import TASK_QUEUE
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
-from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.registry import CACHED_CASES, WORKFLOW_RUNNER, WORKFLOWS, freeze_start_up_heap
 from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
 from workflows.steward_register import DEFAULT_CAPACITY, MAX_CAPACITY
@@ -99,6 +99,7 @@ class Settings:
     profile: str | None
     max_concurrent_activities: int
     max_concurrent_workflow_tasks: int
+    max_cached_workflows: int
     metrics_host: str
     metrics_port: int
     gateway_tokens: Path | None
@@ -258,6 +259,7 @@ async def serve(settings: Settings) -> None:
             interceptors=[BoundaryInterceptor()],
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.max_cached_workflows,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         # Ctrl-C and SIGTERM (a service manager's stop): stop polling, let running activities finish.
@@ -270,6 +272,7 @@ async def serve(settings: Settings) -> None:
                 loop.add_signal_handler(signal_number, lambda: _stop(loop, worker, gateway))
         metrics = f"http://localhost:{settings.metrics_port}/metrics" if settings.metrics_port else None
         log.info("worker_running", task_queue=settings.task_queue, metrics=metrics, stop="Ctrl-C")
+        freeze_start_up_heap()
         await asyncio.gather(worker.run(), *([gateway.serve()] if gateway else []))
     log.info("worker_stopped")
 
@@ -305,6 +308,12 @@ def parse_settings(argv: list[str] | None) -> Settings:
         default=int(environment("ONEWINDOW_MAX_WORKFLOW_TASKS", "100")),
     )
     parser.add_argument(
+        "--max-cached-workflows",
+        type=int,
+        default=int(environment("ONEWINDOW_MAX_CACHED_WORKFLOWS", str(CACHED_CASES))),
+        help="cases kept in memory between their tasks (reads need none: they come from the memo)",
+    )
+    parser.add_argument(
         "--metrics-host",
         default=environment("ONEWINDOW_METRICS_HOST", "127.0.0.1"),
         help="address the metrics endpoint listens on (default %(default)s: this machine only)",
@@ -332,6 +341,7 @@ def parse_settings(argv: list[str] | None) -> Settings:
         profile=args.profile,
         max_concurrent_activities=args.max_concurrent_activities,
         max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+        max_cached_workflows=args.max_cached_workflows,
         metrics_host=args.metrics_host,
         metrics_port=args.metrics_port,
     )

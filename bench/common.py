@@ -31,6 +31,7 @@ from workflows.domain.commands import AcceptApplication, RecordApproval
 from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.messages import Intake
 from workflows.reference_data import load_catalogue
+from workflows.registry import freeze_start_up_heap
 from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
 from workflows.testkit import onewindow_worker
@@ -69,6 +70,7 @@ async def engine() -> AsyncIterator[Engine]:
                 ) as env,
                 onewindow_worker(env.client, outbox, security=security) as cases,
             ):
+                freeze_start_up_heap()  # as worker.py does once it polls
                 yield Engine(env, cases, security)
         finally:
             outbox.close()

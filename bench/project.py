@@ -27,6 +27,7 @@ from workflows.domain.events import Actor, Applicant, Channel, Role
 from workflows.domain.project import AcceptStage, ProjectProgress, ProjectStatus, SubmitStage
 from workflows.messages import ProjectIntake
 from workflows.reference_data import load_catalogue
+from workflows.registry import freeze_start_up_heap
 from workflows.testkit import onewindow_test_environment
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI)
@@ -82,6 +83,7 @@ async def one_project() -> tuple[float, list[float], ProjectProgress]:
     matter = load_catalogue().matter("CONSTRUCTION-PROJECT")
     materials = [tuple(m.code for m in matter.stage_materials(stage)) for stage in matter.stages]
     async with onewindow_test_environment(START) as kit:
+        freeze_start_up_heap()  # as worker.py does once it polls
         cases, projects = kit.cases, kit.cases.projects()
         number = f"BENCH-{uuid.uuid4().hex[:8]}"
         began = time.perf_counter()

@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from activities.outbox import Outbox
 from bench.common import Process, open_cases, table
 from workflows.domain.calendar import SHANGHAI
+from workflows.registry import freeze_start_up_heap
 from workflows.testkit import onewindow_test_environment
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday: accepted by silence at 24:00 on 9 March
@@ -43,6 +44,7 @@ async def _settled(outbox: Outbox, expected: int, process: Process, until: float
 async def measure(count: int, within: timedelta) -> None:
     """Measure one deemed acceptance's effects, then ``count`` at once."""
     async with onewindow_test_environment(START) as kit:
+        freeze_start_up_heap()  # as worker.py does once it polls
         cases, outbox, process = kit.cases, kit.outbox, Process()
         # One case first: how many effects a deemed acceptance performs.
         (probe,) = await open_cases(cases, 1, "TM", await kit.env.get_current_time())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import worker
+from workflows.registry import CACHED_CASES, freeze_start_up_heap
 
 
 @pytest.fixture
@@ -39,3 +41,23 @@ def test_the_metrics_endpoint_listens_on_this_machine_only_unless_told_otherwise
     monkeypatch.delenv("ONEWINDOW_METRICS_HOST", raising=False)
     assert worker.parse_settings([]).metrics_host == "127.0.0.1"
     assert worker.parse_settings(["--metrics-host", "0.0.0.0"]).metrics_host == "0.0.0.0"  # noqa: S104
+
+
+def test_the_worker_keeps_300_cases_in_memory_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads come from the memo, so the cache serves moving cases only; an operator may size it."""
+    monkeypatch.delenv("ONEWINDOW_MAX_CACHED_WORKFLOWS", raising=False)
+    assert worker.parse_settings([]).max_cached_workflows == CACHED_CASES == 300
+    monkeypatch.setenv("ONEWINDOW_MAX_CACHED_WORKFLOWS", "1000")
+    assert worker.parse_settings([]).max_cached_workflows == 1000
+    assert worker.parse_settings(["--max-cached-workflows", "50"]).max_cached_workflows == 50
+
+
+def test_what_the_worker_loaded_at_start_is_left_out_of_later_collections() -> None:
+    """Frozen: a full collection no longer walks the start-up heap (the objects stay alive, only unwalked)."""
+    try:
+        freeze_start_up_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # this process's modules, at the least
+        assert len(gc.get_objects()) < frozen
+    finally:
+        gc.unfreeze()

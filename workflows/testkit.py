@@ -46,7 +46,7 @@ from workflows.boundary import BoundaryInterceptor
 from workflows.client import Cases
 from workflows.domain.catalogue import Catalogue
 from workflows.reference_data import CalendarSource, load_catalogue, load_warning_policy
-from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.registry import CACHED_CASES, WORKFLOW_RUNNER, WORKFLOWS
 from workflows.security import Security
 from workflows.steward_register import DEFAULT_CAPACITY
 
@@ -176,6 +176,7 @@ async def onewindow_worker(
             workflow_runner=WORKFLOW_RUNNER,
             activities=activities,
             interceptors=[BoundaryInterceptor()],
+            max_cached_workflows=CACHED_CASES,
         ):
             yield Cases(client, task_queue, pseudonyms=security.pseudonyms.of)
 
