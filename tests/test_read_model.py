@@ -4,6 +4,7 @@ only when it changes, and readable with no worker running (so no read replays th
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from workflows.domain.commands import AcceptApplication
 from workflows.domain.events import Actor, Channel, Role
 from workflows.messages import ApplicationView, Intake, ReadRequest
 from workflows.read_model import APPLICATION_READS
+from workflows.server_limits import DYNAMIC_CONFIG
 from workflows.testkit import kit_cases
 
 MATTER = "ENTERPRISE-ESTABLISH"  # reaches every status
@@ -61,6 +63,14 @@ def test_the_pinned_rules_are_written_apart_and_again_only_when_they_change() ->
     assert set(APPLICATION_READS.changes(accepted, received)) == {"state"}
     revised = accepted.model_copy(update={"rules": accepted.rules.model_copy(update={"warnings": None})})
     assert set(APPLICATION_READS.changes(revised, accepted)) == {"state", "state.rules"}
+
+
+def test_the_most_a_change_writes_stays_under_the_servers_memo_warning() -> None:
+    """A first change (the state at its bound and the rules) is under the warning the dev server is given,
+    so the server logs no warning per change; a state beyond the bound is not written at all."""
+    first = APPLICATION_READS.changes(_case(Status.RECEIVED).state)
+    rules = len(json.dumps(first["state.rules"]).encode())
+    assert read_model.MAX_STATE_BYTES + rules + 1024 < DYNAMIC_CONFIG["limit.memoSize.warn"]
 
 
 def test_a_reader_the_case_does_not_concern_gets_nothing() -> None:

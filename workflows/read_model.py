@@ -29,8 +29,9 @@ from workflows.messages import ApplicationView
 
 # The patch cases record as they start; histories recorded before replay without writing any memo.
 STATE_IN_MEMO = "state-in-memo"
-# The server refuses a memo over 2 MB and warns over 128 KB (limit.memoSize): a state past this bound is
-# left out (readers fall back to the query) rather than risk the case's workflow task.
+# The server refuses a memo over 2 MB (limit.memoSize.error) and its log warns over limit.memoSize.warn
+# (server_limits): a state past this bound is left out (readers fall back to the query) rather than risk
+# the case's workflow task.
 MAX_STATE_BYTES = 96 * 1024
 _STATE = "state"
 
