@@ -36,10 +36,12 @@ def chromium() -> Path:
     """Debian's Chromium, installed with the CJK fonts by ``apt-get`` when either is not on the machine."""
     if _missing(CHROMIUM_PACKAGES):
         sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-        install = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *CHROMIUM_PACKAGES]
+        # Another apt (a fresh machine's own upgrades) may hold dpkg's lock: wait for it, not fail.
+        apt = [*sudo, "apt-get", "-o", "DPkg::Lock::Timeout=600"]
+        install = [*apt, "install", "-y", "--no-install-recommends", *CHROMIUM_PACKAGES]
         environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         if subprocess.run(install, env=environment, check=False).returncode != 0:  # noqa: S603 - fixed argv
-            subprocess.run([*sudo, "apt-get", "update"], env=environment, check=True)  # noqa: S603
+            subprocess.run([*apt, "update"], env=environment, check=True)  # noqa: S603
             subprocess.run(install, env=environment, check=True)  # noqa: S603
     found = shutil.which("chromium")
     if not found:

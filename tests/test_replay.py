@@ -27,6 +27,7 @@ from tests.histories.record import (
     drive_reference_green,
     drive_reference_office,
     drive_reference_project,
+    drive_reference_woken,
     recording_keys,
 )
 from workflows.boundary import BoundaryInterceptor
@@ -105,8 +106,10 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
             drive_reference_complaints,
             {"concerned_application", "read_complaint", "notify_department", "escalate"},
         ),
+        # Woken after two deadlines passed: both recorded in one task, their effects in one activity.
+        (drive_reference_woken, {"perform_effects", "escalate", "issue_licence"}),
     ],
-    ids=["cases", "project", "commitment", "office", "consultation", "green", "complaints"],
+    ids=["cases", "project", "commitment", "office", "consultation", "green", "complaints", "woken"],
 )
 async def test_the_reference_cases_as_run_now_replay_deterministically(
     time_skipping_at: StartAt, run_worker: RunWorker, drive: Drive, activities: set[str]

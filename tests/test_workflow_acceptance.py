@@ -327,6 +327,38 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
         assert view.acceptance_by is None
 
 
+async def test_a_case_woken_after_two_of_its_deadlines_passed_records_both_at_once(
+    run_worker: RunWorker,
+) -> None:
+    """Woken an hour after its acceptance deadline (a worker back after a night away), by when the review's
+    first warning was due too, a case records the deemed acceptance and the warning in the one workflow
+    task, as it would have in turn, and performs their effects in one activity, not an activity and a
+    task each."""
+    received = datetime(2026, 9, 29, 9, 0, tzinfo=SHANGHAI)
+    async with desk_at(run_worker, received) as desk:
+        handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", received))
+        view = await view_of(handle)
+        assert view.acceptance_by is not None
+        before = len(await case_events(handle))
+        await desk.env.sleep(view.acceptance_by - await desk.now() + timedelta(hours=1))
+        await until(handle, lambda v: v.status is Status.UNDER_REVIEW, "deemed accepted")
+        for _ in range(200):  # the effects activity and the task after it, a moment later
+            if not (await handle.describe()).raw_description.pending_activities:
+                break
+            await asyncio.sleep(0.05)
+        woken = [e.kind for e in (await case_events(handle))[before:]]
+        assert woken == ["application_accepted", "deadlines_planned", "warning_raised"]
+        history = [event async for event in handle.fetch_history_events()]
+        fired = max(i for i, e in enumerate(history) if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED)
+        after = history[fired:]
+        scheduled = [e for e in after if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        assert [e.activity_task_scheduled_event_attributes.activity_type.name for e in scheduled] == [
+            "perform_effects"
+        ]
+        tasks = [e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+        assert len(tasks) == 2  # the wake (both deadlines recorded) and the effects' result
+
+
 async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at_the_end_of_the_receipt_day(
     run_worker: RunWorker, outbox: Outbox
 ) -> None:

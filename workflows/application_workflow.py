@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         REPEAT_LIMITS,
         ApplicationState,
         Effect,
+        ScheduledCommand,
         deadlines,
         decide,
         effects_of,
@@ -122,6 +123,10 @@ _INTERNAL_TARGETS = "internal-targets"
 # Cases registered since the city's figures are read from visibility keep their search attributes;
 # histories recorded before replay upserting what they did.
 _REPORTED = "report-attributes"
+# Cases that wake since then record every deadline that passed while they slept (a warning and the
+# deadline after it) in the one workflow task, their effects in one activity; histories recorded before
+# replay one deadline per task, as they ran.
+_DUE_TOGETHER = "deadlines-due-together"
 # How a project or an establishment ends without its results: its open matters end with it.
 # Complaints read in one go when several say they concern the case; more are ignored until read.
 _COMPLAINTS_READ_AT_ONCE = 10
@@ -379,23 +384,39 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         if calendar_missing:
             recheck_at = self._now() + _CALENDAR_RECHECK
             wake_at = min(wake_at, recheck_at) if wake_at else recheck_at
-        asked = lambda: (  # noqa: E731
-            self._calendar_revision_requested
-            or self._project_check_requested
-            or bool(self._complaints_to_read)
-        )
-        if not await self._sleep_until_changed(version, wake_at, asked):
+        if not await self._sleep_until_changed(version, wake_at, self._asked):
             return
         if scheduled is None or self._now() < scheduled.at:
             self._calendar_revision_requested = calendar_missing  # look for the missing year's data again
             return
+        self._record(self._deadline_passed(scheduled))
+        while (due := self._also_due()) is not None and workflow.patched(_DUE_TOGETHER):
+            self._record(self._deadline_passed(due))
+
+    def _asked(self) -> bool:
+        """Whether the main loop is asked to act: a calendar revision, a project's check, complaints."""
+        return (
+            self._calendar_revision_requested
+            or self._project_check_requested
+            or bool(self._complaints_to_read)
+        )
+
+    def _deadline_passed(self, scheduled: ScheduledCommand) -> tuple[ApplicationEvent, ...]:
+        """The events of a deadline that has passed, decided by the engine."""
         try:
-            events = decide(self._state, scheduled.command, self._now())
+            return decide(self._current, scheduled.command, self._now())
         except OneWindowError as error:
             # next_timer and decide disagree: a bug. Failing the workflow task (retried after a fix) keeps
             # the case; failing the workflow would end it.
             raise RuntimeError(f"the engine's own {scheduled.command.kind} was refused: {error}") from error
-        self._record(events)
+
+    def _also_due(self) -> ScheduledCommand | None:
+        """The next deadline, if it too has passed and the main loop has nothing to do first (a licence to
+        issue, a request to act on): the loop would record it at once, after the previous one's effects."""
+        scheduled = next_timer(self._current)
+        if scheduled is None or scheduled.at > self._now() or ready_to_issue(self._current) or self._asked():
+            return None
+        return scheduled
 
     def _consequences(self) -> tuple[ApplicationEvent, ...]:
         """The deadlines recomputed when what they depend on has changed (pure: the rules are pinned)."""

@@ -99,7 +99,7 @@ from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "supervision"  # what this version's recordings add: complaints, linked to their application
+RECORDING = "woken"  # what this version's recordings add: two deadlines passed by one wake
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -115,6 +115,7 @@ NUMBERS = {
     "complained": "REF-COMPLAINED",  # an application a complaint concerns
     "complaint": "REF-GD-1",  # about it: reopened once, then closed
     "returned": "REF-GD-2",  # returned, re-dispatched and merged into the first
+    "woken": "REF-WOKEN",  # woken after two deadlines passed (drive_reference_woken)
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -424,13 +425,32 @@ async def drive_reference_complaints(env: WorkflowEnvironment, task_queue: str) 
     }
 
 
+async def drive_reference_woken(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
+    """A case woken an hour after its acceptance deadline, when the review's first warning is due too:
+    recorded one deadline per task before ``deadlines-due-together``, both in the one task since; then
+    approved and issued."""
+    case = await env.client.start_workflow(
+        ApplicationWorkflow.run,
+        _intake("PUBLIC-PLACE-HYGIENE", all_materials("PUBLIC-PLACE-HYGIENE")),
+        id=NUMBERS["woken"],
+        task_queue=task_queue,
+    )
+    view = await case_until(case, lambda view: view.acceptance_by is not None, "registered")
+    assert view.acceptance_by is not None
+    await env.sleep(view.acceptance_by - await env.get_current_time() + timedelta(hours=1))
+    await case_until(case, lambda view: view.warning_level.value != "none", "deemed accepted and warned")
+    await act(case, RecordApproval(actor=approver("health"), step="health", approved=True))
+    await final_view(case)
+    return {"woken": await case.fetch_history()}
+
+
 def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
     """Whether the establishment has read the applications of these matters."""
     return all(item.status not in _UNREAD for item in progress.items if item.code in codes)
 
 
 # The drives whose histories this version adds (the earlier ones lie beside them already).
-RECORDED_NOW = (drive_reference_complaints,)
+RECORDED_NOW = (drive_reference_woken,)
 
 
 def recording_keys() -> PayloadKeys:
