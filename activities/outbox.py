@@ -73,6 +73,15 @@ class Outbox:
             rows = self._connection.execute(query + " ORDER BY at", parameters).fetchall()
         return [(datetime.fromisoformat(at), json.loads(payload)) for at, payload in rows]
 
+    def count(self, system: str) -> int:
+        """How many records ``system`` has: counted by SQLite, none of them read (a monitor polling a busy
+        outbox must not hold up the activities writing to it)."""
+        with self._lock:
+            (count,) = self._connection.execute(
+                "SELECT COUNT(*) FROM records WHERE system = ?", (system,)
+            ).fetchone()
+        return int(count)
+
     def close(self) -> None:
         """Release the database file, after any write in flight on an activity thread has finished.
 

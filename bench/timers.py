@@ -28,7 +28,7 @@ SYSTEMS = ("notification", "department", "licensing", "supervision")
 
 
 def _effects(outbox: Outbox) -> int:
-    return sum(len(outbox.records(system)) for system in SYSTEMS)
+    return sum(outbox.count(system) for system in SYSTEMS)
 
 
 async def _settled(outbox: Outbox, expected: int, process: Process, until: float) -> float:

@@ -56,7 +56,8 @@ async def test_a_retried_issuance_returns_the_first_licence_and_records_it_once(
     first = await licensing.issue_licence(_licence_request("APP-1:7"))
     again = await licensing.issue_licence(_licence_request("APP-1:7"))
     assert first == again == "REAL-ESTATE-APP-1"
-    assert len(outbox.records("licensing")) == 1
+    assert len(outbox.records("licensing")) == 1 == outbox.count("licensing")
+    assert outbox.count("notification") == 0
 
 
 async def test_a_broken_commitment_bars_deficiency_tolerance_for_six_months_then_not(outbox: Outbox) -> None:
