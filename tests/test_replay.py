@@ -106,7 +106,7 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
             drive_reference_complaints,
             {"concerned_application", "read_complaint", "notify_department", "escalate"},
         ),
-        # Woken after two deadlines passed: both recorded in one task, their effects in one activity.
+        # Two deadlines due at one wake: both recorded in one task, their effects in one activity.
         (drive_reference_woken, {"perform_effects", "escalate", "issue_licence"}),
     ],
     ids=["cases", "project", "commitment", "office", "consultation", "green", "complaints", "woken"],

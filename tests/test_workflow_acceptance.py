@@ -327,13 +327,13 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
         assert view.acceptance_by is None
 
 
-async def test_a_case_woken_after_two_of_its_deadlines_passed_records_both_at_once(
+async def test_a_deemed_acceptance_and_the_warning_it_makes_due_are_recorded_at_once(
     run_worker: RunWorker,
 ) -> None:
-    """Woken an hour after its acceptance deadline (a worker back after a night away), by when the review's
-    first warning was due too, a case records the deemed acceptance and the warning in the one workflow
-    task, as it would have in turn, and performs their effects in one activity, not an activity and a
-    task each."""
+    """Deemed accepted as of its receipt, a case's review clock has run five working days already and its
+    first warning is due at once: the case records both in the one workflow task (marking its history
+    ``deadlines-due-together``) and performs their effects in one activity, not an activity and a task
+    each."""
     received = datetime(2026, 9, 29, 9, 0, tzinfo=SHANGHAI)
     async with desk_at(run_worker, received) as desk:
         handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", received))
@@ -357,6 +357,8 @@ async def test_a_case_woken_after_two_of_its_deadlines_passed_records_both_at_on
         ]
         tasks = [e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
         assert len(tasks) == 2  # the wake (both deadlines recorded) and the effects' result
+        markers = [e for e in after if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+        assert any(b"deadlines-due-together" in e.SerializeToString() for e in markers)  # the patch's marker
 
 
 async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at_the_end_of_the_receipt_day(

@@ -52,9 +52,11 @@ with workflow.unsafe.imports_passed_through():
         ChangeGreenChannel,
         ConfirmSimulation,
         CreditStanding,
+        DeemAccepted,
         EndWithProject,
         IssueLicence,
         LinkComplaint,
+        RaiseWarning,
         RecordDeadlines,
         ReviseDeadlineRules,
         ReviseTrustedKeys,
@@ -123,9 +125,9 @@ _INTERNAL_TARGETS = "internal-targets"
 # Cases registered since the city's figures are read from visibility keep their search attributes;
 # histories recorded before replay upserting what they did.
 _REPORTED = "report-attributes"
-# Cases that wake since then record every deadline that passed while they slept (a warning and the
-# deadline after it) in the one workflow task, their effects in one activity; histories recorded before
-# replay one deadline per task, as they ran.
+# Cases that wake since then record each further deadline already due (a deemed acceptance dates the
+# review from the receipt, so its first warning is due at once; or deadlines passed while no worker ran)
+# in the one workflow task, their effects in one activity; histories recorded before replay one per task.
 _DUE_TOGETHER = "deadlines-due-together"
 # How a project or an establishment ends without its results: its open matters end with it.
 # Complaints read in one go when several say they concern the case; more are ignored until read.
@@ -411,12 +413,13 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             raise RuntimeError(f"the engine's own {scheduled.command.kind} was refused: {error}") from error
 
     def _also_due(self) -> ScheduledCommand | None:
-        """The next deadline, if it too has passed and the main loop has nothing to do first (a licence to
-        issue, a request to act on): the loop would record it at once, after the previous one's effects."""
+        """The next deadline if it is due too (the loop would record it at once, after the previous one's
+        effects): a warning or a deemed acceptance. A deadline that closes the case waits for those
+        effects, told from the case as it was (a warning goes to the departments reviewing it)."""
         scheduled = next_timer(self._current)
-        if scheduled is None or scheduled.at > self._now() or ready_to_issue(self._current) or self._asked():
+        if scheduled is None or scheduled.at > self._now():
             return None
-        return scheduled
+        return scheduled if isinstance(scheduled.command, DeemAccepted | RaiseWarning) else None
 
     def _consequences(self) -> tuple[ApplicationEvent, ...]:
         """The deadlines recomputed when what they depend on has changed (pure: the rules are pinned)."""

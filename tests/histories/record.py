@@ -99,7 +99,7 @@ from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "woken"  # what this version's recordings add: two deadlines passed by one wake
+RECORDING = "woken"  # what this version's recordings add: two deadlines due at one wake
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -115,7 +115,7 @@ NUMBERS = {
     "complained": "REF-COMPLAINED",  # an application a complaint concerns
     "complaint": "REF-GD-1",  # about it: reopened once, then closed
     "returned": "REF-GD-2",  # returned, re-dispatched and merged into the first
-    "woken": "REF-WOKEN",  # woken after two deadlines passed (drive_reference_woken)
+    "woken": "REF-WOKEN",  # two deadlines due at one wake (drive_reference_woken)
 }
 RECORDING_KEYS = HERE / "payload-keys.json"
 RECEIVED = datetime(2026, 9, 28, 9, 0, tzinfo=SHANGHAI)
@@ -426,9 +426,9 @@ async def drive_reference_complaints(env: WorkflowEnvironment, task_queue: str) 
 
 
 async def drive_reference_woken(env: WorkflowEnvironment, task_queue: str) -> dict[str, WorkflowHistory]:
-    """A case woken an hour after its acceptance deadline, when the review's first warning is due too:
-    recorded one deadline per task before ``deadlines-due-together``, both in the one task since; then
-    approved and issued."""
+    """A case deemed accepted as of its receipt, when the review's first warning is due at once: recorded
+    one deadline per task before ``deadlines-due-together``, both in the one task since; then approved an
+    hour later and issued."""
     case = await env.client.start_workflow(
         ApplicationWorkflow.run,
         _intake("PUBLIC-PLACE-HYGIENE", all_materials("PUBLIC-PLACE-HYGIENE")),
