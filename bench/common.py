@@ -34,7 +34,7 @@ from workflows.reference_data import load_catalogue
 from workflows.registry import freeze_start_up_heap
 from workflows.security import Security
 from workflows.server_limits import dev_server_arguments
-from workflows.testkit import onewindow_worker
+from workflows.testkit import at_rest, onewindow_worker
 
 _T = TypeVar("_T")
 logging.basicConfig(level=logging.WARNING)  # a benchmark prints its figures, not each case's log lines
@@ -122,20 +122,6 @@ async def drained(client: Client, number: str) -> datetime:
             return await registered_at(client, number)
         except NotYetRegisteredError:
             await asyncio.sleep(1)
-
-
-async def at_rest(client: Client, number: str) -> None:
-    """Wait until ``number`` has registered and has nothing left to do: no workflow task and no activity
-    pending. Registration is one workflow task; its effects and the task after them follow, and under a
-    backlog they are still queued for a while after every case has registered."""
-    handle = client.get_workflow_handle(number)
-    while True:
-        description = await handle.describe()
-        raw = description.raw_description
-        registered = description.typed_search_attributes.get(search_attributes.STATUS) is not None
-        if registered and not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            return
-        await asyncio.sleep(1)
 
 
 async def at_most(at_once: int, numbers: Sequence[str], call: Callable[[str], Awaitable[_T]]) -> list[_T]:

@@ -85,7 +85,7 @@ from workflows.domain.events import (
     Role,
 )
 from workflows.messages import ApplicationView, Intake
-from workflows.testkit import onewindow_worker, time_skipping_server
+from workflows.testkit import at_rest, onewindow_worker, time_skipping_server
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
 OFFICER = window_officer("window-1")
@@ -342,10 +342,7 @@ async def test_a_deemed_acceptance_and_the_warning_it_makes_due_are_recorded_at_
         before = len(await case_events(handle))
         await desk.env.sleep(view.acceptance_by - await desk.now() + timedelta(hours=1))
         await until(handle, lambda v: v.status is Status.UNDER_REVIEW, "deemed accepted")
-        for _ in range(200):  # the effects activity and the task after it, a moment later
-            if not (await handle.describe()).raw_description.pending_activities:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(at_rest(desk.env.client, handle.id, every=0.05), timeout=10)  # its effects
         woken = [e.kind for e in (await case_events(handle))[before:]]
         assert woken == ["application_accepted", "deadlines_planned", "warning_raised"]
         history = [event async for event in handle.fetch_history_events()]

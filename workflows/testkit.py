@@ -21,6 +21,7 @@ own clock, and encrypts payloads with a development key (``kit_security``), as `
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import functools
@@ -189,6 +190,21 @@ class OneWindowTestEnvironment:
     cases: Cases
     outbox: Outbox
     audit: SqliteAuditLog
+
+
+async def at_rest(client: Client, number: str, every: float = 1.0) -> None:
+    """Wait until ``number`` has registered and has nothing left to do: no workflow task and no activity
+    pending, described every ``every`` seconds. A change's effects and the task after them follow the
+    change, so a check of what a case told outside systems waits for this (under a backlog, for a while
+    after every case has registered)."""
+    handle = client.get_workflow_handle(number)
+    while True:
+        description = await handle.describe()
+        raw = description.raw_description
+        registered = description.typed_search_attributes.get(search_attributes.STATUS) is not None
+        if registered and not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        await asyncio.sleep(every)
 
 
 @contextlib.asynccontextmanager

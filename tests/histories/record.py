@@ -55,6 +55,7 @@ from workflows.application_workflow import ApplicationWorkflow
 from workflows.client import Cases
 from workflows.codec import PayloadKeys
 from workflows.domain.calendar import SHANGHAI
+from workflows.domain.clock import WarningLevel
 from workflows.domain.commands import (
     AcceptApplication,
     AcceptWithDeficiencies,
@@ -438,7 +439,7 @@ async def drive_reference_woken(env: WorkflowEnvironment, task_queue: str) -> di
     view = await case_until(case, lambda view: view.acceptance_by is not None, "registered")
     assert view.acceptance_by is not None
     await env.sleep(view.acceptance_by - await env.get_current_time() + timedelta(hours=1))
-    await case_until(case, lambda view: view.warning_level.value != "none", "deemed accepted and warned")
+    await case_until(case, lambda view: view.warning_level is not WarningLevel.NONE, "accepted and warned")
     await act(case, RecordApproval(actor=approver("health"), step="health", approved=True))
     await final_view(case)
     return {"woken": await case.fetch_history()}
