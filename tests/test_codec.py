@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import WithSerializationContext
 
 from gateway import EXAMPLE_TOKENS, RateLimiter, RateLimits, TokenBook
 from gateway.errors import add_handlers
@@ -141,6 +142,16 @@ async def test_the_data_converter_encrypts_values() -> None:
     assert payload.metadata["encoding"] == ENCODING
     assert await converter.decode([payload]) == [{"name": "李娜"}]
     assert "李娜".encode() not in payload.SerializeToString()
+
+
+def test_every_payload_goes_through_the_same_codec_whatever_its_serialization_context() -> None:
+    """The workers' cases (``workflows.registry``) answer every payload's serialization context with their
+    own (and their own storage context) instead of asking the sandbox: right only while the codec reads no
+    context and nothing is stored
+    outside the history, which this checks."""
+    converter = data_converter(ring())
+    assert not isinstance(converter.payload_codec, WithSerializationContext)
+    assert converter.external_storage is None
 
 
 def test_a_ring_never_shows_its_keys() -> None:

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.converter import (
+    SerializationContext,
+    StorageDriverStoreContext,
+    StorageDriverWorkflowInfo,
+    WorkflowSerializationContext,
+)
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.workflow import Info, _Definition
 
 from workflows import compiled_once
 from workflows.application_workflow import ApplicationWorkflow
@@ -28,10 +40,67 @@ WORKFLOWS = (
 )
 # The sandbox re-imports a workflow's module for every case; it shares the compiled code, not the module.
 compiled_once.install()
+
+
+class _CaseInSandbox(WorkflowInstance):
+    """A sandboxed case that tells the SDK itself which serialization and storage context each payload has.
+
+    The SDK asks both for every payload a workflow task carries in or out, and the sandbox answers each
+    by running code inside it: a quarter of the worker's main thread in (d) (BENCHMARKS.md). The answers
+    pick the codec a payload goes through and where it would be stored outside the history, and
+    onewindow's are the same for every context (its payload codec takes none and nothing is stored
+    externally: ``test_codec`` checks both). So the case's own contexts, the SDK's answers for payloads
+    no command owns, are the answers for all. Everything else is the sandbox's.
+    """
+
+    def __init__(self, sandboxed: WorkflowInstance) -> None:
+        self._sandboxed = sandboxed
+        info = sandboxed.get_info()
+        self._context = WorkflowSerializationContext(namespace=info.namespace, workflow_id=info.workflow_id)
+        self._store = StorageDriverStoreContext(
+            target=StorageDriverWorkflowInfo(
+                id=info.workflow_id, run_id=info.run_id, type=info.workflow_type, namespace=info.namespace
+            )
+        )
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self._sandboxed.activate(act)
+
+    def get_serialization_context(self, command_info: CommandInfo | None) -> SerializationContext | None:
+        return self._context
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
+        return self._store
+
+    def get_info(self) -> Info:
+        return self._sandboxed.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._sandboxed.get_thread_id()
+
+
+class CaseRunner(WorkflowRunner):
+    """The SDK's sandbox, whose cases answer the SDK's questions of context outside it."""
+
+    def __init__(self, sandbox: SandboxedWorkflowRunner) -> None:
+        self._sandbox = sandbox
+
+    def prepare_workflow(self, defn: _Definition) -> None:
+        self._sandbox.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _CaseInSandbox(self._sandbox.create_instance(det))
+
+    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
+        self._sandbox.set_worker_level_failure_exception_types(types)
+
+
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
+WORKFLOW_RUNNER = CaseRunner(
+    SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
+    )
 )
 
 # The cases a worker keeps in memory between their tasks (Temporal's sticky cache; the SDK's default is
