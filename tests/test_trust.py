@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import IntEnum, StrEnum
 from pathlib import Path
 
 import jwt
@@ -12,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import BaseModel
 
 from activities.audit import SqliteAuditLog
 from tests.builders import APPLICANT_ID, approver, opened, shipped_matter, submit, window_officer
@@ -221,6 +224,51 @@ def test_the_canonical_form_writes_sets_sorted() -> None:
         "at": ["a", "b", "c"],
         "nested": [[[1, 2]]],
     }
+
+
+def test_the_canonical_form_of_each_kind_of_value() -> None:
+    """Each kind is made plain by a rule chosen once per type (``chain._plain``): a subclass takes its
+    base's, a str enum is its value (not the str it also is), a set is sorted as JSON, anything else its
+    str; a model leaves out an ``ADDED_LATER`` field holding its default."""
+
+    class Colour(StrEnum):
+        RED = "red"
+
+    class Size(IntEnum):
+        LARGE = 3
+
+    class Point(BaseModel):
+        x: int
+        y: float | None = None
+
+    class Tagged(dict[str, object]):
+        pass
+
+    value = {
+        "enum": Colour.RED,
+        "int-enum": Size.LARGE,
+        "flags": (True, False, 0, 1.5, None),
+        "when": [datetime(2026, 3, 2, 9, 0, tzinfo=UTC), date(2026, 3, 2)],
+        "set": {"b", "a", "10", "9"},
+        "points": frozenset({(2, 1), (1, 2)}),
+        "model": Point(x=1),
+        "tagged": Tagged({"k": Decimal("1.10")}),
+        7: Path("a/b"),
+    }
+    assert _plain(value) == {
+        "enum": "red",
+        "int-enum": 3,
+        "flags": [True, False, 0, 1.5, None],
+        "when": ["2026-03-02T09:00:00+00:00", "2026-03-02"],
+        "set": ["10", "9", "a", "b"],
+        "points": [[1, 2], [2, 1]],
+        "model": {"x": 1, "y": None},
+        "tagged": {"k": "1.10"},
+        "7": "a/b",
+    }
+    submitted = opened(submit(shipped_matter("PUBLIC-PLACE-HYGIENE"))).events[0]
+    assert "simulated" not in json.loads(canonical(submitted))
+    assert json.loads(canonical(submitted.model_copy(update={"simulated": True})))["simulated"] is True
 
 
 # --- the audit log ------------------------------------------------------------------------------------------

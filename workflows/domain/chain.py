@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from pydantic import BaseModel, ConfigDict
@@ -77,28 +77,60 @@ def canonical(event: Event) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _plain(value: object) -> object:  # noqa: PLR0911 - one per JSON type
+def _plain(value: object) -> object:
     """``value`` as JSON values, every set as a sorted list, a model as its fields."""
-    if isinstance(value, BaseModel):
-        later = ADDED_LATER.get(type(value).__name__, frozenset())
-        return {
-            name: _plain(getattr(value, name))
-            for name, field in type(value).model_fields.items()
-            if not (name in later and getattr(value, name) == field.get_default(call_default_factory=True))
-        }
-    if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_plain(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return _plain(value.value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
+    kind = type(value)
+    plainer = _PLAINERS.get(kind)
+    if plainer is None:
+        plainer = _plainer(kind)
+        if len(_PLAINERS) < _TYPES_KEPT:  # the events' types are few: a bound, not an eviction policy
+            _PLAINERS[kind] = plainer
+    return plainer(value)
+
+
+# How each type is made plain, chosen once per type: in workflow code every ``isinstance`` goes through the
+# sandbox, and a case's first event holds thousands of values (its calendar).
+_PLAINERS: dict[type, Callable[[Any], object]] = {}
+_TYPES_KEPT = 512
+
+
+def _plainer(kind: type) -> Callable[[Any], object]:  # noqa: PLR0911 - one per JSON type
+    """How a value of type ``kind`` is made plain."""
+    if issubclass(kind, BaseModel):
+        return _model_plainer(kind)
+    if issubclass(kind, dict):
+        return lambda value: {str(key): _plain(item) for key, item in value.items()}
+    if issubclass(kind, (list, tuple)):
+        return lambda value: [_plain(item) for item in value]
+    if issubclass(kind, (set, frozenset)):
+        return lambda value: sorted((_plain(item) for item in value), key=_json_order)
+    if issubclass(kind, (datetime, date)):
+        return lambda value: value.isoformat()
+    if issubclass(kind, Enum):
+        return lambda value: _plain(value.value)
+    if kind is type(None) or issubclass(kind, (str, int, float, bool)):
+        return lambda value: value
+    return str
+
+
+def _model_plainer(kind: type[BaseModel]) -> Callable[[Any], object]:
+    """A model's fields, each plain, but those ``ADDED_LATER`` that hold their default."""
+    later = ADDED_LATER.get(kind.__name__, frozenset())
+    fields = tuple((name, field if name in later else None) for name, field in kind.model_fields.items())
+
+    def plain(value: BaseModel) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for name, added_later in fields:
+            item = getattr(value, name)
+            if added_later is None or item != added_later.get_default(call_default_factory=True):
+                result[name] = _plain(item)
+        return result
+
+    return plain
+
+
+def _json_order(item: object) -> str:
+    return json.dumps(item, sort_keys=True)
 
 
 def digest_of(event: Event, chain_hash: ChainHash) -> str:
