@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install compiled run demo bench bench-intake bench-operators bench-timers bench-project bench-suite crash test lint types unit
+.PHONY: install compiled run demo bench bench-intake bench-operators bench-timers bench-replay bench-project bench-suite crash test lint types unit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench-operators: compiled
 ## make bench-timers: 10,000 acceptance deadlines at one instant (time skipping); all handled in, RSS, CPU.
 bench-timers: compiled
 	$(BIN)/python -m bench.timers
+
+## make bench-replay: what (d) is made of: one case's history replayed alone, the worker's ms per replay.
+bench-replay: compiled
+	$(BIN)/python -m bench.replay
 
 ## make bench-project: the whole 90-working-day construction project under time skipping.
 bench-project: compiled
