@@ -46,7 +46,7 @@ class _CaseInSandbox(WorkflowInstance):
     """A sandboxed case that tells the SDK itself which serialization and storage context each payload has.
 
     The SDK asks both for every payload a workflow task carries in or out, and the sandbox answers each
-    by running code inside it: a quarter of the worker's main thread in (d) (BENCHMARKS.md). The answers
+    by running code inside it: 23 % of the worker's main thread in a (d) profile (BENCHMARKS.md). The answers
     pick the codec a payload goes through and where it would be stored outside the history, and
     onewindow's are the same for every context (its payload codec takes none and nothing is stored
     externally: ``test_codec`` checks both). So the case's own contexts, the SDK's answers for payloads
