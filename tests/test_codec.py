@@ -147,8 +147,7 @@ async def test_the_data_converter_encrypts_values() -> None:
 def test_every_payload_goes_through_the_same_codec_whatever_its_serialization_context() -> None:
     """The workers' cases (``workflows.registry``) answer every payload's serialization context with their
     own (and their own storage context) instead of asking the sandbox: right only while the codec reads no
-    context and nothing is stored
-    outside the history, which this checks."""
+    context and nothing is stored outside the history, which this checks."""
     converter = data_converter(ring())
     assert not isinstance(converter.payload_codec, WithSerializationContext)
     assert converter.external_storage is None

@@ -4,6 +4,7 @@ keeps that trade from being made unnoticed."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 
@@ -12,9 +13,9 @@ from temporalio import workflow
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError
+from temporalio.worker.workflow_sandbox import RestrictedWorkflowAccessError, SandboxedWorkflowRunner
 
-from workflows.registry import WORKFLOW_RUNNER
+from workflows.registry import WORKFLOW_RUNNER, CaseRunner
 
 with workflow.unsafe.imports_passed_through():
     import random
@@ -46,3 +47,14 @@ async def test_a_nondeterministic_call_fails_the_workflow(dev_server: WorkflowEn
                 ReadsTheWallClock.run, what, id=f"sandbox-{uuid.uuid4().hex}", task_queue=queue
             )
     assert "RestrictedWorkflowAccessError" in str(failed.value.cause)
+
+
+def test_what_the_sdk_does_to_a_sandbox_keeps_the_runner_and_its_restrictions() -> None:
+    """Debug mode (and a plugin) replace a ``SandboxedWorkflowRunner``'s restrictions with
+    ``dataclasses.replace``: the workers' runner is one, and stays ``CaseRunner``, its passthroughs kept."""
+    assert isinstance(WORKFLOW_RUNNER, SandboxedWorkflowRunner)
+    relaxed = dataclasses.replace(
+        WORKFLOW_RUNNER, restrictions=WORKFLOW_RUNNER.restrictions.with_passthrough_modules("_pydevd_bundle")
+    )
+    assert type(relaxed) is CaseRunner
+    assert {"jwt", "cryptography", "_pydevd_bundle"} <= relaxed.restrictions.passthrough_modules

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
@@ -13,10 +13,10 @@ from temporalio.converter import (
     StorageDriverWorkflowInfo,
     WorkflowSerializationContext,
 )
-from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-from temporalio.workflow import Info, _Definition
+from temporalio.workflow import Info
 
 from workflows import compiled_once
 from workflows.application_workflow import ApplicationWorkflow
@@ -43,14 +43,17 @@ compiled_once.install()
 
 
 class _CaseInSandbox(WorkflowInstance):
-    """A sandboxed case that tells the SDK itself which serialization and storage context each payload has.
+    """A sandboxed case that tells the SDK itself which serialization and storage context a payload has.
 
-    The SDK asks both for every payload a workflow task carries in or out, and the sandbox answers each
-    by running code inside it: 23 % of the worker's main thread in a (d) profile (BENCHMARKS.md). The answers
-    pick the codec a payload goes through and where it would be stored outside the history, and
-    onewindow's are the same for every context (its payload codec takes none and nothing is stored
-    externally: ``test_codec`` checks both). So the case's own contexts, the SDK's answers for payloads
-    no command owns, are the answers for all. Everything else is the sandbox's.
+    The SDK asks the serialization context for each payload field a workflow task carries in or out, and
+    the storage context for each on the way out, and the sandbox answers each question by compiling and
+    running a line of code inside it: 23 % of the worker's main thread in a (d) profile (BENCHMARKS.md).
+    The answers pick the codec a payload goes through and where it would be stored outside the history,
+    and onewindow's are the same for every context: its payload codec takes none and nothing is stored
+    externally (``test_codec`` checks both), and the SDK's converter for a task's payloads consults only
+    those two (temporalio 1.35's ``_CommandAwareDataConverter``: check it again on an upgrade). So the
+    case's own contexts, the SDK's answers for payloads no command owns, are the answers for all.
+    Everything else is the sandbox's.
     """
 
     def __init__(self, sandboxed: WorkflowInstance) -> None:
@@ -79,28 +82,19 @@ class _CaseInSandbox(WorkflowInstance):
         return self._sandboxed.get_thread_id()
 
 
-class CaseRunner(WorkflowRunner):
-    """The SDK's sandbox, whose cases answer the SDK's questions of context outside it."""
-
-    def __init__(self, sandbox: SandboxedWorkflowRunner) -> None:
-        self._sandbox = sandbox
-
-    def prepare_workflow(self, defn: _Definition) -> None:
-        self._sandbox.prepare_workflow(defn)
+@dataclass(frozen=True)
+class CaseRunner(SandboxedWorkflowRunner):
+    """The SDK's sandbox, whose cases answer the SDK's questions of context outside it. A subclass, so
+    that what the SDK does to a sandbox (debug mode's passthroughs, a plugin's) it still does to this one."""
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _CaseInSandbox(self._sandbox.create_instance(det))
-
-    def set_worker_level_failure_exception_types(self, types: Sequence[type[BaseException]]) -> None:
-        self._sandbox.set_worker_level_failure_exception_types(types)
+        return _CaseInSandbox(super().create_instance(det))
 
 
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
 WORKFLOW_RUNNER = CaseRunner(
-    SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
-    )
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("jwt", "cryptography")
 )
 
 # The cases a worker keeps in memory between their tasks (Temporal's sticky cache; the SDK's default is
