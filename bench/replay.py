@@ -38,9 +38,10 @@ async def _histories() -> tuple[Replayer, dict[str, WorkflowHistory]]:
         view = await cases.registered(number, reader=None)
         assert view.acceptance_by is not None  # noqa: S101 - the matter's acceptance is by notice
         await kit.env.sleep(view.acceptance_by - await kit.env.get_current_time())
-        while (await cases.state(number, reader=None)).status.value == "received":
-            await asyncio.sleep(0.1)
-        await at_rest(client, number, every=0.1)
+        async with asyncio.timeout(120):  # a case that never wakes is a failure, not a wait
+            while (await cases.state(number, reader=None)).status.value == "received":
+                await asyncio.sleep(0.1)
+            await at_rest(client, number, every=0.1)
         woken = await handle.fetch_history()
         replayer = Replayer(
             workflows=list(WORKFLOWS),

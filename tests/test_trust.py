@@ -6,7 +6,7 @@ import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 from pathlib import Path
 
 import jwt
@@ -237,6 +237,9 @@ def test_the_canonical_form_of_each_kind_of_value() -> None:
     class Size(IntEnum):
         LARGE = 3
 
+    class Mode(Enum):
+        FAST = (1, "x")
+
     class Point(BaseModel):
         x: int
         y: float | None = None
@@ -247,6 +250,7 @@ def test_the_canonical_form_of_each_kind_of_value() -> None:
     value = {
         "enum": Colour.RED,
         "int-enum": Size.LARGE,
+        "enum-of-tuples": Mode.FAST,
         "flags": (True, False, 0, 1.5, None),
         "when": [datetime(2026, 3, 2, 9, 0, tzinfo=UTC), date(2026, 3, 2)],
         "set": {"b", "a", "10", "9"},
@@ -255,9 +259,11 @@ def test_the_canonical_form_of_each_kind_of_value() -> None:
         "tagged": Tagged({"k": Decimal("1.10")}),
         7: Path("a/b"),
     }
-    assert _plain(value) == {
+    plain = _plain(value)
+    assert plain == {
         "enum": "red",
         "int-enum": 3,
+        "enum-of-tuples": [1, "x"],
         "flags": [True, False, 0, 1.5, None],
         "when": ["2026-03-02T09:00:00+00:00", "2026-03-02"],
         "set": ["10", "9", "a", "b"],
@@ -266,9 +272,29 @@ def test_the_canonical_form_of_each_kind_of_value() -> None:
         "tagged": {"k": "1.10"},
         "7": "a/b",
     }
+    assert isinstance(plain, dict)
+    kinds = [type(plain["enum"]), type(plain["int-enum"]), *(type(flag) for flag in plain["flags"])]
+    assert kinds == [str, int, bool, bool, int, float, type(None)]  # an enum is its value, a bool stays one
     submitted = opened(submit(shipped_matter("PUBLIC-PLACE-HYGIENE"))).events[0]
     assert "simulated" not in json.loads(canonical(submitted))
     assert json.loads(canonical(submitted.model_copy(update={"simulated": True})))["simulated"] is True
+
+
+def test_an_event_hashes_as_it_did_when_chains_were_first_made() -> None:
+    """Digests in audit logs were made by earlier code: the canonical form of an event must not change."""
+    withdrawn = ApplicationWithdrawn(at=NOW, actor=ENGINE, reason="撤回")
+    linked = link(withdrawn, None, ChainHash.SHA256)
+    assert (
+        canonical(linked)
+        == (
+            '{"actor":{"department":null,"id":"onewindow","name":"onewindow engine","role":"system"},'
+            '"at":"2026-12-01T17:00:00+08:00","kind":"application_withdrawn","previous":null,"reason":"撤回",'
+            '"signed_by":null}'
+        ).encode()
+    )
+    assert linked.digest == "sha256:0c4e3369935d218485260a2ab6d8aa193d1cd140e15fdd50272e817577014694"
+    sm3 = "sm3:e94e5dc6fd7da524ea917f106ff86689d0b91c490a35c16f891f5f20a8b15ae0"
+    assert link(withdrawn, None, ChainHash.SM3).digest == sm3
 
 
 # --- the audit log ------------------------------------------------------------------------------------------

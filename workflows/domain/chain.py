@@ -77,6 +77,13 @@ def canonical(event: Event) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# How each type is made plain, chosen once per type: in workflow code every ``isinstance`` goes through the
+# sandbox, and a case's first event holds thousands of values (its calendar). A value whose ``type`` is not
+# its ``__class__`` (a proxy, a mock) is made plain by its type's rule: events hold validated values only.
+_PLAINERS: dict[type, Callable[[Any], object]] = {}
+_TYPES_KEPT = 512
+
+
 def _plain(value: object) -> object:
     """``value`` as JSON values, every set as a sorted list, a model as its fields."""
     kind = type(value)
@@ -86,12 +93,6 @@ def _plain(value: object) -> object:
         if len(_PLAINERS) < _TYPES_KEPT:  # the events' types are few: a bound, not an eviction policy
             _PLAINERS[kind] = plainer
     return plainer(value)
-
-
-# How each type is made plain, chosen once per type: in workflow code every ``isinstance`` goes through the
-# sandbox, and a case's first event holds thousands of values (its calendar).
-_PLAINERS: dict[type, Callable[[Any], object]] = {}
-_TYPES_KEPT = 512
 
 
 def _plainer(kind: type) -> Callable[[Any], object]:  # noqa: PLR0911 - one per JSON type
