@@ -21,10 +21,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from bench.common import open_cases, table
-from bench.timers import START
-from workflows.boundary import BoundaryInterceptor
-from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
-from workflows.testkit import at_rest, onewindow_test_environment
+from bench.timers import START, deemed_accepted
+from workflows.testkit import onewindow_replayer, onewindow_test_environment
 
 
 async def _histories() -> tuple[Replayer, dict[str, WorkflowHistory]]:
@@ -35,20 +33,9 @@ async def _histories() -> tuple[Replayer, dict[str, WorkflowHistory]]:
         (number,) = await open_cases(cases, 1, "RP", await kit.env.get_current_time())
         handle = client.get_workflow_handle(number)
         registered = await handle.fetch_history()
-        view = await cases.registered(number, reader=None)
-        assert view.acceptance_by is not None  # noqa: S101 - the matter's acceptance is by notice
-        await kit.env.sleep(view.acceptance_by - await kit.env.get_current_time())
-        async with asyncio.timeout(120):  # a case that never wakes is a failure, not a wait
-            while (await cases.state(number, reader=None)).status.value == "received":
-                await asyncio.sleep(0.1)
-            await at_rest(client, number, every=0.1)
+        await deemed_accepted(kit, number)
         woken = await handle.fetch_history()
-        replayer = Replayer(
-            workflows=list(WORKFLOWS),
-            workflow_runner=WORKFLOW_RUNNER,
-            data_converter=client.data_converter,
-            interceptors=[BoundaryInterceptor()],
-        )
+        replayer = onewindow_replayer(client.data_converter)
     return replayer, {"registered": registered, "woken by its deadline": woken}
 
 

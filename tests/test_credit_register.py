@@ -30,7 +30,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 import worker
 from activities.credit import (
@@ -65,7 +65,7 @@ from workflows.domain.values import MAX_ID, MAX_TEXT
 from workflows.messages import ApplicationView, CreditEntry, CreditQuery, Intake
 from workflows.registry import WORKFLOW_RUNNER
 from workflows.server_limits import DYNAMIC_CONFIG
-from workflows.testkit import kit_security, onewindow_worker
+from workflows.testkit import kit_security, onewindow_replayer, onewindow_worker
 
 BROKEN_AT = datetime(2026, 3, 30, 10, 0, tzinfo=SHANGHAI)
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -272,12 +272,7 @@ async def test_a_register_continues_as_new_with_its_records_when_its_history_is_
         assert (await handle.describe()).run_id != first_run
         assert await handle.query(CreditRegister.records) == tuple(entries)
         await handle.terminate()
-    replayer = Replayer(
-        workflows=[CreditRegister],
-        workflow_runner=WORKFLOW_RUNNER,
-        data_converter=kit_security().data_converter(),
-        interceptors=[BoundaryInterceptor()],
-    )
+    replayer = onewindow_replayer(kit_security().data_converter(), [CreditRegister])
     for run in (first_run, None):
         history = await client.get_workflow_handle(handle.id, run_id=run).fetch_history()
         assert (await replayer.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None

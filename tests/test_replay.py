@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from tests.conftest import RunWorker, StartAt
 from tests.histories.record import (
@@ -30,11 +29,9 @@ from tests.histories.record import (
     drive_reference_woken,
     recording_keys,
 )
-from workflows.boundary import BoundaryInterceptor
 from workflows.codec import PayloadKeys, data_converter
 from workflows.messages import EffectBatch
-from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
-from workflows.testkit import kit_security
+from workflows.testkit import kit_security, onewindow_replayer
 
 RECORDINGS = sorted(
     path for path in (Path(__file__).parent / "histories").glob("*.json") if path != RECORDING_KEYS
@@ -46,12 +43,7 @@ _KEYS = PayloadKeys(
     dict(kit_security().payload_keys.items()) | dict(recording_keys().items()),
 )
 _CONVERTER = data_converter(_KEYS)
-REPLAYER = Replayer(
-    workflows=list(WORKFLOWS),
-    workflow_runner=WORKFLOW_RUNNER,
-    data_converter=_CONVERTER,
-    interceptors=[BoundaryInterceptor()],
-)
+REPLAYER = onewindow_replayer(_CONVERTER)
 
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[path.stem for path in RECORDINGS])

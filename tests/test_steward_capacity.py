@@ -25,7 +25,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 import worker
 from activities.outbox import Outbox
@@ -44,7 +44,7 @@ from workflows.domain.commands import ChangeGreenChannel, WithdrawApplication
 from workflows.domain.events import Actor, Channel, Role
 from workflows.domain.values import MAX_NAME
 from workflows.messages import Intake
-from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
+from workflows.registry import WORKFLOW_RUNNER
 from workflows.server_limits import DYNAMIC_CONFIG
 from workflows.steward_register import (
     MAX_CAPACITY,
@@ -56,15 +56,16 @@ from workflows.steward_register import (
     carried_bytes,
     register_id,
 )
-from workflows.testkit import kit_cases, kit_security, onewindow_worker, time_skipping_server
+from workflows.testkit import (
+    kit_cases,
+    kit_security,
+    onewindow_replayer,
+    onewindow_worker,
+    time_skipping_server,
+)
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
-REPLAYER = Replayer(
-    workflows=list(WORKFLOWS),
-    workflow_runner=WORKFLOW_RUNNER,
-    data_converter=kit_security().data_converter(),
-    interceptors=[BoundaryInterceptor()],
-)
+REPLAYER = onewindow_replayer(kit_security().data_converter())
 
 
 def _fresh_steward() -> Actor:

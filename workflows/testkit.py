@@ -35,8 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities import all_activities
 from activities.audit import AuditLog, SqliteAuditLog
@@ -190,6 +191,16 @@ class OneWindowTestEnvironment:
     cases: Cases
     outbox: Outbox
     audit: SqliteAuditLog
+
+
+def onewindow_replayer(data_converter: DataConverter, workflows: Sequence[type] = WORKFLOWS) -> Replayer:
+    """A replayer of histories as onewindow's workers run them: their sandbox, interceptor and codec."""
+    return Replayer(
+        workflows=list(workflows),
+        workflow_runner=WORKFLOW_RUNNER,
+        data_converter=data_converter,
+        interceptors=[BoundaryInterceptor()],
+    )
 
 
 async def at_rest(client: Client, number: str, every: float = 1.0) -> None:
