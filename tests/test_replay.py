@@ -6,8 +6,10 @@ change that would break the cases running when it is deployed fails here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import importlib.abc
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -29,8 +31,10 @@ from tests.histories.record import (
     drive_reference_woken,
     recording_keys,
 )
+from workflows import compiled_once
 from workflows.codec import PayloadKeys, data_converter
 from workflows.messages import EffectBatch
+from workflows.registry import WORKFLOWS
 from workflows.testkit import kit_security, onewindow_replayer
 
 RECORDINGS = sorted(
@@ -54,6 +58,36 @@ async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(rec
     history = WorkflowHistory.from_json(number, recording.read_text(encoding="utf-8"))
     result = await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+async def test_a_replay_runs_afresh_only_the_workflow_classes_modules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sandbox runs the modules of a case's workflow class and its bases again for every case it
+    creates; a pure module imported by a workflow is passed through, imported once per worker."""
+    run: list[str] = []
+    loader = compiled_once._CompiledOnceLoader
+    exec_module = loader.exec_module
+
+    def counted(self: importlib.abc.Loader, module: ModuleType) -> None:
+        run.append(module.__name__)
+        exec_module(self, module)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "exec_module", counted)
+    histories = [
+        WorkflowHistory.from_json(NUMBERS[path.stem.rsplit("-", 1)[1]], path.read_text("utf-8"))
+        for path in RECORDINGS
+    ]
+    results = await REPLAYER.replay_workflows(_each(histories), raise_on_replay_failure=False)
+    assert not results.replay_failures
+    workflow_modules = {base.__module__ for workflow in WORKFLOWS for base in workflow.__mro__}
+    assert "workflows.application_workflow" in run
+    assert set(run) <= workflow_modules | {"workflows"}
+
+
+async def _each(histories: list[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
+    for history in histories:
+        yield history
 
 
 def test_there_are_recordings_to_replay() -> None:

@@ -24,7 +24,7 @@ from workflows.orchestration import CaseWorkflow, gather_all
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
-    from workflows import search_attributes
+    import workflows.search_attributes as search_attributes  # noqa: PLR0402 - see workflows.registry
     from workflows.boundary import decode, invalid, refusal, still_registering
     from workflows.domain.access import admit, case_readers, may_read
     from workflows.domain.application import (

@@ -19,7 +19,7 @@ from workflows.orchestration import CaseWorkflow, gather_all
 
 # The pure modules workflow code shares, passed through the sandbox (imported once per worker):
 with workflow.unsafe.imports_passed_through():
-    from workflows import search_attributes
+    import workflows.search_attributes as search_attributes  # noqa: PLR0402 - see workflows.registry
     from workflows.boundary import decode, invalid, still_registering
     from workflows.domain.application import ENGINE
     from workflows.domain.calendar import local_date
