@@ -4,11 +4,6 @@ The claim is a workflow started with ``REJECT_DUPLICATE``, so the server itself 
 runs of one number. Retried after a crash, the call finds its own claim and answers yes again. Anyone who
 may start workflows could start ``claim:<number>`` first; such a claim (another type, not finished, or
 naming no run of the number) is refused ``NumberClaimCorrupt``, typed and at once, never waited on.
-
-The claim is started eagerly: the server hands its one workflow task back in the start's answer to this
-worker (the activity's own client), when the worker has a free slot, instead of queueing it for a poll.
-Without a free slot the server queues it as before. In a probe (BENCHMARKS.md, 8 December), a bare workflow
-of a case's shape ran 10.2 a second alone, 8.2 with a claim and 9.6 with the claim started eagerly.
 """
 
 from __future__ import annotations
@@ -39,7 +34,6 @@ async def claim_number(claim: Claim) -> bool:
             id=claim_id(claim.application_number),
             task_queue=activity.info().task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:
         return await _held_by(client, claim) == claim.holder
