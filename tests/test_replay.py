@@ -53,10 +53,7 @@ REPLAYER = onewindow_replayer(_CONVERTER)
 @pytest.mark.parametrize("recording", RECORDINGS, ids=[path.stem for path in RECORDINGS])
 async def test_a_history_recorded_by_an_earlier_version_replays_on_this_code(recording: Path) -> None:
     """A case running across a deployment carries on: this code gives the same commands in the same order."""
-    # The case's own number (REF-FOOD for ...-food.json): a case's commands name it (its number's claim).
-    number = NUMBERS[recording.stem.rsplit("-", 1)[1]]
-    history = WorkflowHistory.from_json(number, recording.read_text(encoding="utf-8"))
-    result = await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)
+    result = await REPLAYER.replay_workflow(_recorded(recording), raise_on_replay_failure=False)
     assert result.replay_failure is None
 
 
@@ -74,20 +71,24 @@ async def test_a_replay_runs_afresh_only_the_workflow_classes_modules(
         exec_module(self, module)  # type: ignore[arg-type]
 
     monkeypatch.setattr(loader, "exec_module", counted)
-    histories = [
-        WorkflowHistory.from_json(NUMBERS[path.stem.rsplit("-", 1)[1]], path.read_text("utf-8"))
-        for path in RECORDINGS
-    ]
-    results = await REPLAYER.replay_workflows(_each(histories), raise_on_replay_failure=False)
+    results = await REPLAYER.replay_workflows(_every_recording(), raise_on_replay_failure=False)
     assert not results.replay_failures
     workflow_modules = {base.__module__ for workflow in WORKFLOWS for base in workflow.__mro__}
     assert "workflows.application_workflow" in run
     assert set(run) <= workflow_modules | {"workflows"}
 
 
-async def _each(histories: list[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
-    for history in histories:
-        yield history
+def _recorded(recording: Path) -> WorkflowHistory:
+    """A recording's history, under the case's own number (REF-FOOD for ...-food.json): a case's commands
+    name it (its number's claim)."""
+    number = NUMBERS[recording.stem.rsplit("-", 1)[1]]
+    return WorkflowHistory.from_json(number, recording.read_text(encoding="utf-8"))
+
+
+async def _every_recording() -> AsyncIterator[WorkflowHistory]:
+    """Every recording's history, as ``Replayer.replay_workflows`` takes them (an async iterator)."""
+    for recording in RECORDINGS:
+        yield _recorded(recording)
 
 
 def test_there_are_recordings_to_replay() -> None:

@@ -93,6 +93,7 @@ class CaseRunner(SandboxedWorkflowRunner):
 
 # Signature checks and hashes run in workflow code, deterministically; their native modules must be
 # imported once per process (a second, sandboxed import of cryptography's Rust core aborts the process).
+#
 # A workflow module imports what it passes through by the module's full name (``import workflows.x as x``,
 # ``from workflows.x import y``): ``from workflows import x`` asks the sandbox for the package, which it has
 # already re-run for the case, and Python then runs ``x`` afresh beside it, unasked (``test_replay`` lists
