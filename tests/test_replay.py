@@ -7,6 +7,7 @@ change that would break the cases running when it is deployed fails here.
 from __future__ import annotations
 
 import importlib.abc
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
@@ -34,6 +35,7 @@ from tests.histories.record import (
 from workflows import compiled_once
 from workflows.codec import PayloadKeys, data_converter
 from workflows.messages import EffectBatch
+from workflows.orchestration import VERSIONS_OF_8_DECEMBER
 from workflows.registry import WORKFLOWS
 from workflows.testkit import kit_security, onewindow_replayer
 
@@ -105,7 +107,17 @@ async def _run_now(drive: Drive, time_skipping_at: StartAt, run_worker: RunWorke
         histories = list((await drive(env, task_queue)).values())
     for history in histories:
         assert (await REPLAYER.replay_workflow(history, raise_on_replay_failure=False)).replay_failure is None
+        assert _patches(history) == [VERSIONS_OF_8_DECEMBER], history.workflow_id  # one marker, every version
     return histories
+
+
+def _patches(history: WorkflowHistory) -> list[str]:
+    """The patch markers a history records, in order (each also costs an upsert of its own)."""
+    return [
+        json.loads(event.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for event in history.events
+        if event.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
 
 
 @pytest.mark.parametrize(

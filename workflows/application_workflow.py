@@ -128,6 +128,7 @@ _REPORTED = "report-attributes"
 # Cases that wake since then record each further deadline already due (a deemed acceptance dates the
 # review from the receipt, so its first warning is due at once; or deadlines passed while no worker ran)
 # in the one workflow task, their effects in one activity; histories recorded before replay one per task.
+# A case since ``VERSIONS_OF_8_DECEMBER`` does so without a marker of its own.
 _DUE_TOGETHER = "deadlines-due-together"
 # How a project or an establishment ends without its results: its open matters end with it.
 # Complaints read in one go when several say they concern the case; more are ignored until read.
@@ -222,7 +223,8 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
         # The case's versions are read before any local activity: a patch marker decided in the activation
         # a local activity's result arrives in may be recorded before or after that result's marker, and a
         # replay that meets them in the other order fails (seen on queries of closed cases). A case since
-        # ``ONE_ROUND_TRIP_PER_CHANGE`` has every earlier version, and one marker instead of their four.
+        # ``ONE_ROUND_TRIP_PER_CHANGE`` has every earlier version, and one marker instead of their four;
+        # one since ``VERSIONS_OF_8_DECEMBER`` has every version with that one marker.
         self._start_version()
         secured = self._since(_SECURED)
         internal_targets = self._since(_INTERNAL_TARGETS)
@@ -392,7 +394,9 @@ class ApplicationWorkflow(CaseWorkflow[ApplicationState, ApplicationEvent, Appli
             self._calendar_revision_requested = calendar_missing  # look for the missing year's data again
             return
         self._record(self._deadline_passed(scheduled))
-        while (due := self._also_due()) is not None and workflow.patched(_DUE_TOGETHER):
+        while (due := self._also_due()) is not None and (
+            self._since_8_december or workflow.patched(_DUE_TOGETHER)
+        ):
             self._record(self._deadline_passed(due))
 
     def _asked(self) -> bool:

@@ -56,6 +56,11 @@ _LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 # written in one upsert; histories recorded before replay as they ran (an activity per call, an upsert
 # per batch of events).
 ONE_ROUND_TRIP_PER_CHANGE = "one-round-trip-per-change"
+# Cases registered since 8 December carry one marker for every version before it
+# (``ONE_ROUND_TRIP_PER_CHANGE``, ``STATE_IN_MEMO``, and a process's own, such as the application's
+# ``deadlines-due-together``): each marker is an event and an upsert of ``TemporalChangeVersion`` that the
+# server stores for every case.
+VERSIONS_OF_8_DECEMBER = "versions-of-2026-12-08"
 
 _T = TypeVar("_T")
 _A = TypeVar("_A")
@@ -120,7 +125,8 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
         self._chain_hash = ChainHash.SHA256
         self._audited = 0  # events whose digests the audit log has
         self._as_of: datetime | None = None  # the case's clock while stopped (``_clock_stopped_at``)
-        self._one_round_trip = False  # ``ONE_ROUND_TRIP_PER_CHANGE``: decided once, as the case starts
+        self._since_8_december = False  # ``VERSIONS_OF_8_DECEMBER``: decided once, as the case starts
+        self._one_round_trip = False  # ``ONE_ROUND_TRIP_PER_CHANGE``: likewise
         self._state_in_memo = False  # ``STATE_IN_MEMO``: likewise
         self._in_memo: _S | None = None  # the state last written to the memo (states are immutable)
 
@@ -207,9 +213,11 @@ class CaseWorkflow(ABC, Generic[_S, _E, _K]):
     def _start_version(self) -> None:
         """Whether the case performs a change's effects in one activity and upserts once per change
         (``ONE_ROUND_TRIP_PER_CHANGE``), and keeps its state in its memo (``STATE_IN_MEMO``, a process
-        with ``_reads``); asked once, before the case's first local activity."""
-        self._one_round_trip = workflow.patched(ONE_ROUND_TRIP_PER_CHANGE)
-        self._state_in_memo = self._reads is not None and workflow.patched(STATE_IN_MEMO)
+        with ``_reads``); asked once, before the case's first local activity. A case since
+        ``VERSIONS_OF_8_DECEMBER`` does both with that one marker; an earlier one as its history says."""
+        since = self._since_8_december = workflow.patched(VERSIONS_OF_8_DECEMBER)
+        self._one_round_trip = since or workflow.patched(ONE_ROUND_TRIP_PER_CHANGE)
+        self._state_in_memo = self._reads is not None and (since or workflow.patched(STATE_IN_MEMO))
 
     def _logged(self, actor: Actor) -> str:
         """An actor as logs name them: an applicant by their keyed pseudonym, never their number."""

@@ -100,7 +100,7 @@ from workflows.security import Security
 from workflows.testkit import onewindow_worker, time_skipping_server
 
 HERE = Path(__file__).parent
-RECORDING = "woken"  # what this version's recordings add: two deadlines due at one wake
+RECORDING = "versions"  # this version's: one marker for every version (VERSIONS_OF_8_DECEMBER)
 # The workflow id of each recording, by the last word of its file name.
 NUMBERS = {
     "food": "REF-FOOD",
@@ -451,7 +451,7 @@ def _read(progress: EstablishmentProgress, codes: frozenset[str]) -> bool:
 
 
 # The drives whose histories this version adds (the earlier ones lie beside them already).
-RECORDED_NOW = (drive_reference_woken,)
+RECORDED_NOW = (drive_reference_woken, drive_reference_complaints, drive_reference_consultation)
 
 
 def recording_keys() -> PayloadKeys:
