@@ -348,9 +348,11 @@ async def drive_reference_consultation(
     )
     await act(case, AcceptApplication(actor=OFFICER))
     await act(case, RecordApproval(actor=inspector, step="market_regulation", approved=True))
-    await final_view(case)
+    # Closed before anything waits on a result: the time-skipping server skips while a result is awaited,
+    # and the consultation's lapse is the next timer it would reach.
     await consultations.act(number, CloseConsultation(actor=helper, reason="已正式申报"))
     await asyncio.wait_for(env.client.get_workflow_handle(number).result(), timeout=30)
+    await final_view(case)
     return {
         "consultation": await env.client.get_workflow_handle(number).fetch_history(),
         "consulted": await case.fetch_history(),
