@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WorkflowHistory,
@@ -85,6 +86,7 @@ from workflows.domain.events import (
     Role,
 )
 from workflows.messages import ApplicationView, Intake
+from workflows.orchestration import VERSIONS_OF_8_DECEMBER
 from workflows.testkit import at_rest, onewindow_worker, time_skipping_server
 
 INTAKE_SYSTEM = Actor(id="intake-portal", role=Role.SYSTEM)
@@ -327,13 +329,18 @@ async def test_silence_for_five_working_days_means_accepted_as_of_the_receipt_da
         assert view.acceptance_by is None
 
 
+@pytest.mark.parametrize("registered_before_8_december", [False, True], ids=["now", "before-8-december"])
 async def test_a_deemed_acceptance_and_the_warning_it_makes_due_are_recorded_at_once(
-    run_worker: RunWorker,
+    run_worker: RunWorker, monkeypatch: pytest.MonkeyPatch, registered_before_8_december: bool
 ) -> None:
     """Deemed accepted as of its receipt, a case's review clock has run five working days already and its
-    first warning is due at once: the case records both in the one workflow task (with no marker of its
-    own since ``versions-of-2026-12-08``) and performs their effects in one activity, not an activity and
-    a task each."""
+    first warning is due at once: the case records both in the one workflow task and performs their effects
+    in one activity, not an activity and a task each. A case registered before ``versions-of-2026-12-08``
+    (its marker refused here, as a history without it answers) marks the wake ``deadlines-due-together``;
+    one since has no marker of its own for it."""
+    if registered_before_8_december:
+        patched = workflow.patched
+        monkeypatch.setattr(workflow, "patched", lambda id: id != VERSIONS_OF_8_DECEMBER and patched(id))
     received = datetime(2026, 9, 29, 9, 0, tzinfo=SHANGHAI)
     async with desk_at(run_worker, received) as desk:
         handle = await desk.start(intake_of("PUBLIC-PLACE-HYGIENE", received))
@@ -355,7 +362,10 @@ async def test_a_deemed_acceptance_and_the_warning_it_makes_due_are_recorded_at_
         tasks = [e for e in after if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
         assert len(tasks) == 2  # the wake (both deadlines recorded) and the effects' result
         markers = [e for e in after if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
-        assert not markers  # the case's one marker, recorded as it started, has this version too
+        if registered_before_8_december:
+            assert any(b"deadlines-due-together" in e.SerializeToString() for e in markers)  # its marker
+        else:
+            assert not markers  # the case's one marker, recorded as it started, has this version too
 
 
 async def test_a_real_estate_registration_not_refused_on_the_spot_is_accepted_at_the_end_of_the_receipt_day(
